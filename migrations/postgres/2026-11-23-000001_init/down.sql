@@ -1,0 +1,12 @@
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE outbox;
+DROP TABLE case_actions;
+DROP TABLE case_evidence;
+DROP TABLE complaint_updates;
+DROP TABLE complaints;
+DROP TABLE cases;
+DROP TABLE deadlines;
+DROP TABLE intake_events;
+DROP TABLE users;
+DROP TABLE hospitals;

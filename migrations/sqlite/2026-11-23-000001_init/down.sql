@@ -1,0 +1,11 @@
+DROP TABLE audit_log;
+DROP TABLE outbox;
+DROP TABLE case_actions;
+DROP TABLE case_evidence;
+DROP TABLE complaint_updates;
+DROP TABLE complaints;
+DROP TABLE cases;
+DROP TABLE deadlines;
+DROP TABLE intake_events;
+DROP TABLE users;
+DROP TABLE hospitals;

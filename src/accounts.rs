@@ -1,0 +1,137 @@
+//! Registering hospitals and dashboard users: shared by the command line and the admin pages.
+
+use crate::auth::{self, Role, password};
+use crate::config::looks_like_email;
+use crate::db::{self, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::keys::random_token;
+use crate::store::{self, hospitals::Hospital, users::User};
+
+pub struct HospitalInput {
+    pub code: String,
+    pub name: String,
+    pub district: String,
+    pub jurisdiction: String,
+    pub capacity: i32,
+}
+
+/// A hospital's credentials, shown once.
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+fn validate_hospital(input: &HospitalInput) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let code_ok = !input.code.is_empty()
+        && input.code.len() <= 32
+        && input
+            .code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !code_ok {
+        errors.push(FieldError::new(
+            "code",
+            "must be 1-32 letters, digits, - or _",
+        ));
+    }
+    if input.name.trim().is_empty() || input.name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "must be 1-200 characters"));
+    }
+    if input.district.chars().count() > 100 {
+        errors.push(FieldError::new("district", "must be at most 100 characters"));
+    }
+    if input.capacity < 0 {
+        errors.push(FieldError::new("capacity", "must not be negative"));
+    }
+    errors
+}
+
+pub fn add_hospital(conn: &mut DbConn, input: &HospitalInput) -> AppResult<(Hospital, Credentials)> {
+    let errors = validate_hospital(input);
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let credentials = Credentials {
+        client_id: format!("hc_{}", random_token(12)),
+        client_secret: random_token(32),
+    };
+    let secret_hash = auth::hash_client_secret(&credentials.client_secret);
+    let new = store::hospitals::NewHospital {
+        code: &input.code,
+        name: input.name.trim(),
+        district: input.district.trim(),
+        jurisdiction: &input.jurisdiction,
+        client_id: &credentials.client_id,
+        secret_hash: &secret_hash,
+        capacity: input.capacity,
+        escalation_email: None,
+        disabled: false,
+        created_at: store::now(),
+    };
+    match store::hospitals::insert(conn, &new) {
+        Ok(h) => Ok((h, credentials)),
+        Err(e) if db::is_unique_violation(&e) => Err(AppError::Conflict(format!(
+            "a hospital with code {} is already registered",
+            input.code
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a hospital's client secret; the old one stops working at once.
+pub fn rotate_secret(conn: &mut DbConn, code: &str) -> AppResult<Credentials> {
+    let hospital = store::hospitals::by_code(conn, code)?
+        .ok_or_else(|| AppError::NotFound(format!("no hospital with code {code}")))?;
+    let client_secret = random_token(32);
+    store::hospitals::set_secret(conn, hospital.id, &auth::hash_client_secret(&client_secret))?;
+    Ok(Credentials {
+        client_id: hospital.client_id,
+        client_secret,
+    })
+}
+
+pub struct UserInput {
+    pub email: String,
+    pub role: String,
+    pub district: Option<String>,
+    pub password: String,
+}
+
+/// Validates and hashes (slow: call off the async threads), then stores.
+pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
+    let mut errors = Vec::new();
+    let email = input.email.trim().to_lowercase();
+    if !looks_like_email(&email) {
+        errors.push(FieldError::new("email", "is not an email address"));
+    }
+    if Role::parse_staff(&input.role).is_none() {
+        errors.push(FieldError::new("role", "must be inspector, supervisor or admin"));
+    }
+    if input.password.chars().count() < password::MIN_PASSWORD_LEN {
+        errors.push(FieldError::new(
+            "password",
+            format!("must be at least {} characters", password::MIN_PASSWORD_LEN),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    let hash = password::hash(&input.password).map_err(AppError::internal)?;
+    let district = input.district.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    let new = store::users::NewUser {
+        email: &email,
+        password_hash: &hash,
+        role: &input.role,
+        district,
+        disabled: false,
+        created_at: store::now(),
+    };
+    match store::users::insert(conn, &new) {
+        Ok(u) => Ok(u),
+        Err(e) if db::is_unique_violation(&e) => Err(AppError::Conflict(format!(
+            "a user with email {email} exists"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,48 @@
+//! The HTTP API: one module per area, the routes, and the OpenAPI document.
+
+pub mod body;
+pub mod health;
+pub mod login;
+pub mod oauth;
+pub mod openapi;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::error::{AppError, FieldError};
+
+/// Registers every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _req| AppError::fields(vec![query_error(&err.to_string())]).into()),
+    )
+    .app_data(web::PathConfig::default().error_handler(|err, _req| {
+        AppError::NotFound(format!("no such resource ({err})")).into()
+    }))
+    .app_data(web::JsonConfig::default().limit(body::JSON_LIMIT).error_handler(|err, _req| {
+        AppError::field("body", err.to_string()).into()
+    }))
+    .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|err, _req| {
+        AppError::field("body", err.to_string()).into()
+    }))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics))
+    .route("/oauth/token", web::post().to(oauth::token))
+    .route("/api/v1/auth/login", web::post().to(login::login))
+    .route("/api/v1/openapi.json", web::get().to(openapi::serve))
+    .default_service(web::to(not_found));
+}
+
+/// A query-string error from serde_urlencoded names the field in its message.
+fn query_error(message: &str) -> FieldError {
+    body::field_error(".", message.trim_start_matches("Query deserialize error: "))
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&AppError::NotFound(format!(
+        "no route for {} {}",
+        req.method(),
+        req.match_pattern().unwrap_or_else(|| "this path".into())
+    )))
+}

@@ -1,0 +1,158 @@
+//! Extractors that authenticate the caller and enforce its role. A handler that takes
+//! `HospitalPrincipal` can only be reached with a hospital's token; one that takes `Staff`,
+//! `Supervisor` or `Admin` only by a dashboard user of at least that role.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::token::{self, Claims, Role};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store;
+
+/// A hospital's machine client, authenticated by its Bearer token.
+#[derive(Debug, Clone)]
+pub struct HospitalPrincipal {
+    pub hospital_id: i64,
+    pub code: String,
+    pub district: String,
+    pub jurisdiction: String,
+}
+
+/// A dashboard user (inspector, supervisor or admin).
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user_id: i64,
+    pub email: String,
+    pub role: Role,
+    pub district: Option<String>,
+}
+
+/// A supervisor or an admin.
+#[derive(Debug, Clone)]
+pub struct Supervisor(pub Staff);
+
+/// An admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Staff);
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("application state missing"))
+}
+
+/// The claims of a valid Bearer token, or 401.
+fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AppError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::Unauthorized("an Authorization: Bearer token is required".into()))?
+        .to_str()
+        .map_err(|_| AppError::Unauthorized("the Authorization header is not readable".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    token::verify(&state.keys.jwt, token).map_err(|e| {
+        tracing::debug!(error = %e, "token rejected");
+        AppError::Unauthorized("the access token is invalid or expired".into())
+    })
+}
+
+impl FromRequest for HospitalPrincipal {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state(&req)?;
+            let claims = bearer_claims(&req, &state)?;
+            if claims.role != Role::Hospital {
+                return Err(AppError::Forbidden(
+                    "this endpoint is for hospital clients; dashboard tokens cannot use it".into(),
+                ));
+            }
+            let hospital = state
+                .db(move |conn| Ok(store::hospitals::by_client_id(conn, &claims.sub)?))
+                .await?
+                .filter(|h| !h.disabled)
+                .ok_or_else(|| AppError::Unauthorized("this client is unknown or disabled".into()))?;
+            Ok(Self {
+                hospital_id: hospital.id,
+                code: hospital.code,
+                district: hospital.district,
+                jurisdiction: hospital.jurisdiction,
+            })
+        })
+    }
+}
+
+/// Authenticates a dashboard user with at least `min` role.
+async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, AppError> {
+    let state = state(&req)?;
+    let claims = bearer_claims(&req, &state)?;
+    if claims.role == Role::Hospital {
+        return Err(AppError::Forbidden(
+            "this endpoint is for inspectors; hospital tokens cannot use it".into(),
+        ));
+    }
+    let user_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::Unauthorized("the access token is invalid".into()))?;
+    let user = state
+        .db(move |conn| Ok(store::users::by_id(conn, user_id)?))
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| AppError::Unauthorized("this account is unknown or disabled".into()))?;
+    // The role is read from the database, so that a change takes effect at once.
+    let role = Role::parse_staff(&user.role)
+        .ok_or_else(|| AppError::internal(format!("user {} has an unknown role", user.id)))?;
+    if role < min {
+        return Err(AppError::Forbidden(format!(
+            "this needs the {} role",
+            min.as_str()
+        )));
+    }
+    Ok(Staff {
+        user_id: user.id,
+        email: user.email,
+        role,
+        district: user.district,
+    })
+}
+
+impl FromRequest for Staff {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(staff_with(req.clone(), Role::Inspector))
+    }
+}
+
+impl FromRequest for Supervisor {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { staff_with(req, Role::Supervisor).await.map(Supervisor) })
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { staff_with(req, Role::Admin).await.map(Admin) })
+    }
+}

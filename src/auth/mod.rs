@@ -1,0 +1,24 @@
+//! Who is calling: access tokens, passwords, client secrets, and the extractors that enforce
+//! roles (handlers name the principal they need; nothing else checks roles).
+
+pub mod extract;
+pub mod password;
+pub mod token;
+
+pub use extract::{Admin, HospitalPrincipal, Staff, Supervisor};
+pub use token::{Claims, Role};
+
+use sha2::{Digest, Sha256};
+
+/// Client secrets are long random strings: a SHA-256 hash is enough to store them safely.
+pub fn hash_client_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares in time independent of where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

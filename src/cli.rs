@@ -1,0 +1,198 @@
+//! The `shouzhen` command line.
+
+use std::io::Read;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::accounts::{self, HospitalInput, UserInput};
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::startup::{self, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "shouzhen", version, about = "首诊 Shouzhen: emergency-care rules made checkable")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run pending migrations, serve HTTP and run the background workers.
+    Serve {
+        /// Load a demo data set into an empty database first and print demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Manage hospitals (API clients).
+    #[command(subcommand)]
+    Hospital(HospitalCommand),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HospitalCommand {
+    /// Register a hospital and print its API credentials once.
+    Add(HospitalAdd),
+    /// Replace a hospital's client secret and print the new one once.
+    RotateSecret {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HospitalAdd {
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub district: String,
+    /// The jurisdiction whose policy pack judges this hospital (e.g. beijing, shanghai, dandong).
+    #[arg(long, default_value = "national")]
+    pub jurisdiction: String,
+    /// Emergency-room places declared by the hospital (for the public crowding board).
+    #[arg(long, default_value_t = 0)]
+    pub capacity: i32,
+    /// Print `{"client_id": ..., "client_secret": ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a dashboard user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["inspector", "supervisor", "admin"])]
+        role: String,
+        /// The district an inspector works in (supervisors and admins see all).
+        #[arg(long)]
+        district: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs a command; the error is the message to print before exiting with status 1.
+pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Migrate => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            drop(state);
+            println!("migrations are up to date");
+            Ok(())
+        }
+        Command::Hospital(HospitalCommand::Add(args)) => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            let input = HospitalInput {
+                code: args.code,
+                name: args.name,
+                district: args.district,
+                jurisdiction: args.jurisdiction,
+                capacity: args.capacity,
+            };
+            let (hospital, creds) = state
+                .db(move |conn| accounts::add_hospital(conn, &input))
+                .await
+                .map_err(describe)?;
+            print_credentials(&hospital.code, &creds, args.json);
+            Ok(())
+        }
+        Command::Hospital(HospitalCommand::RotateSecret { code, json }) => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            let c = code.clone();
+            let creds = state
+                .db(move |conn| accounts::rotate_secret(conn, &c))
+                .await
+                .map_err(describe)?;
+            print_credentials(&code, &creds, json);
+            Ok(())
+        }
+        Command::User(UserCommand::Add {
+            email,
+            role,
+            district,
+            password_stdin,
+        }) => {
+            if !password_stdin {
+                return Err("pass --password-stdin and give the password on standard input".into());
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let state = blocking(move || startup::prepare(settings)).await?;
+            let input = UserInput {
+                email,
+                role,
+                district,
+                password,
+            };
+            let user = state
+                .db(move |conn| accounts::add_user(conn, &input))
+                .await
+                .map_err(describe)?;
+            println!("user {} added with role {}", user.email, user.role);
+            Ok(())
+        }
+    }
+}
+
+fn print_credentials(code: &str, creds: &accounts::Credentials, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            json!({"client_id": creds.client_id, "client_secret": creds.client_secret})
+        );
+    } else {
+        println!("hospital {code}");
+        println!("  client_id:     {}", creds.client_id);
+        println!("  client_secret: {}", creds.client_secret);
+        println!("The secret is shown only this once; only its hash is stored.");
+    }
+}
+
+/// A readable message for an error of the shared account functions.
+fn describe(e: AppError) -> String {
+    match e {
+        AppError::BadRequest { errors, .. } if !errors.is_empty() => errors
+            .iter()
+            .map(|f| format!("--{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    actix_web::rt::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("task failed: {e}"))?
+}
+
+async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
+    let state = blocking(move || startup::prepare(settings)).await?;
+    if demo {
+        return Err("--demo arrives with the demo data set (issue 3)".into());
+    }
+    let app = Application::build(state)?;
+    let public = app.state.settings.public_url.clone();
+    tracing::info!(port = app.port, "listening");
+    println!("Shouzhen is listening on {public}  (API description: {public}/api/v1/openapi.json)");
+    app.server.await.map_err(|e| e.to_string())
+}

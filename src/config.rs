@@ -1,0 +1,351 @@
+//! Configuration from the `SHOUZHEN_*` environment variables, to which an optional TOML file
+//! (`SHOUZHEN_CONFIG`) may add. Every value is checked at start; a wrong one stops the service
+//! with a message that names the variable.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+
+use crate::db::DatabaseUrl;
+
+/// A value that must never be printed (keys, passwords in URLs).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    /// As configured; `None` means "generate one beside the SQLite database".
+    pub secret_key: Option<Secret>,
+    pub smtp_url: Option<Secret>,
+    pub mail_dir: PathBuf,
+    pub escalation_to: Vec<String>,
+    pub public_url: String,
+    pub policy: Option<PathBuf>,
+    /// Lifetime of access tokens, in seconds.
+    pub token_ttl: i64,
+    pub pool_size: u32,
+    /// How often the rule sweeper runs, in seconds (at most 60).
+    pub sweep_interval: u64,
+    pub log_format: LogFormat,
+    /// Requests per minute per client on the public complaint endpoints (0 = no limit).
+    pub complaint_rate_limit: u32,
+}
+
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("SHOUZHEN_DATABASE_URL", "sqlite://shouzhen.db"),
+    ("SHOUZHEN_BIND", "127.0.0.1:8080"),
+    ("SHOUZHEN_SECRET_KEY", ""),
+    ("SHOUZHEN_SMTP_URL", ""),
+    ("SHOUZHEN_MAIL_DIR", "./mail"),
+    ("SHOUZHEN_ESCALATION_TO", ""),
+    ("SHOUZHEN_PUBLIC_URL", ""),
+    ("SHOUZHEN_POLICY", ""),
+    ("SHOUZHEN_TOKEN_TTL", "900"),
+    ("SHOUZHEN_DB_POOL_SIZE", "10"),
+    ("SHOUZHEN_SWEEP_INTERVAL", "30"),
+    ("SHOUZHEN_LOG_FORMAT", "text"),
+    ("SHOUZHEN_COMPLAINT_RATE_LIMIT", "10"),
+];
+
+/// The minimum length of `SHOUZHEN_SECRET_KEY`, in characters.
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Settings {
+    /// Reads the process environment (and `SHOUZHEN_CONFIG`, if set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut values: HashMap<String, String> = HashMap::new();
+        if let Ok(path) = std::env::var("SHOUZHEN_CONFIG") {
+            values.extend(read_file(&path)?);
+        }
+        for (name, _) in VARIABLES {
+            if let Ok(v) = std::env::var(name) {
+                values.insert((*name).to_string(), v);
+            }
+        }
+        Self::from_map(&values)
+    }
+
+    /// Builds settings from variable names to values; absent or empty values take the default.
+    pub fn from_map(values: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| -> Option<String> {
+            values
+                .get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let default = |name: &str| -> String {
+            VARIABLES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| d.to_string())
+                .unwrap_or_default()
+        };
+        let value = |name: &str| get(name).unwrap_or_else(|| default(name));
+
+        let database_url = DatabaseUrl::parse(&value("SHOUZHEN_DATABASE_URL"))
+            .map_err(|m| err("SHOUZHEN_DATABASE_URL", m))?;
+
+        let bind = value("SHOUZHEN_BIND");
+        bind.to_socket_addrs()
+            .map_err(|e| err("SHOUZHEN_BIND", format!("not a HOST:PORT address ({e})")))?;
+
+        let secret_key = get("SHOUZHEN_SECRET_KEY").map(Secret::new);
+        match &secret_key {
+            Some(key) if key.expose().chars().count() < MIN_SECRET_LEN => {
+                return Err(err(
+                    "SHOUZHEN_SECRET_KEY",
+                    format!("must be at least {MIN_SECRET_LEN} characters"),
+                ));
+            }
+            None if !database_url.is_sqlite() => {
+                return Err(err(
+                    "SHOUZHEN_SECRET_KEY",
+                    "is required with PostgreSQL (every instance must share it); \
+                     generate one with `openssl rand -base64 48`",
+                ));
+            }
+            _ => {}
+        }
+
+        let smtp_url = get("SHOUZHEN_SMTP_URL").map(Secret::new);
+        if let Some(url) = &smtp_url {
+            let ok = ["smtp://", "smtps://"]
+                .iter()
+                .any(|p| url.expose().starts_with(p));
+            if !ok {
+                return Err(err(
+                    "SHOUZHEN_SMTP_URL",
+                    "must start with smtp:// or smtps://",
+                ));
+            }
+        }
+
+        let escalation_to: Vec<String> = get("SHOUZHEN_ESCALATION_TO")
+            .map(|v| {
+                v.split(',')
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = escalation_to.iter().find(|a| !looks_like_email(a)) {
+            return Err(err(
+                "SHOUZHEN_ESCALATION_TO",
+                format!("`{bad}` is not an email address"),
+            ));
+        }
+
+        let public_url = get("SHOUZHEN_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(err(
+                "SHOUZHEN_PUBLIC_URL",
+                "must start with http:// or https://",
+            ));
+        }
+
+        let policy = get("SHOUZHEN_POLICY").map(PathBuf::from);
+        if let Some(path) = &policy {
+            if !path.is_file() {
+                return Err(err(
+                    "SHOUZHEN_POLICY",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+        }
+
+        let token_ttl = parse_number::<i64>("SHOUZHEN_TOKEN_TTL", &value("SHOUZHEN_TOKEN_TTL"))?;
+        if !(60..=86_400).contains(&token_ttl) {
+            return Err(err(
+                "SHOUZHEN_TOKEN_TTL",
+                "must be between 60 and 86400 seconds",
+            ));
+        }
+        let pool_size = parse_number::<u32>(
+            "SHOUZHEN_DB_POOL_SIZE",
+            &value("SHOUZHEN_DB_POOL_SIZE"),
+        )?;
+        if !(1..=200).contains(&pool_size) {
+            return Err(err("SHOUZHEN_DB_POOL_SIZE", "must be between 1 and 200"));
+        }
+        let sweep_interval = parse_number::<u64>(
+            "SHOUZHEN_SWEEP_INTERVAL",
+            &value("SHOUZHEN_SWEEP_INTERVAL"),
+        )?;
+        if !(1..=60).contains(&sweep_interval) {
+            return Err(err(
+                "SHOUZHEN_SWEEP_INTERVAL",
+                "must be between 1 and 60 seconds (deadline rules are checked at least once a minute)",
+            ));
+        }
+        let log_format = match value("SHOUZHEN_LOG_FORMAT").as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(err("SHOUZHEN_LOG_FORMAT", "must be `text` or `json`")),
+        };
+        let complaint_rate_limit = parse_number::<u32>(
+            "SHOUZHEN_COMPLAINT_RATE_LIMIT",
+            &value("SHOUZHEN_COMPLAINT_RATE_LIMIT"),
+        )?;
+
+        Ok(Self {
+            database_url,
+            bind,
+            secret_key,
+            smtp_url,
+            mail_dir: PathBuf::from(value("SHOUZHEN_MAIL_DIR")),
+            escalation_to,
+            public_url,
+            policy,
+            token_ttl,
+            pool_size,
+            sweep_interval,
+            log_format,
+            complaint_rate_limit,
+        })
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(var: &'static str, raw: &str) -> Result<T, ConfigError> {
+    raw.parse()
+        .map_err(|_| err(var, format!("`{raw}` is not a whole number")))
+}
+
+pub fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
+        }
+        None => false,
+    }
+}
+
+/// Reads the optional TOML file. Keys may be given with or without the `SHOUZHEN_` prefix, in
+/// any case (`database_url = "..."` or `SHOUZHEN_DATABASE_URL = "..."`).
+fn read_file(path: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err("SHOUZHEN_CONFIG", format!("cannot read {path}: {e}")))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| err("SHOUZHEN_CONFIG", format!("{path} is not valid TOML: {e}")))?;
+    let mut out = HashMap::new();
+    for (key, value) in table {
+        let upper = key.to_ascii_uppercase();
+        let name = if upper.starts_with("SHOUZHEN_") {
+            upper
+        } else {
+            format!("SHOUZHEN_{upper}")
+        };
+        if !VARIABLES.iter().any(|(n, _)| *n == name) {
+            return Err(err(
+                "SHOUZHEN_CONFIG",
+                format!("{path}: unknown setting `{key}`"),
+            ));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => other.to_string(),
+        };
+        out.insert(name, text);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_map(&map)
+    }
+
+    #[test]
+    fn defaults_are_embedded_sqlite() {
+        let s = settings(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(s.database_url.is_sqlite());
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.token_ttl, 900);
+    }
+
+    #[test]
+    fn wrong_values_name_their_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("SHOUZHEN_DATABASE_URL", "mysql://x")], "SHOUZHEN_DATABASE_URL"),
+            (&[("SHOUZHEN_BIND", "nonsense")], "SHOUZHEN_BIND"),
+            (&[("SHOUZHEN_SECRET_KEY", "short")], "SHOUZHEN_SECRET_KEY"),
+            (&[("SHOUZHEN_DATABASE_URL", "postgres://h/db")], "SHOUZHEN_SECRET_KEY"),
+            (&[("SHOUZHEN_ESCALATION_TO", "a@b.cn, nope")], "SHOUZHEN_ESCALATION_TO"),
+            (&[("SHOUZHEN_SMTP_URL", "http://x")], "SHOUZHEN_SMTP_URL"),
+            (&[("SHOUZHEN_TOKEN_TTL", "abc")], "SHOUZHEN_TOKEN_TTL"),
+            (&[("SHOUZHEN_SWEEP_INTERVAL", "120")], "SHOUZHEN_SWEEP_INTERVAL"),
+            (&[("SHOUZHEN_POLICY", "/nonexistent.toml")], "SHOUZHEN_POLICY"),
+        ];
+        for (pairs, var) in cases {
+            match settings(pairs) {
+                Err(e) => assert_eq!(e.var, *var, "{e}"),
+                Ok(_) => panic!("{pairs:?} was accepted"),
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = settings(&[("SHOUZHEN_SECRET_KEY", "k".repeat(40).as_str())])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{s:?}").contains("kkkk"));
+    }
+}

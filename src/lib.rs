@@ -1,0 +1,16 @@
+//! Shouzhen (首诊): makes the emergency-care rules of the COVID lockdowns checkable.
+//! See ARCHITECTURE.md for the map of the code.
+
+pub mod accounts;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod keys;
+pub mod schema;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,65 @@
+//! Builds the application: keys, pool, migrations, the HTTP server and the workers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::db;
+use crate::keys::{self, Keys};
+use crate::state::AppState;
+use crate::telemetry::{self, Metrics};
+
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+    pub state: web::Data<AppState>,
+}
+
+/// Opens the database (running pending migrations) and derives the keys.
+pub fn prepare(settings: Settings) -> Result<AppState, String> {
+    let secret = keys::resolve_secret(&settings)?;
+    let pool = db::pool(&settings.database_url, settings.pool_size)
+        .map_err(|e| format!("SHOUZHEN_DATABASE_URL: cannot open {}: {e}", settings.database_url))?;
+    let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
+    let applied = db::migrate(&mut conn).map_err(|e| format!("migrations failed: {e}"))?;
+    drop(conn);
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    Ok(AppState {
+        keys: Keys::derive(&secret),
+        settings,
+        pool,
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port, as tests do) and builds the server.
+    pub fn build(state: AppState) -> Result<Self, String> {
+        let listener = TcpListener::bind(&state.settings.bind)
+            .map_err(|e| format!("SHOUZHEN_BIND: cannot listen on {}: {e}", state.settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let state = web::Data::new(state);
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(telemetry::observe))
+                .configure(crate::api::configure)
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+}

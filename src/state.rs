@@ -1,0 +1,36 @@
+//! What every handler and worker shares: settings, the pool, keys, metrics. Travels in actix's
+//! app data, never in a global.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::config::Settings;
+use crate::db::{DbConn, Pool};
+use crate::error::{AppError, AppResult};
+use crate::keys::Keys;
+use crate::telemetry::Metrics;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: Pool,
+    pub keys: Keys,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Runs `f` with a pooled connection on actix's blocking thread pool.
+    pub async fn db<F, T>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(AppError::from)?
+    }
+}

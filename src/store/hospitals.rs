@@ -1,0 +1,82 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::DbConn;
+use crate::schema::hospitals;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = hospitals)]
+pub struct Hospital {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub district: String,
+    pub jurisdiction: String,
+    pub client_id: String,
+    #[serde(skip)]
+    pub secret_hash: String,
+    pub capacity: i32,
+    pub escalation_email: Option<String>,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+    pub last_received_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = hospitals)]
+pub struct NewHospital<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub district: &'a str,
+    pub jurisdiction: &'a str,
+    pub client_id: &'a str,
+    pub secret_hash: &'a str,
+    pub capacity: i32,
+    pub escalation_email: Option<&'a str>,
+    pub disabled: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).
+pub fn insert(conn: &mut DbConn, new: &NewHospital<'_>) -> QueryResult<Hospital> {
+    diesel::insert_into(hospitals::table).values(new).execute(conn)?;
+    by_code(conn, new.code)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<Hospital>> {
+    hospitals::table
+        .filter(hospitals::client_id.eq(client_id))
+        .select(Hospital::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Hospital>> {
+    hospitals::table
+        .filter(hospitals::code.eq(code))
+        .select(Hospital::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Hospital>> {
+    hospitals::table
+        .find(id)
+        .select(Hospital::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Hospital>> {
+    hospitals::table
+        .order(hospitals::code.asc())
+        .select(Hospital::as_select())
+        .load(conn)
+}
+
+pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<usize> {
+    diesel::update(hospitals::table.find(id))
+        .set(hospitals::secret_hash.eq(secret_hash))
+        .execute(conn)
+}
