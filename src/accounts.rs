@@ -39,7 +39,10 @@ fn validate_hospital(input: &HospitalInput) -> Vec<FieldError> {
         errors.push(FieldError::new("name", "must be 1-200 characters"));
     }
     if input.district.chars().count() > 100 {
-        errors.push(FieldError::new("district", "must be at most 100 characters"));
+        errors.push(FieldError::new(
+            "district",
+            "must be at most 100 characters",
+        ));
     }
     if input.capacity < 0 {
         errors.push(FieldError::new("capacity", "must not be negative"));
@@ -47,7 +50,10 @@ fn validate_hospital(input: &HospitalInput) -> Vec<FieldError> {
     errors
 }
 
-pub fn add_hospital(conn: &mut DbConn, input: &HospitalInput) -> AppResult<(Hospital, Credentials)> {
+pub fn add_hospital(
+    conn: &mut DbConn,
+    input: &HospitalInput,
+) -> AppResult<(Hospital, Credentials)> {
     let errors = validate_hospital(input);
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
@@ -106,7 +112,10 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
         errors.push(FieldError::new("email", "is not an email address"));
     }
     if Role::parse_staff(&input.role).is_none() {
-        errors.push(FieldError::new("role", "must be inspector, supervisor or admin"));
+        errors.push(FieldError::new(
+            "role",
+            "must be inspector, supervisor or admin",
+        ));
     }
     if input.password.chars().count() < password::MIN_PASSWORD_LEN {
         errors.push(FieldError::new(
@@ -118,7 +127,11 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
         return Err(AppError::fields(errors));
     }
     let hash = password::hash(&input.password).map_err(AppError::internal)?;
-    let district = input.district.as_deref().map(str::trim).filter(|d| !d.is_empty());
+    let district = input
+        .district
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
     let new = store::users::NewUser {
         email: &email,
         password_hash: &hash,

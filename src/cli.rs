@@ -11,7 +11,11 @@ use crate::error::AppError;
 use crate::startup::{self, Application};
 
 #[derive(Debug, Parser)]
-#[command(name = "shouzhen", version, about = "首诊 Shouzhen: emergency-care rules made checkable")]
+#[command(
+    name = "shouzhen",
+    version,
+    about = "首诊 Shouzhen: emergency-care rules made checkable"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -194,5 +198,9 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     let public = app.state.settings.public_url.clone();
     tracing::info!(port = app.port, "listening");
     println!("Shouzhen is listening on {public}  (API description: {public}/api/v1/openapi.json)");
-    app.server.await.map_err(|e| e.to_string())
+    // The server stops gracefully on SIGTERM or Ctrl-C: in-flight requests finish (up to 30 s).
+    let result = app.server.await.map_err(|e| e.to_string());
+    let _ = app.stop.send(true);
+    tracing::info!("stopped");
+    result
 }

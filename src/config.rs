@@ -185,13 +185,16 @@ impl Settings {
         }
 
         let policy = get("SHOUZHEN_POLICY").map(PathBuf::from);
-        if let Some(path) = &policy {
-            if !path.is_file() {
-                return Err(err(
-                    "SHOUZHEN_POLICY",
-                    format!("{} is not a readable file", path.display()),
-                ));
-            }
+        if let Some(path) = &policy
+            && !path.exists()
+        {
+            return Err(err(
+                "SHOUZHEN_POLICY",
+                format!(
+                    "{} is neither a pack file nor a folder of packs",
+                    path.display()
+                ),
+            ));
         }
 
         let token_ttl = parse_number::<i64>("SHOUZHEN_TOKEN_TTL", &value("SHOUZHEN_TOKEN_TTL"))?;
@@ -201,17 +204,13 @@ impl Settings {
                 "must be between 60 and 86400 seconds",
             ));
         }
-        let pool_size = parse_number::<u32>(
-            "SHOUZHEN_DB_POOL_SIZE",
-            &value("SHOUZHEN_DB_POOL_SIZE"),
-        )?;
+        let pool_size =
+            parse_number::<u32>("SHOUZHEN_DB_POOL_SIZE", &value("SHOUZHEN_DB_POOL_SIZE"))?;
         if !(1..=200).contains(&pool_size) {
             return Err(err("SHOUZHEN_DB_POOL_SIZE", "must be between 1 and 200"));
         }
-        let sweep_interval = parse_number::<u64>(
-            "SHOUZHEN_SWEEP_INTERVAL",
-            &value("SHOUZHEN_SWEEP_INTERVAL"),
-        )?;
+        let sweep_interval =
+            parse_number::<u64>("SHOUZHEN_SWEEP_INTERVAL", &value("SHOUZHEN_SWEEP_INTERVAL"))?;
         if !(1..=60).contains(&sweep_interval) {
             return Err(err(
                 "SHOUZHEN_SWEEP_INTERVAL",
@@ -258,7 +257,9 @@ pub fn looks_like_email(s: &str) -> bool {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
         }
         None => false,
     }
@@ -291,7 +292,11 @@ fn read_file(path: &str) -> Result<HashMap<String, String>, ConfigError> {
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Array(items) => items
                 .iter()
-                .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join(","),
             other => other.to_string(),
@@ -324,15 +329,30 @@ mod tests {
     #[test]
     fn wrong_values_name_their_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("SHOUZHEN_DATABASE_URL", "mysql://x")], "SHOUZHEN_DATABASE_URL"),
+            (
+                &[("SHOUZHEN_DATABASE_URL", "mysql://x")],
+                "SHOUZHEN_DATABASE_URL",
+            ),
             (&[("SHOUZHEN_BIND", "nonsense")], "SHOUZHEN_BIND"),
             (&[("SHOUZHEN_SECRET_KEY", "short")], "SHOUZHEN_SECRET_KEY"),
-            (&[("SHOUZHEN_DATABASE_URL", "postgres://h/db")], "SHOUZHEN_SECRET_KEY"),
-            (&[("SHOUZHEN_ESCALATION_TO", "a@b.cn, nope")], "SHOUZHEN_ESCALATION_TO"),
+            (
+                &[("SHOUZHEN_DATABASE_URL", "postgres://h/db")],
+                "SHOUZHEN_SECRET_KEY",
+            ),
+            (
+                &[("SHOUZHEN_ESCALATION_TO", "a@b.cn, nope")],
+                "SHOUZHEN_ESCALATION_TO",
+            ),
             (&[("SHOUZHEN_SMTP_URL", "http://x")], "SHOUZHEN_SMTP_URL"),
             (&[("SHOUZHEN_TOKEN_TTL", "abc")], "SHOUZHEN_TOKEN_TTL"),
-            (&[("SHOUZHEN_SWEEP_INTERVAL", "120")], "SHOUZHEN_SWEEP_INTERVAL"),
-            (&[("SHOUZHEN_POLICY", "/nonexistent.toml")], "SHOUZHEN_POLICY"),
+            (
+                &[("SHOUZHEN_SWEEP_INTERVAL", "120")],
+                "SHOUZHEN_SWEEP_INTERVAL",
+            ),
+            (
+                &[("SHOUZHEN_POLICY", "/nonexistent.toml")],
+                "SHOUZHEN_POLICY",
+            ),
         ];
         for (pairs, var) in cases {
             match settings(pairs) {

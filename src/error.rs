@@ -174,9 +174,11 @@ impl ResponseError for AppError {
         };
         let (errors, error, error_description) = match self {
             Self::BadRequest { errors, .. } => (errors.clone(), None, None),
-            Self::OAuth { code, description } => {
-                (Vec::new(), Some(code.to_string()), Some(description.clone()))
-            }
+            Self::OAuth { code, description } => (
+                Vec::new(),
+                Some(code.to_string()),
+                Some(description.clone()),
+            ),
             _ => (Vec::new(), None, None),
         };
         let body = Problem {

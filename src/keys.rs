@@ -37,7 +37,8 @@ impl std::fmt::Debug for Keys {
 
 impl Keys {
     pub fn derive(secret: &Secret) -> Self {
-        let derive = |purpose: &str| -> [u8; 32] { hmac(secret.expose().as_bytes(), purpose.as_bytes()) };
+        let derive =
+            |purpose: &str| -> [u8; 32] { hmac(secret.expose().as_bytes(), purpose.as_bytes()) };
         Self {
             jwt: derive("shouzhen/v1/jwt"),
             patient: derive("shouzhen/v1/patient"),
@@ -106,7 +107,10 @@ pub fn resolve_secret(settings: &Settings) -> Result<Secret, String> {
             tracing::info!(path = %path.display(), "generated a new secret key beside the database");
             Ok(Secret::new(key))
         }
-        Err(e) => Err(format!("{}: cannot read the secret key: {e}", path.display())),
+        Err(e) => Err(format!(
+            "{}: cannot read the secret key: {e}",
+            path.display()
+        )),
     }
 }
 
@@ -135,13 +139,22 @@ mod tests {
     fn patient_key_is_keyed_and_normalised() {
         let a = Keys::derive(&Secret::new("a".repeat(40)));
         let b = Keys::derive(&Secret::new("b".repeat(40)));
-        assert_eq!(a.patient_key("11010519491231002x"), a.patient_key("11010519491231002X "));
-        assert_ne!(a.patient_key("110105194912310021"), b.patient_key("110105194912310021"));
+        assert_eq!(
+            a.patient_key("11010519491231002x"),
+            a.patient_key("11010519491231002X ")
+        );
+        assert_ne!(
+            a.patient_key("110105194912310021"),
+            b.patient_key("110105194912310021")
+        );
         assert_ne!(a.jwt, a.patient);
     }
 
     #[test]
     fn key_file_sits_beside_the_database() {
-        assert_eq!(key_file_for(Path::new("data/s.db")), PathBuf::from("data/s.db.key"));
+        assert_eq!(
+            key_file_for(Path::new("data/s.db")),
+            PathBuf::from("data/s.db.key")
+        );
     }
 }

@@ -170,6 +170,7 @@ diesel::joinable!(case_evidence -> cases (case_id));
 diesel::joinable!(case_evidence -> intake_events (event_row_id));
 diesel::joinable!(case_actions -> cases (case_id));
 diesel::joinable!(complaint_updates -> complaints (complaint_id));
+diesel::joinable!(complaints -> hospitals (hospital_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     hospitals,

@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use crate::config::Settings;
 use crate::db;
 use crate::keys::{self, Keys};
+use crate::policy::Policy;
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
 
@@ -17,20 +18,31 @@ pub struct Application {
     pub port: u16,
     pub server: Server,
     pub state: web::Data<AppState>,
+    /// Tells the background workers to stop (sent when the server has stopped).
+    pub stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// Opens the database (running pending migrations) and derives the keys.
 pub fn prepare(settings: Settings) -> Result<AppState, String> {
     let secret = keys::resolve_secret(&settings)?;
-    let pool = db::pool(&settings.database_url, settings.pool_size)
-        .map_err(|e| format!("SHOUZHEN_DATABASE_URL: cannot open {}: {e}", settings.database_url))?;
+    let pool = db::pool(&settings.database_url, settings.pool_size).map_err(|e| {
+        format!(
+            "SHOUZHEN_DATABASE_URL: cannot open {}: {e}",
+            settings.database_url
+        )
+    })?;
     let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
     let applied = db::migrate(&mut conn).map_err(|e| format!("migrations failed: {e}"))?;
     drop(conn);
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");
     }
+    let policy = match &settings.policy {
+        Some(path) => Policy::load(path).map_err(|e| format!("SHOUZHEN_POLICY: {e}"))?,
+        None => Policy::builtin(),
+    };
     Ok(AppState {
+        policy: Arc::new(policy),
         keys: Keys::derive(&secret),
         settings,
         pool,
@@ -41,8 +53,12 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
 impl Application {
     /// Binds the listener (port 0 picks a free port, as tests do) and builds the server.
     pub fn build(state: AppState) -> Result<Self, String> {
-        let listener = TcpListener::bind(&state.settings.bind)
-            .map_err(|e| format!("SHOUZHEN_BIND: cannot listen on {}: {e}", state.settings.bind))?;
+        let listener = TcpListener::bind(&state.settings.bind).map_err(|e| {
+            format!(
+                "SHOUZHEN_BIND: cannot listen on {}: {e}",
+                state.settings.bind
+            )
+        })?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let state = web::Data::new(state);
         let app_state = state.clone();
@@ -56,10 +72,19 @@ impl Application {
         .listen(listener)
         .map_err(|e| e.to_string())?
         .run();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        actix_web::rt::spawn(crate::engine::sweeper::run(
+            state.pool.clone(),
+            state.policy.clone(),
+            state.metrics.clone(),
+            std::time::Duration::from_secs(state.settings.sweep_interval),
+            stopped,
+        ));
         Ok(Self {
             port,
             server,
             state,
+            stop,
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::db::{DbConn, Pool};
 use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
+use crate::policy::Policy;
 use crate::telemetry::Metrics;
 
 pub struct AppState {
@@ -16,6 +17,7 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: Keys,
     pub metrics: Arc<Metrics>,
+    pub policy: Arc<Policy>,
 }
 
 impl AppState {

@@ -48,7 +48,10 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("shouzhen_http_requests_total", "HTTP requests by route and status"),
+            Opts::new(
+                "shouzhen_http_requests_total",
+                "HTTP requests by route and status",
+            ),
             &["method", "route", "status"],
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
@@ -64,7 +67,10 @@ impl Metrics {
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
         let pool = IntGaugeVec::new(
-            Opts::new("shouzhen_db_pool_connections", "Database pool connections by state"),
+            Opts::new(
+                "shouzhen_db_pool_connections",
+                "Database pool connections by state",
+            ),
             &["state"],
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
@@ -124,8 +130,12 @@ impl Metrics {
     pub fn render(&self, pool: &crate::db::Pool) -> String {
         let state = pool.state();
         let max = i64::from(pool.max_size());
-        self.pool.with_label_values(&["open"]).set(i64::from(state.connections));
-        self.pool.with_label_values(&["idle"]).set(i64::from(state.idle_connections));
+        self.pool
+            .with_label_values(&["open"])
+            .set(i64::from(state.connections));
+        self.pool
+            .with_label_values(&["idle"])
+            .set(i64::from(state.idle_connections));
         self.pool
             .with_label_values(&["in_use"])
             .set(i64::from(state.connections - state.idle_connections));
@@ -151,7 +161,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 64
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())

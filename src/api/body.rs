@@ -18,7 +18,13 @@ pub fn media_type(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
 }
 
 pub fn is_json(media: &str) -> bool {
@@ -27,21 +33,25 @@ pub fn is_json(media: &str) -> bool {
 
 /// Reads the whole body, refusing (413) one over `limit` bytes before reading it where the
 /// client declared its length.
-pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -> Result<Bytes, AppError> {
+pub async fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<Bytes, AppError> {
     let too_large = || AppError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
     if let Some(len) = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
     {
-        if len > limit {
-            return Err(too_large());
-        }
+        return Err(too_large());
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -54,7 +64,8 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload, limit: usize) -
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-    de.end().map_err(|e| AppError::field("body", format!("is not valid JSON: {e}")))?;
+    de.end()
+        .map_err(|e| AppError::field("body", format!("is not valid JSON: {e}")))?;
     Ok(value)
 }
 
@@ -78,20 +89,23 @@ pub fn field_error(path: &str, message: &str) -> FieldError {
     };
     let base = if path == "." { "" } else { path };
     for prefix in ["unknown field `", "missing field `", "duplicate field `"] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            if let Some(name) = rest.split('`').next() {
-                let field = if base.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{base}.{name}")
-                };
-                let what = match prefix {
-                    "unknown field `" => "is not a known field".to_string(),
-                    "missing field `" => "is required".to_string(),
-                    _ => "is given twice".to_string(),
-                };
-                return FieldError::new(field, what);
-            }
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some(name) = rest.split('`').next()
+        {
+            // serde_path_to_error's path already ends at an unknown field.
+            let field = if base.is_empty() {
+                name.to_string()
+            } else if base == name || base.ends_with(&format!(".{name}")) {
+                base.to_string()
+            } else {
+                format!("{base}.{name}")
+            };
+            let what = match prefix {
+                "unknown field `" => "is not a known field".to_string(),
+                "missing field `" => "is required".to_string(),
+                _ => "is given twice".to_string(),
+            };
+            return FieldError::new(field, what);
         }
     }
     let field = if base.is_empty() { "body" } else { base };
@@ -145,7 +159,9 @@ mod tests {
 
     fn fields(body: &str) -> Vec<String> {
         match parse_json::<Login>(body.as_bytes()) {
-            Err(AppError::BadRequest { errors, .. }) => errors.into_iter().map(|e| e.field).collect(),
+            Err(AppError::BadRequest { errors, .. }) => {
+                errors.into_iter().map(|e| e.field).collect()
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -153,10 +169,19 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         assert_eq!(fields(r#"{"email":"a"}"#), ["password"]);
-        assert_eq!(fields(r#"{"email":"a","password":"b","pasword":1}"#), ["pasword"]);
+        assert_eq!(
+            fields(r#"{"email":"a","password":"b","pasword":1}"#),
+            ["pasword"]
+        );
         assert_eq!(fields(r#"{"email":1,"password":"b"}"#), ["email"]);
-        assert_eq!(fields(r#"{"email":"a","password":"b","inner":{"n":300}}"#), ["inner.n"]);
-        assert_eq!(fields(r#"{"email":"a","password":"b","inner":{"m":1}}"#), ["inner.m"]);
+        assert_eq!(
+            fields(r#"{"email":"a","password":"b","inner":{"n":300}}"#),
+            ["inner.n"]
+        );
+        assert_eq!(
+            fields(r#"{"email":"a","password":"b","inner":{"m":1}}"#),
+            ["inner.m"]
+        );
         assert_eq!(fields(r#"{"email":"#), ["body"]);
         assert_eq!(fields(r#"{"email":"a","password":"b"} trailing"#), ["body"]);
     }

@@ -20,7 +20,9 @@ pub struct LoginRequest {
 
 /// The client's address as seen by this service (the peer, not a forwarded header).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
 }
 
 /// Checks a dashboard user's credentials, recording the attempt in the audit trail. Returns the

@@ -1,7 +1,9 @@
 //! The HTTP API: one module per area, the routes, and the OpenAPI document.
 
 pub mod body;
+pub mod cases;
 pub mod health;
+pub mod intake;
 pub mod login;
 pub mod oauth;
 pub mod openapi;
@@ -13,23 +15,33 @@ use crate::error::{AppError, FieldError};
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
-        web::QueryConfig::default()
-            .error_handler(|err, _req| AppError::fields(vec![query_error(&err.to_string())]).into()),
+        web::QueryConfig::default().error_handler(|err, _req| {
+            AppError::fields(vec![query_error(&err.to_string())]).into()
+        }),
     )
-    .app_data(web::PathConfig::default().error_handler(|err, _req| {
-        AppError::NotFound(format!("no such resource ({err})")).into()
-    }))
-    .app_data(web::JsonConfig::default().limit(body::JSON_LIMIT).error_handler(|err, _req| {
-        AppError::field("body", err.to_string()).into()
-    }))
-    .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|err, _req| {
-        AppError::field("body", err.to_string()).into()
-    }))
+    .app_data(
+        web::PathConfig::default().error_handler(|err, _req| {
+            AppError::NotFound(format!("no such resource ({err})")).into()
+        }),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .limit(body::JSON_LIMIT)
+            .error_handler(|err, _req| AppError::field("body", err.to_string()).into()),
+    )
+    .app_data(
+        web::FormConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|err, _req| AppError::field("body", err.to_string()).into()),
+    )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))
     .route("/oauth/token", web::post().to(oauth::token))
     .route("/api/v1/auth/login", web::post().to(login::login))
+    .route("/api/v1/intake-events", web::post().to(intake::post_events))
+    .route("/api/v1/cases", web::get().to(cases::list))
+    .route("/api/v1/cases/{id}", web::get().to(cases::get))
     .route("/api/v1/openapi.json", web::get().to(openapi::serve))
     .default_service(web::to(not_found));
 }

@@ -65,7 +65,10 @@ fn basic_credentials(req: &HttpRequest) -> AppResult<Option<(String, String)>> {
     let bad = || oauth("invalid_client", "the Basic credentials are malformed");
     let value = value.to_str().map_err(|_| bad())?;
     let Some(encoded) = value.strip_prefix("Basic ") else {
-        return Err(oauth("invalid_client", "use HTTP Basic or form fields for client credentials"));
+        return Err(oauth(
+            "invalid_client",
+            "use HTTP Basic or form fields for client credentials",
+        ));
     };
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
@@ -153,14 +156,20 @@ pub async fn token(
         .await?;
     let presented = auth::hash_client_secret(&secret);
     let valid = match &hospital {
-        Some(h) => auth::constant_time_eq(presented.as_bytes(), h.secret_hash.as_bytes()) && !h.disabled,
+        Some(h) => {
+            auth::constant_time_eq(presented.as_bytes(), h.secret_hash.as_bytes()) && !h.disabled
+        }
         None => false,
     };
     if !valid {
         tracing::info!("token request refused: unknown client, wrong secret or disabled");
-        return Err(oauth("invalid_client", "the client is unknown or the secret is wrong"));
+        return Err(oauth(
+            "invalid_client",
+            "the client is unknown or the secret is wrong",
+        ));
     }
     let ttl = state.settings.token_ttl;
-    let access = token::issue(&state.keys.jwt, &client_id, Role::Hospital, ttl).map_err(AppError::internal)?;
+    let access = token::issue(&state.keys.jwt, &client_id, Role::Hospital, ttl)
+        .map_err(AppError::internal)?;
     Ok(TokenResponse::bearer(access, ttl))
 }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 
-use super::{health, login, oauth};
+use super::{cases, health, intake, login, oauth};
 use crate::error::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -19,14 +19,21 @@ use crate::error::{FieldError, Problem};
     paths(
         oauth::token,
         login::login,
+        intake::post_events,
+        cases::list,
+        cases::get,
         health::healthz,
         health::readyz,
         health::metrics,
     ),
-    components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest)),
+    components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest,
+        crate::intake::IngestReport, crate::intake::Rejection, crate::intake::event::RawEvent,
+        cases::CasePage, cases::CaseItem, cases::CaseDetail)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),
+        (name = "intake", description = "Hospitals' intake logs"),
+        (name = "cases", description = "Violations flagged by the rule engine"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -57,7 +57,9 @@ fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AppError
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+        .ok_or_else(|| {
+            AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })?;
     token::verify(&state.keys.jwt, token).map_err(|e| {
         tracing::debug!(error = %e, "token rejected");
         AppError::Unauthorized("the access token is invalid or expired".into())
@@ -82,7 +84,9 @@ impl FromRequest for HospitalPrincipal {
                 .db(move |conn| Ok(store::hospitals::by_client_id(conn, &claims.sub)?))
                 .await?
                 .filter(|h| !h.disabled)
-                .ok_or_else(|| AppError::Unauthorized("this client is unknown or disabled".into()))?;
+                .ok_or_else(|| {
+                    AppError::Unauthorized("this client is unknown or disabled".into())
+                })?;
             Ok(Self {
                 hospital_id: hospital.id,
                 code: hospital.code,

@@ -34,7 +34,9 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+    let ok = hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && real
 }
 

@@ -86,7 +86,10 @@ mod tests {
         let claims = verify(&key, &token).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(claims.sub, "c1");
         assert_eq!(claims.role, Role::Hospital);
-        assert!(verify(&[8u8; 32], &token).is_err(), "another key must not verify");
+        assert!(
+            verify(&[8u8; 32], &token).is_err(),
+            "another key must not verify"
+        );
         let expired = issue(&key, "c1", Role::Hospital, -120).unwrap_or_else(|e| panic!("{e}"));
         assert!(verify(&key, &expired).is_err(), "expired token accepted");
     }

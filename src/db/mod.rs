@@ -68,7 +68,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -119,4 +120,56 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
         err,
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
     )
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of one failing
+/// when it upgrades a read lock; on PostgreSQL it is an ordinary transaction. Nested
+/// `conn.transaction(..)` calls inside `f` become savepoints on both.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if matches!(conn, DbConn::Pg(_)) {
+        return conn.transaction(f);
+    }
+    if let DbConn::Sqlite(c) = conn {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    }
+    let result = f(conn);
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("the variant does not change")
+    };
+    match result {
+        Ok(value) => {
+            if let Err(e) =
+                <AnsiTransactionManager as TransactionManager<SqliteConnection>>::commit_transaction(
+                    c,
+                )
+            {
+                let _ = <AnsiTransactionManager as TransactionManager<SqliteConnection>>::rollback_transaction(c);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            <AnsiTransactionManager as TransactionManager<SqliteConnection>>::rollback_transaction(
+                c,
+            )?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs `f` in a savepoint, so that a failed statement (a duplicate key) does not abort the
+/// surrounding transaction on PostgreSQL.
+pub fn savepoint<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> QueryResult<T>,
+) -> QueryResult<T> {
+    conn.transaction(f)
 }

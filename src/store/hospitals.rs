@@ -40,7 +40,9 @@ pub struct NewHospital<'a> {
 
 /// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).
 pub fn insert(conn: &mut DbConn, new: &NewHospital<'_>) -> QueryResult<Hospital> {
-    diesel::insert_into(hospitals::table).values(new).execute(conn)?;
+    diesel::insert_into(hospitals::table)
+        .values(new)
+        .execute(conn)?;
     by_code(conn, new.code)?.ok_or(diesel::result::Error::NotFound)
 }
 
@@ -79,4 +81,12 @@ pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<
     diesel::update(hospitals::table.find(id))
         .set(hospitals::secret_hash.eq(secret_hash))
         .execute(conn)
+}
+
+/// Records that the hospital's feed delivered something now.
+pub fn touch(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(hospitals::table.find(id))
+        .set(hospitals::last_received_at.eq(at))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -2,6 +2,10 @@
 //! `&mut DbConn` and works the same on both backends.
 
 pub mod audit;
+pub mod cases;
+pub mod complaints;
+pub mod deadlines;
+pub mod events;
 pub mod hospitals;
 pub mod users;
 
@@ -15,5 +19,6 @@ pub fn now() -> NaiveDateTime {
 /// Truncates a timestamp to microseconds, the precision PostgreSQL keeps, so that a value
 /// read back equals the value written on both backends.
 pub fn to_micros(t: NaiveDateTime) -> NaiveDateTime {
-    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+    t.with_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }

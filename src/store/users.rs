@@ -29,7 +29,9 @@ pub struct NewUser<'a> {
 
 /// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).
 pub fn insert(conn: &mut DbConn, new: &NewUser<'_>) -> QueryResult<User> {
-    diesel::insert_into(users::table).values(new).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(new)
+        .execute(conn)?;
     by_email(conn, new.email)?.ok_or(diesel::result::Error::NotFound)
 }
 

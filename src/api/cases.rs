@@ -1,0 +1,449 @@
+//! `GET /api/v1/cases` and `GET /api/v1/cases/{id}`.
+
+use actix_web::{HttpResponse, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Role, Staff};
+use crate::engine::Engine;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::rules::{PatientHistory, RuleId, Severity};
+use crate::state::AppState;
+use crate::store::{self, cases::CaseFilter};
+
+pub const STATUSES: &[&str] = &[
+    "open",
+    "acknowledged",
+    "assigned",
+    "escalated",
+    "resolved",
+    "dismissed",
+    "withdrawn",
+];
+
+pub fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CasesQuery {
+    /// open, acknowledged, assigned, escalated, resolved, dismissed, withdrawn
+    pub status: Option<String>,
+    /// A rule id, e.g. `handover.delay`
+    pub rule: Option<String>,
+    /// A hospital's code
+    pub hospital: Option<String>,
+    /// low, medium, high
+    pub severity: Option<String>,
+    /// Opened at or after (RFC 3339)
+    pub since: Option<String>,
+    /// Opened before (RFC 3339)
+    pub until: Option<String>,
+    /// 1-200, default 50
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseItem {
+    pub id: i64,
+    pub rule: String,
+    pub severity: String,
+    pub status: String,
+    /// The hospital's code
+    pub hospital: Option<String>,
+    pub district: String,
+    pub occurred_at: String,
+    pub opened_at: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CasePage {
+    pub items: Vec<CaseItem>,
+    pub next_cursor: Option<String>,
+}
+
+fn parse_time(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDateTime> {
+    match DateTime::parse_from_rfc3339(value) {
+        Ok(t) => Some(t.naive_utc()),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                "must be an RFC 3339 time with an offset",
+            ));
+            None
+        }
+    }
+}
+
+fn encode_cursor(t: NaiveDateTime, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{id}", t.and_utc().timestamp_micros()))
+}
+
+fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s).ok()?).ok()?;
+    let (t, id) = raw.split_once('|')?;
+    let t = DateTime::from_timestamp_micros(t.parse().ok()?)?.naive_utc();
+    Some((t, id.parse().ok()?))
+}
+
+/// Validates the query into a filter (every fault named).
+pub fn filter_from(q: &CasesQuery, staff: &Staff) -> AppResult<CaseFilter> {
+    let mut errors = Vec::new();
+    if let Some(s) = &q.status
+        && !STATUSES.contains(&s.as_str())
+    {
+        errors.push(FieldError::new(
+            "status",
+            format!("must be one of {}", STATUSES.join(", ")),
+        ));
+    }
+    if let Some(r) = &q.rule
+        && RuleId::parse(r).is_none()
+    {
+        errors.push(FieldError::new("rule", "is not a rule id"));
+    }
+    if let Some(s) = &q.severity
+        && Severity::parse(s).is_none()
+    {
+        errors.push(FieldError::new("severity", "must be low, medium or high"));
+    }
+    let since = q
+        .since
+        .as_deref()
+        .and_then(|v| parse_time("since", v, &mut errors));
+    let until = q
+        .until
+        .as_deref()
+        .and_then(|v| parse_time("until", v, &mut errors));
+    let limit = match q.limit.as_deref().map(str::parse::<i64>) {
+        None => 50,
+        Some(Ok(n)) if (1..=200).contains(&n) => n,
+        Some(_) => {
+            errors.push(FieldError::new(
+                "limit",
+                "must be a whole number from 1 to 200",
+            ));
+            50
+        }
+    };
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            let d = decode_cursor(c);
+            if d.is_none() {
+                errors.push(FieldError::new(
+                    "cursor",
+                    "is not a cursor this service gave out",
+                ));
+            }
+            d
+        }
+    };
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    Ok(CaseFilter {
+        status: q.status.clone(),
+        rule: q.rule.clone(),
+        hospital: q.hospital.clone(),
+        severity: q.severity.clone(),
+        district: district_scope(staff),
+        since,
+        until,
+        after,
+        limit,
+    })
+}
+
+/// Inspectors bound to a district see that district's cases; supervisors and admins see all.
+pub fn district_scope(staff: &Staff) -> Option<String> {
+    match staff.role {
+        Role::Inspector => staff.district.clone(),
+        _ => None,
+    }
+}
+
+/// List cases, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "cases",
+    params(CasesQuery),
+    security(("inspector_bearer" = [])),
+    responses(
+        (status = 200, description = "A page of cases", body = CasePage),
+        (status = 400, description = "A filter is invalid; `errors` names it", body = crate::error::Problem),
+        (status = 401, description = "No valid token", body = crate::error::Problem),
+        (status = 403, description = "Not a dashboard user", body = crate::error::Problem),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    staff: Staff,
+    query: web::Query<CasesQuery>,
+) -> AppResult<HttpResponse> {
+    let filter = filter_from(&query, &staff)?;
+    let limit = filter.limit;
+    let rows = state
+        .db(move |conn| Ok(store::cases::list(conn, &filter)?))
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| encode_cursor(r.opened_at, r.id)))
+        .flatten();
+    let items = rows
+        .into_iter()
+        .map(|r| CaseItem {
+            id: r.id,
+            rule: r.rule,
+            severity: r.severity,
+            status: r.status,
+            hospital: r.hospital,
+            district: r.district,
+            occurred_at: rfc3339(r.occurred_at),
+            opened_at: rfc3339(r.opened_at),
+            summary: r.summary,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(CasePage { items, next_cursor }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RuleDescription {
+    pub id: String,
+    pub title: String,
+    pub title_en: String,
+    pub description: String,
+    pub description_en: String,
+    /// Policy sources by number (see the policy sources)
+    pub sources: String,
+    /// The policy text the rule rests on
+    pub quote: String,
+}
+
+impl RuleDescription {
+    pub fn of(rule: RuleId) -> Self {
+        let i = rule.info();
+        Self {
+            id: rule.as_str().into(),
+            title: i.title_zh.into(),
+            title_en: i.title_en.into(),
+            description: i.plain_zh.into(),
+            description_en: i.plain_en.into(),
+            sources: i.sources.into(),
+            quote: i.quote.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EvidenceEvent {
+    pub event_id: String,
+    /// The hospital's code
+    pub hospital: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub occurred_at: String,
+    pub received_at: String,
+    /// A short pseudonym of the patient (never an identifier)
+    pub patient: Option<String>,
+    /// The event as stored (no patient identity)
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EvidenceComplaint {
+    pub id: i64,
+    pub tracking_code: String,
+    pub category: String,
+    pub occurred_at: String,
+    pub status: String,
+    /// Redacted description
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Evidence {
+    pub events: Vec<EvidenceEvent>,
+    pub complaints: Vec<EvidenceComplaint>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionItem {
+    pub action: String,
+    /// The user's email, or `system`
+    pub actor: String,
+    pub at: String,
+    pub note: String,
+    pub from_status: String,
+    pub to_status: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: CaseItem,
+    pub subject: String,
+    pub updated_at: String,
+    pub assignee: Option<String>,
+    pub rule_info: RuleDescription,
+    pub evidence: Evidence,
+    /// For patient cases: the hospitals of the patient's episode, in order
+    pub chain: Vec<String>,
+    pub actions: Vec<ActionItem>,
+}
+
+/// Everything about one case, as the API and the case page show it.
+pub fn load_detail(
+    conn: &mut crate::db::DbConn,
+    id: i64,
+    policy: &crate::policy::Policy,
+) -> AppResult<CaseDetail> {
+    let case = store::cases::by_id(conn, id)?
+        .ok_or_else(|| AppError::NotFound(format!("no case {id}")))?;
+    let hospital = match case.hospital_id {
+        Some(h) => store::hospitals::by_id(conn, h)?.map(|h| h.code),
+        None => None,
+    };
+    let (event_ids, complaint_ids) = store::cases::evidence_of(conn, case.id)?;
+    let events = store::events::by_ids(conn, &event_ids)?;
+    let chain = match (
+        RuleId::parse(&case.rule),
+        events.iter().find(|(_, _, k)| k.is_some()),
+    ) {
+        (Some(_), Some((anchor, _, Some(key)))) => {
+            let margin = chrono::Duration::days(30);
+            let history = PatientHistory::new(store::events::for_patient(
+                conn,
+                key,
+                anchor.occurred_at - margin,
+                anchor.occurred_at + margin,
+            )?);
+            let engine = Engine::new(policy, store::now());
+            let gap = engine
+                .policy
+                .setting(
+                    RuleId::FirstDiagnosisShirked,
+                    &anchor.jurisdiction,
+                    anchor.occurred_at,
+                )
+                .limit_or_default(RuleId::FirstDiagnosisShirked);
+            match history
+                .events
+                .iter()
+                .position(|e| e.row_id == anchor.row_id)
+            {
+                Some(i) => PatientHistory::chain(history.episode_of(i, gap)),
+                None => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    };
+    let events = events
+        .into_iter()
+        .map(|(v, received, key)| EvidenceEvent {
+            event_id: v.event_id,
+            hospital: v.hospital_code,
+            kind: v.body.kind.as_str().into(),
+            occurred_at: rfc3339(v.occurred_at),
+            received_at: rfc3339(received),
+            patient: key.map(|k| {
+                format!(
+                    "P-{}",
+                    k.split(':')
+                        .nth(1)
+                        .unwrap_or("")
+                        .chars()
+                        .take(8)
+                        .collect::<String>()
+                )
+            }),
+            details: serde_json::to_value(&v.body).unwrap_or_default(),
+        })
+        .collect();
+    let complaints = store::complaints::evidence(conn, &complaint_ids)?
+        .into_iter()
+        .map(|c| EvidenceComplaint {
+            id: c.id,
+            tracking_code: c.tracking_code,
+            category: c.category,
+            occurred_at: rfc3339(c.occurred_at),
+            status: c.status,
+            description: c.description,
+        })
+        .collect();
+    let actions = store::cases::actions_of(conn, case.id)?
+        .into_iter()
+        .map(|a| ActionItem {
+            action: a.action,
+            actor: a.actor,
+            at: rfc3339(a.at),
+            note: a.note,
+            from_status: a.from_status,
+            to_status: a.to_status,
+        })
+        .collect();
+    let assignee = store::cases::assignee_email(conn, &case)?;
+    let rule_info = RuleId::parse(&case.rule)
+        .map(RuleDescription::of)
+        .ok_or_else(|| AppError::internal(format!("case {} has an unknown rule", case.id)))?;
+    Ok(CaseDetail {
+        subject: case.subject.clone(),
+        updated_at: rfc3339(case.updated_at),
+        assignee,
+        rule_info,
+        evidence: Evidence { events, complaints },
+        chain,
+        actions,
+        case: CaseItem {
+            id: case.id,
+            rule: case.rule,
+            severity: case.severity,
+            status: case.status,
+            hospital,
+            district: case.district,
+            occurred_at: rfc3339(case.occurred_at),
+            opened_at: rfc3339(case.opened_at),
+            summary: case.summary,
+        },
+    })
+}
+
+/// One case with its evidence (events and complaints, in event time) and its history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    tag = "cases",
+    params(("id" = i64, Path, description = "The case id")),
+    security(("inspector_bearer" = [])),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 403, description = "Outside the inspector's district, or not a dashboard user", body = crate::error::Problem),
+        (status = 404, description = "No such case", body = crate::error::Problem),
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let policy = state.policy.clone();
+    let detail = state.db(move |conn| load_detail(conn, id, &policy)).await?;
+    if let Some(d) = district_scope(&staff)
+        && detail.case.district != d
+    {
+        return Err(AppError::Forbidden(
+            "this case is outside your district".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(detail))
+}

@@ -1,0 +1,150 @@
+//! `POST /api/v1/intake-events`: one event, a JSON array, or NDJSON.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde_json::Value;
+
+use super::body::{is_json, media_type, read_body};
+use crate::auth::HospitalPrincipal;
+use crate::error::{AppError, AppResult};
+use crate::intake::{self, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
+use crate::state::AppState;
+use crate::store;
+
+enum Format {
+    Json,
+    Ndjson,
+}
+
+/// Splits the body into one JSON value per event. A body that does not parse is a 400.
+fn split(body: &[u8], format: Format) -> AppResult<Vec<Value>> {
+    match format {
+        Format::Json => {
+            let value: Value = serde_json::from_slice(body)
+                .map_err(|e| AppError::field("body", format!("is not valid JSON: {e}")))?;
+            match value {
+                Value::Array(items) => Ok(items),
+                Value::Object(_) => Ok(vec![value]),
+                _ => Err(AppError::field(
+                    "body",
+                    "must be an event object or an array of events",
+                )),
+            }
+        }
+        Format::Ndjson => {
+            let text =
+                std::str::from_utf8(body).map_err(|_| AppError::field("body", "is not UTF-8"))?;
+            let mut values = Vec::new();
+            for (n, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let value: Value = serde_json::from_str(line).map_err(|e| {
+                    AppError::field(format!("line {}", n + 1), format!("is not valid JSON: {e}"))
+                })?;
+                values.push(value);
+            }
+            Ok(values)
+        }
+    }
+}
+
+/// Post intake events (patient arrivals, handovers, refusals, transfers, closures, tests).
+///
+/// Valid events are stored and judged by the rules; invalid ones are listed in `rejected` and
+/// nothing of them is stored. `event_id` is the idempotency key per hospital.
+#[utoipa::path(
+    post,
+    path = "/api/v1/intake-events",
+    tag = "intake",
+    request_body(
+        description = "One event, a JSON array of events (application/json), or one event per line (application/x-ndjson). At most 10,000 events and 16 MiB.",
+        content(
+            (crate::intake::event::RawEvent = "application/json"),
+            (crate::intake::event::RawEvent = "application/x-ndjson"),
+        )
+    ),
+    security(("hospital_oauth" = [])),
+    responses(
+        (status = 200, description = "Stored, duplicate and rejected counts", body = IngestReport),
+        (status = 400, description = "The body does not parse", body = crate::error::Problem),
+        (status = 401, description = "No valid hospital token", body = crate::error::Problem),
+        (status = 403, description = "Not a hospital token", body = crate::error::Problem),
+        (status = 413, description = "Over 10,000 events or 16 MiB", body = crate::error::Problem),
+        (status = 415, description = "Neither JSON nor NDJSON", body = crate::error::Problem),
+    )
+)]
+pub async fn post_events(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    hospital: HospitalPrincipal,
+) -> AppResult<HttpResponse> {
+    let format = match media_type(&req).as_deref() {
+        Some(m) if is_json(m) => Format::Json,
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => Format::Ndjson,
+        _ => {
+            return Err(AppError::UnsupportedMediaType(
+                "send application/json (an event or an array) or application/x-ndjson".into(),
+            ));
+        }
+    };
+    let mut payload = payload.into_inner();
+    let body = read_body(&req, &mut payload, MAX_BYTES).await?;
+    let values = split(&body, format)?;
+    if values.len() > MAX_EVENTS {
+        return Err(AppError::PayloadTooLarge(format!(
+            "{} events in one request; the limit is {MAX_EVENTS}",
+            values.len()
+        )));
+    }
+    let poster = Poster {
+        hospital_id: hospital.hospital_id,
+        code: hospital.code.clone(),
+        jurisdiction: hospital.jurisdiction.clone(),
+    };
+    let keys = state.keys.clone();
+    let policy = state.policy.clone();
+    let report: IngestReport = state
+        .db(move |conn| {
+            let now = Utc::now();
+            let items = values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| intake::validate(i, v, now))
+                .collect();
+            Ok(intake::ingest(
+                conn,
+                &keys,
+                &policy,
+                &poster,
+                items,
+                store::to_micros(now.naive_utc()),
+            )?)
+        })
+        .await?;
+    let m = &state.metrics;
+    m.events_ingested
+        .with_label_values(&["accepted"])
+        .inc_by(report.accepted as u64);
+    m.events_ingested
+        .with_label_values(&["duplicate"])
+        .inc_by(report.duplicates as u64);
+    m.events_ingested
+        .with_label_values(&["rejected"])
+        .inc_by(report.rejected.len() as u64);
+    for case in &report.effects.opened {
+        m.cases_opened
+            .with_label_values(&[case.rule.as_str()])
+            .inc();
+    }
+    tracing::info!(
+        hospital = %hospital.code,
+        accepted = report.accepted,
+        duplicates = report.duplicates,
+        rejected = report.rejected.len(),
+        cases_opened = report.effects.opened.len(),
+        "intake events"
+    );
+    Ok(HttpResponse::Ok().json(report))
+}

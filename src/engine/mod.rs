@@ -1,0 +1,255 @@
+//! The rule engine: loads the evidence of the subjects an ingest (or a deadline) touched, runs
+//! the rules over it, and stores what they conclude: cases opened once, deadlines for the
+//! sweeper, cases withdrawn when later evidence clears them. Everything here runs inside the
+//! caller's transaction.
+
+pub mod sweeper;
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::QueryResult;
+
+use crate::db::DbConn;
+use crate::policy::Policy;
+use crate::rules::{
+    self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
+    feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
+};
+use crate::store::{self, cases::Case, deadlines};
+
+/// How far around the touched events a patient's history is read: episodes are at most a few
+/// days long, so a month each side holds every event that can matter.
+const HISTORY_MARGIN_DAYS: i64 = 30;
+
+/// What the engine changed, for the caller to act on after commit (metrics, logs).
+#[derive(Debug, Default)]
+pub struct Effects {
+    pub opened: Vec<Case>,
+}
+
+impl Effects {
+    pub fn extend(&mut self, other: Effects) {
+        self.opened.extend(other.opened);
+    }
+}
+
+pub struct Engine<'a> {
+    pub policy: &'a Policy,
+    pub now: NaiveDateTime,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(policy: &'a Policy, now: NaiveDateTime) -> Self {
+        Self { policy, now }
+    }
+
+    fn setting(&self) -> impl Fn(RuleId, &str, NaiveDateTime) -> Setting + '_ {
+        move |rule, jurisdiction, at| self.policy.setting(rule, jurisdiction, at)
+    }
+
+    /// Every patient rule over one patient's events around `[from, to]`.
+    pub fn patient(
+        &self,
+        conn: &mut DbConn,
+        patient_key: &str,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> QueryResult<Effects> {
+        let margin = Duration::days(HISTORY_MARGIN_DAYS);
+        let history = PatientHistory::new(store::events::for_patient(
+            conn,
+            patient_key,
+            from - margin,
+            to + margin,
+        )?);
+        let verdicts = self.patient_verdicts(&history);
+        self.apply(conn, verdicts)
+    }
+
+    /// The verdicts of the patient rules (pure: no database).
+    pub fn patient_verdicts(&self, history: &PatientHistory) -> Vec<Verdict> {
+        let Some(first) = history.events.first() else {
+            return Vec::new();
+        };
+        let setting = self.setting();
+        // Episodes are cut by the first-diagnosis rule's window where the patient's care began.
+        let gap = setting(
+            RuleId::FirstDiagnosisShirked,
+            &first.jurisdiction,
+            first.occurred_at,
+        )
+        .limit_or_default(RuleId::FirstDiagnosisShirked);
+        let mut verdicts = refusal::evaluate(history, &setting, gap);
+        verdicts.extend(special_group_refused::evaluate(history, &setting, gap));
+        verdicts.extend(handover_delay::evaluate(history, &setting, gap, self.now));
+        verdicts.extend(critical_test_delay::evaluate(
+            history, &setting, gap, self.now,
+        ));
+        verdicts.extend(first_diagnosis_shirked::evaluate(history, &setting));
+        verdicts
+    }
+
+    /// The closure rule over one closure.
+    pub fn closure(
+        &self,
+        conn: &mut DbConn,
+        hospital_id: i64,
+        closure_id: &str,
+    ) -> QueryResult<Effects> {
+        let events = store::events::for_closure(conn, hospital_id, closure_id)?;
+        let verdicts = closure_too_long::evaluate(&events, &self.setting(), self.now)
+            .into_iter()
+            .collect();
+        self.apply(conn, verdicts)
+    }
+
+    /// The silent-feed rule for one hospital.
+    pub fn feed(&self, conn: &mut DbConn, hospital_id: i64) -> QueryResult<Effects> {
+        let Some(h) = store::hospitals::by_id(conn, hospital_id)? else {
+            return Ok(Effects::default());
+        };
+        let Some(last) = h.last_received_at else {
+            return Ok(Effects::default());
+        };
+        let verdict = feed_silent::evaluate(
+            h.id,
+            &h.name,
+            &h.jurisdiction,
+            last,
+            &self.setting(),
+            self.now,
+        );
+        self.apply(conn, vec![verdict])
+    }
+
+    /// `complaint.unanswered` for one complaint.
+    pub fn complaint(&self, conn: &mut DbConn, complaint_id: i64) -> QueryResult<Effects> {
+        let Some(c) = store::complaints::unanswered_view(conn, complaint_id)? else {
+            return Ok(Effects::default());
+        };
+        let verdict = rules::complaint_unanswered::evaluate(
+            c.id,
+            &c.tracking_code,
+            c.hospital_id,
+            &c.jurisdiction,
+            c.created_at,
+            c.acknowledged_at,
+            &self.setting(),
+            self.now,
+        );
+        self.apply(conn, vec![verdict])
+    }
+
+    /// `complaint.cluster` for one hospital, over the complaints filed around `at`.
+    pub fn complaint_cluster(
+        &self,
+        conn: &mut DbConn,
+        hospital_id: i64,
+        at: NaiveDateTime,
+    ) -> QueryResult<Effects> {
+        let Some(h) = store::hospitals::by_id(conn, hospital_id)? else {
+            return Ok(Effects::default());
+        };
+        let window = self
+            .policy
+            .setting(RuleId::ComplaintCluster, &h.jurisdiction, at)
+            .limit_or_default(RuleId::ComplaintCluster);
+        // Clusters start at a complaint; reading two windows back finds the one `at` belongs to.
+        let complaints =
+            store::complaints::for_cluster(conn, hospital_id, at - window * 2, at + window)?;
+        let verdicts = rules::complaint_cluster::evaluate(
+            h.id,
+            &h.name,
+            &h.jurisdiction,
+            &complaints,
+            &self.setting(),
+        );
+        self.apply(conn, verdicts)
+    }
+
+    /// Notes that a hospital's feed is alive now: its silence deadline moves forward.
+    pub fn feed_alive(
+        &self,
+        conn: &mut DbConn,
+        hospital_id: i64,
+        jurisdiction: &str,
+    ) -> QueryResult<()> {
+        store::hospitals::touch(conn, hospital_id, self.now)?;
+        let limit = self
+            .policy
+            .setting(RuleId::FeedSilent, jurisdiction, self.now)
+            .limit_or_default(RuleId::FeedSilent);
+        deadlines::schedule(
+            conn,
+            RuleId::FeedSilent.as_str(),
+            &feed_deadline_subject(hospital_id),
+            Some(hospital_id),
+            self.now + limit,
+        )
+    }
+
+    /// Stores verdicts: cases for violations, deadlines for pending subjects, withdrawals for
+    /// cleared ones.
+    pub fn apply(&self, conn: &mut DbConn, verdicts: Vec<Verdict>) -> QueryResult<Effects> {
+        let mut effects = Effects::default();
+        let mut districts: HashMap<i64, String> = HashMap::new();
+        for v in verdicts {
+            let rule = v.rule.as_str();
+            let deadline_subject = match v.rule {
+                RuleId::FeedSilent => v
+                    .hospital_id
+                    .map(feed_deadline_subject)
+                    .unwrap_or_else(|| v.subject.clone()),
+                _ => v.subject.clone(),
+            };
+            match v.outcome {
+                Outcome::Violation(finding) => {
+                    deadlines::settle(conn, rule, &deadline_subject)?;
+                    let district = match v.hospital_id {
+                        Some(id) => match districts.get(&id) {
+                            Some(d) => d.clone(),
+                            None => {
+                                let d = store::hospitals::by_id(conn, id)?
+                                    .map(|h| h.district)
+                                    .unwrap_or_default();
+                                districts.insert(id, d.clone());
+                                d
+                            }
+                        },
+                        None => String::new(),
+                    };
+                    if let Some(case) = store::cases::record_violation(
+                        conn,
+                        v.rule,
+                        &v.subject,
+                        v.hospital_id,
+                        &district,
+                        &finding,
+                        self.now,
+                    )? {
+                        crate::notify::case_opened(conn, &case)?;
+                        effects.opened.push(case);
+                    }
+                }
+                Outcome::Pending { due } => {
+                    deadlines::schedule(conn, rule, &deadline_subject, v.hospital_id, due)?;
+                }
+                Outcome::Clear => {
+                    deadlines::settle(conn, rule, &deadline_subject)?;
+                    store::cases::record_clear(conn, v.rule, &v.subject, self.now)?;
+                }
+            }
+        }
+        Ok(effects)
+    }
+}
+
+pub fn feed_deadline_subject(hospital_id: i64) -> String {
+    format!("hospital:{hospital_id}")
+}
+
+/// Every rule id the engine knows, for validation of filters.
+pub fn known_rule(s: &str) -> bool {
+    rules::RuleId::parse(s).is_some()
+}

@@ -1,0 +1,128 @@
+//! The sweeper: at least once a minute, finds the deadlines that have passed (through the
+//! `(done, due_at)` index, never a scan of the events) and re-evaluates their subjects.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+
+use super::{Effects, Engine};
+use crate::db::{self, DbConn, Pool};
+use crate::policy::Policy;
+use crate::rules::RuleId;
+use crate::store::{self, deadlines};
+use crate::telemetry::Metrics;
+
+/// How many deadlines one pass takes at most; a backlog is worked off over several passes.
+const BATCH: i64 = 500;
+
+/// Evaluates one deadline's subject.
+fn evaluate(
+    conn: &mut DbConn,
+    engine: &Engine<'_>,
+    d: &deadlines::Deadline,
+) -> QueryResult<Effects> {
+    let Some(rule) = RuleId::parse(&d.rule) else {
+        deadlines::settle(conn, &d.rule, &d.subject)?;
+        return Ok(Effects::default());
+    };
+    let effects = match rule {
+        RuleId::HandoverDelay | RuleId::CriticalTestDelay => {
+            let row = d
+                .subject
+                .strip_prefix("ev:")
+                .and_then(|s| s.parse::<i64>().ok());
+            match row
+                .map(|r| store::events::anchor(conn, r))
+                .transpose()?
+                .flatten()
+            {
+                Some((Some(key), at)) => engine.patient(conn, &key, at, at)?,
+                _ => Effects::default(),
+            }
+        }
+        RuleId::ClosureTooLong => {
+            let mut parts = d.subject.splitn(3, ':').skip(1);
+            match (
+                parts.next().and_then(|h| h.parse::<i64>().ok()),
+                parts.next(),
+            ) {
+                (Some(hospital_id), Some(closure_id)) => {
+                    engine.closure(conn, hospital_id, closure_id)?
+                }
+                _ => Effects::default(),
+            }
+        }
+        RuleId::FeedSilent => match d.hospital_id {
+            Some(h) => engine.feed(conn, h)?,
+            None => Effects::default(),
+        },
+        RuleId::ComplaintUnanswered => match d
+            .subject
+            .strip_prefix("complaint:")
+            .and_then(|s| s.parse().ok())
+        {
+            Some(id) => engine.complaint(conn, id)?,
+            None => Effects::default(),
+        },
+        _ => Effects::default(),
+    };
+    // Whatever the verdict, this deadline is dealt with unless the engine moved it.
+    deadlines::settle_if_due(conn, d.id, engine.now)?;
+    Ok(effects)
+}
+
+/// One pass: every due deadline, each in its own transaction. Returns the cases opened.
+pub fn sweep(conn: &mut DbConn, policy: &Policy, now: NaiveDateTime) -> QueryResult<Effects> {
+    let engine = Engine::new(policy, now);
+    let mut effects = Effects::default();
+    for d in deadlines::due(conn, now, BATCH)? {
+        match db::write_tx(conn, |c| evaluate(c, &engine, &d)) {
+            Ok(e) => effects.extend(e),
+            Err(e) => {
+                tracing::error!(rule = %d.rule, deadline = d.id, error = %e, "sweeper could not evaluate a deadline")
+            }
+        }
+    }
+    Ok(effects)
+}
+
+/// Runs passes every `interval` until `stop` fires.
+pub async fn run(
+    pool: Pool,
+    policy: Arc<Policy>,
+    metrics: Arc<Metrics>,
+    interval: StdDuration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let pool = pool.clone();
+        let policy = policy.clone();
+        let result = tokio::task::spawn_blocking(move || -> Result<Effects, String> {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            sweep(&mut conn, &policy, store::now()).map_err(|e| e.to_string())
+        })
+        .await;
+        match result {
+            Ok(Ok(effects)) => {
+                for case in &effects.opened {
+                    metrics
+                        .cases_opened
+                        .with_label_values(&[case.rule.as_str()])
+                        .inc();
+                    tracing::info!(case = case.id, rule = %case.rule, "case opened by the sweeper");
+                }
+                metrics.sweeps.set(chrono::Utc::now().timestamp());
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "sweeper pass failed"),
+            Err(e) => tracing::error!(error = %e, "sweeper task panicked"),
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Policy packs: TOML files that change thresholds, severities and which rules are on, per
+//! jurisdiction and with the dates each setting is in force. An event is judged by the
+//! settings in force at its `occurred_at`.
+//!
+//! ```toml
+//! name = "丹东市 2022"
+//! [[setting]]
+//! jurisdiction = "dandong"        # or "*" for every jurisdiction
+//! rule = "handover.delay"
+//! from = "2022-06-27"             # inclusive; a date (China time) or an RFC 3339 time
+//! until = "2022-12-31"            # exclusive; optional
+//! enabled = true
+//! severity = "medium"
+//! limit_minutes = 15              # or limit_hours / limit_days
+//! count = 3                       # complaint.cluster only
+//! source = "003 第三条：原则上要在15分钟内完成接诊和交接工作"
+//! ```
+//! Settings apply over the built-in defaults in file order; a later match overrides an earlier.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+use crate::rules::{self, RuleId, Setting, Severity};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    name: Option<String>,
+    /// Days after a complaint is closed before its contact details are deleted.
+    complaint_retention_days: Option<u32>,
+    #[serde(default)]
+    setting: Vec<RawSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSetting {
+    jurisdiction: String,
+    rule: String,
+    from: Option<String>,
+    until: Option<String>,
+    enabled: Option<bool>,
+    severity: Option<String>,
+    limit_minutes: Option<i64>,
+    limit_hours: Option<i64>,
+    limit_days: Option<i64>,
+    count: Option<u32>,
+    source: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PackSetting {
+    pub jurisdiction: String,
+    pub rule: RuleId,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+    pub limit: Option<Duration>,
+    pub count: Option<u32>,
+    pub source: String,
+}
+
+impl PackSetting {
+    fn applies(&self, rule: RuleId, jurisdiction: &str, at: NaiveDateTime) -> bool {
+        self.rule == rule
+            && (self.jurisdiction == "*" || self.jurisdiction == jurisdiction)
+            && self.from.is_none_or(|f| f <= at)
+            && self.until.is_none_or(|u| at < u)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub names: Vec<String>,
+    pub settings: Vec<PackSetting>,
+    pub complaint_retention_days: Option<u32>,
+}
+
+/// A date is midnight in China (UTC+8); a time must carry its offset.
+fn parse_instant(s: &str) -> Result<NaiveDateTime, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let midnight = d.and_hms_opt(0, 0, 0).ok_or("bad date")?;
+        return Ok(midnight - Duration::hours(8));
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.naive_utc())
+        .map_err(|_| format!("`{s}` is neither YYYY-MM-DD nor an RFC 3339 time"))
+}
+
+impl Policy {
+    /// The built-in national defaults only.
+    pub fn builtin() -> Self {
+        Self::default()
+    }
+
+    /// Loads a pack file, or every `*.toml` file of a directory in name order.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let files: Vec<PathBuf> = if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            files
+        } else {
+            vec![path.to_path_buf()]
+        };
+        let mut policy = Self::default();
+        for file in files {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            policy
+                .add(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        Ok(policy)
+    }
+
+    /// Adds the settings of one pack (TOML text).
+    pub fn add(&mut self, text: &str) -> Result<(), String> {
+        let pack: PackFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(name) = pack.name {
+            self.names.push(name);
+        }
+        if pack.complaint_retention_days.is_some() {
+            self.complaint_retention_days = pack.complaint_retention_days;
+        }
+        for (i, raw) in pack.setting.into_iter().enumerate() {
+            let at = |field: &str| format!("setting[{i}].{field}");
+            let rule = RuleId::parse(&raw.rule)
+                .ok_or_else(|| format!("{}: unknown rule `{}`", at("rule"), raw.rule))?;
+            if raw.jurisdiction.trim().is_empty() {
+                return Err(format!(
+                    "{}: must not be empty (use \"*\" for all)",
+                    at("jurisdiction")
+                ));
+            }
+            let from = raw
+                .from
+                .as_deref()
+                .map(parse_instant)
+                .transpose()
+                .map_err(|e| format!("{}: {e}", at("from")))?;
+            let until = raw
+                .until
+                .as_deref()
+                .map(parse_instant)
+                .transpose()
+                .map_err(|e| format!("{}: {e}", at("until")))?;
+            if let (Some(f), Some(u)) = (from, until)
+                && f >= u
+            {
+                return Err(format!("{}: must be after from", at("until")));
+            }
+            let severity = raw
+                .severity
+                .as_deref()
+                .map(|s| {
+                    Severity::parse(s)
+                        .ok_or_else(|| format!("{}: must be low, medium or high", at("severity")))
+                })
+                .transpose()?;
+            let limits = [
+                raw.limit_minutes.map(Duration::minutes),
+                raw.limit_hours.map(Duration::hours),
+                raw.limit_days.map(Duration::days),
+            ];
+            let given: Vec<Duration> = limits.into_iter().flatten().collect();
+            if given.len() > 1 {
+                return Err(format!(
+                    "{}: give one of limit_minutes, limit_hours, limit_days",
+                    at("limit")
+                ));
+            }
+            let limit = given.first().copied();
+            if let Some(l) = limit {
+                if l <= Duration::zero() {
+                    return Err(format!("{}: must be positive", at("limit")));
+                }
+                if rule.info().default_limit.is_none() {
+                    return Err(format!(
+                        "{}: rule {} has no limit",
+                        at("limit"),
+                        rule.as_str()
+                    ));
+                }
+            }
+            if raw.count.is_some() && rule != RuleId::ComplaintCluster {
+                return Err(format!(
+                    "{}: only complaint.cluster has a count",
+                    at("count")
+                ));
+            }
+            if raw.count == Some(0) {
+                return Err(format!("{}: must be at least 1", at("count")));
+            }
+            self.settings.push(PackSetting {
+                jurisdiction: raw.jurisdiction.trim().to_string(),
+                rule,
+                from,
+                until,
+                enabled: raw.enabled,
+                severity,
+                limit,
+                count: raw.count,
+                source: raw.source.unwrap_or_else(|| "policy pack".to_string()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The setting of `rule` for `jurisdiction` in force at `at`.
+    pub fn setting(&self, rule: RuleId, jurisdiction: &str, at: NaiveDateTime) -> Setting {
+        let mut s = Setting::default_for(rule);
+        for p in self
+            .settings
+            .iter()
+            .filter(|p| p.applies(rule, jurisdiction, at))
+        {
+            if let Some(e) = p.enabled {
+                s.enabled = e;
+            }
+            if let Some(v) = p.severity {
+                s.severity = v;
+            }
+            if p.limit.is_some() {
+                s.limit = p.limit;
+            }
+            if p.count.is_some() {
+                s.count = p.count;
+            }
+            s.source = p.source.clone();
+        }
+        s
+    }
+
+    /// Days after closing before a complaint's contact details are deleted.
+    pub fn retention_days(&self) -> u32 {
+        self.complaint_retention_days.unwrap_or(180)
+    }
+
+    /// The jurisdictions the packs name (besides "*").
+    pub fn jurisdictions(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .settings
+            .iter()
+            .filter(|s| s.jurisdiction != "*")
+            .map(|s| s.jurisdiction.clone())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// The effective rules as text: for each jurisdiction and rule, each period in which the
+    /// setting differs, with its source.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Policy: {}",
+            if self.names.is_empty() {
+                "built-in national defaults".to_string()
+            } else {
+                self.names.join("; ")
+            }
+        );
+        let mut jurisdictions = vec!["(any other)".to_string()];
+        jurisdictions.extend(self.jurisdictions());
+        for j in &jurisdictions {
+            let key = if j == "(any other)" {
+                "\u{0}none"
+            } else {
+                j.as_str()
+            };
+            let _ = writeln!(out, "\njurisdiction {j}");
+            for rule in rules::ALL {
+                let mut points: BTreeSet<NaiveDateTime> = BTreeSet::new();
+                for p in self
+                    .settings
+                    .iter()
+                    .filter(|p| p.rule == rule && (p.jurisdiction == "*" || p.jurisdiction == key))
+                {
+                    points.extend(p.from);
+                    points.extend(p.until);
+                }
+                let start = NaiveDateTime::MIN;
+                let mut bounds: Vec<NaiveDateTime> = vec![start];
+                bounds.extend(points.iter().copied());
+                let _ = writeln!(out, "  {}  ({})", rule.as_str(), rule.info().title_en);
+                let mut last: Option<Setting> = None;
+                for (k, from) in bounds.iter().enumerate() {
+                    let s = self.setting(rule, key, *from);
+                    if last.as_ref() == Some(&s) {
+                        continue;
+                    }
+                    let until = bounds.get(k + 1);
+                    let period = match (k, until) {
+                        (0, None) => "always".to_string(),
+                        (0, Some(u)) => format!("until {}", china_date(*u)),
+                        (_, None) => format!("from {}", china_date(*from)),
+                        (_, Some(u)) => format!("{} – {}", china_date(*from), china_date(*u)),
+                    };
+                    let mut thresholds = Vec::new();
+                    if let Some(l) = s.limit {
+                        thresholds.push(format!("limit {}", describe_duration(l)));
+                    }
+                    if let Some(c) = s.count {
+                        thresholds.push(format!("count {c}"));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "    {period:<26} {:<3} {:<6} {:<16} {}",
+                        if s.enabled { "on" } else { "off" },
+                        s.severity.as_str(),
+                        thresholds.join(", "),
+                        s.source
+                    );
+                    last = Some(s);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn china_date(t: NaiveDateTime) -> String {
+    (t + Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+fn describe_duration(d: Duration) -> String {
+    if d.num_minutes() % (60 * 24) == 0 {
+        format!("{}d", d.num_days())
+    } else if d.num_minutes() % 60 == 0 {
+        format!("{}h", d.num_hours())
+    } else {
+        format!("{}min", d.num_minutes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        parse_instant(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn settings_apply_by_jurisdiction_and_date() {
+        let mut p = Policy::default();
+        p.add(
+            r#"
+            [[setting]]
+            jurisdiction = "dandong"
+            rule = "handover.delay"
+            until = "2022-06-27"
+            enabled = false
+            source = "before 003"
+            [[setting]]
+            jurisdiction = "dandong"
+            rule = "handover.delay"
+            from = "2022-06-27"
+            limit_minutes = 10
+            severity = "high"
+            source = "003"
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let before = p.setting(
+            RuleId::HandoverDelay,
+            "dandong",
+            at("2022-06-26T12:00:00+08:00"),
+        );
+        assert!(!before.enabled);
+        let after = p.setting(
+            RuleId::HandoverDelay,
+            "dandong",
+            at("2022-06-27T00:00:00+08:00"),
+        );
+        assert!(after.enabled);
+        assert_eq!(after.limit, Some(Duration::minutes(10)));
+        assert_eq!(after.severity, Severity::High);
+        assert_eq!(after.source, "003");
+        let elsewhere = p.setting(RuleId::HandoverDelay, "beijing", at("2022-07-01"));
+        assert_eq!(elsewhere, Setting::default_for(RuleId::HandoverDelay));
+        assert!(p.describe().contains("limit 10min"));
+    }
+
+    #[test]
+    fn bad_packs_name_the_setting() {
+        let mut p = Policy::default();
+        let e = p
+            .add("[[setting]]\njurisdiction = \"x\"\nrule = \"no.such\"\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("setting[0].rule"), "{e}");
+        let e = p
+            .add("[[setting]]\njurisdiction = \"x\"\nrule = \"refusal.prohibited_reason\"\nlimit_minutes = 5\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("has no limit"), "{e}");
+        let e = p
+            .add("[[setting]]\njurisdiction = \"x\"\nrule = \"handover.delay\"\nspeed = 5\n")
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("speed"), "{e}");
+    }
+
+    #[test]
+    fn shipped_packs_load() {
+        let p = Policy::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/policies")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.jurisdictions(), ["beijing", "dandong", "shanghai"]);
+        let s = p.setting(RuleId::HandoverDelay, "dandong", at("2022-07-01"));
+        assert!(s.enabled && s.source.contains("003"));
+    }
+}

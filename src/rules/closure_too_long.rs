@@ -1,0 +1,98 @@
+//! `closure.too_long`: a facility or department closure lasting beyond the limit (48 hours):
+//! it ended late, or is still in force then. Closures of a unit are allowed.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::history::china_time;
+use super::human;
+use super::{EventView, Finding, Outcome, RuleId, RuleInfo, Setting, Severity, Verdict};
+use crate::intake::event::{ClosureScope, EventKind};
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: RuleId::ClosureTooLong,
+    title_zh: "医院或科室停诊超时",
+    title_en: "Hospital or department closed too long",
+    plain_zh: "医疗机构整体或科室封控、停诊超过时限（默认 2 天，即 48 小时）。",
+    plain_en: "A whole hospital or a department stayed closed beyond the limit (2 days, 48 hours, by default).",
+    sources: "003 (item 7)",
+    quote: "分区域、分科室、分单元划定封控、管控范围，对急诊室、透析室等慎重实施封控、管控措施。医疗机构整体封控、管控或停诊原则上不超过2天。（003 第七条）",
+    default_severity: Severity::Medium,
+    default_limit: Some(Duration::hours(48)),
+    default_count: None,
+};
+
+/// `events`: the `closure_start` and `closure_end` events of one closure (one hospital, one id).
+pub fn evaluate(
+    events: &[EventView],
+    setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+    now: NaiveDateTime,
+) -> Option<Verdict> {
+    let start = events
+        .iter()
+        .filter(|e| e.kind() == EventKind::ClosureStart)
+        .min_by_key(|e| (e.occurred_at, e.row_id))?;
+    let closure = start.body.closure.as_ref()?;
+    let end = events
+        .iter()
+        .filter(|e| e.kind() == EventKind::ClosureEnd && e.occurred_at >= start.occurred_at)
+        .min_by_key(|e| (e.occurred_at, e.row_id));
+    let s = setting(
+        RuleId::ClosureTooLong,
+        &start.jurisdiction,
+        start.occurred_at,
+    );
+    let limit = s.limit_or_default(RuleId::ClosureTooLong);
+    let due = start.occurred_at + limit;
+    let what = match (&closure.scope, &closure.department) {
+        (ClosureScope::Facility, _) => "全院".to_string(),
+        (_, Some(d)) => format!("{d}科室"),
+        _ => "科室".to_string(),
+    };
+    let outcome = if !s.enabled || closure.scope == ClosureScope::Unit {
+        Outcome::Clear
+    } else {
+        match end {
+            Some(e) if e.occurred_at - start.occurred_at <= limit => Outcome::Clear,
+            Some(e) => Outcome::Violation(Finding {
+                severity: s.severity,
+                occurred_at: start.occurred_at,
+                summary: format!(
+                    "{} {}自 {} 起停诊 {}，超过 {} 时限（停诊编号 {}）",
+                    start.hospital_name,
+                    what,
+                    china_time(start.occurred_at),
+                    human(e.occurred_at - start.occurred_at),
+                    human(limit),
+                    closure.id
+                ),
+                evidence: vec![start.row_id, e.row_id],
+                complaints: Vec::new(),
+            }),
+            None if now >= due => Outcome::Violation(Finding {
+                severity: s.severity,
+                occurred_at: start.occurred_at,
+                summary: format!(
+                    "{} {}自 {} 起停诊，{} 后仍未恢复（停诊编号 {}）",
+                    start.hospital_name,
+                    what,
+                    china_time(start.occurred_at),
+                    human(limit),
+                    closure.id
+                ),
+                evidence: vec![start.row_id],
+                complaints: Vec::new(),
+            }),
+            None => Outcome::Pending { due },
+        }
+    };
+    Some(Verdict {
+        rule: RuleId::ClosureTooLong,
+        subject: closure_subject(start.hospital_id, &closure.id),
+        hospital_id: Some(start.hospital_id),
+        outcome,
+    })
+}
+
+pub fn closure_subject(hospital_id: i64, closure_id: &str) -> String {
+    format!("closure:{hospital_id}:{closure_id}")
+}

@@ -1,0 +1,109 @@
+//! `critical.test_delay`: a critical patient without a negative test from the last 48 hours
+//! must get an antigen test within the limit (30 minutes) of arriving.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::history::china_time;
+use super::human;
+use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
+use crate::intake::event::{Acuity, EventKind, TestKind, TestStatus};
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: RuleId::CriticalTestDelay,
+    title_zh: "危重患者抗原检测延误",
+    title_en: "Critical patient's antigen test delayed",
+    plain_zh: "不能提供 48 小时核酸阴性证明的危重患者，接诊医院未在时限（默认 30 分钟）内完成抗原检测。",
+    plain_en: "A critical patient without a negative test from the last 48 hours did not get an antigen test within the limit (30 minutes by default).",
+    sources: "003 (item 4)",
+    quote: "对不能提供48小时核酸检测阴性证明的危急重症患者，由接诊机构第一时间完成1次抗原检测并开展进行核酸采样检测，确保应诊尽诊、应收尽收。（003 第四条）",
+    default_severity: Severity::Medium,
+    default_limit: Some(Duration::minutes(30)),
+    default_count: None,
+};
+
+pub fn evaluate(
+    history: &PatientHistory,
+    setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+    episode_gap: Duration,
+    now: NaiveDateTime,
+) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    for (i, arrival) in history.events.iter().enumerate() {
+        if arrival.kind() != EventKind::Arrival
+            || arrival.body.acuity != Some(Acuity::Critical)
+            || arrival.body.test_status == Some(TestStatus::Negative48h)
+        {
+            continue;
+        }
+        let s = setting(
+            RuleId::CriticalTestDelay,
+            &arrival.jurisdiction,
+            arrival.occurred_at,
+        );
+        let limit = s.limit_or_default(RuleId::CriticalTestDelay);
+        let due = arrival.occurred_at + limit;
+        let episode = history.episode_of(i, episode_gap);
+        let at_this_hospital_after = |e: &&crate::rules::EventView| {
+            e.hospital_id == arrival.hospital_id && e.occurred_at >= arrival.occurred_at
+        };
+        let test = episode.iter().filter(at_this_hospital_after).find(|e| {
+            e.kind() == EventKind::Test && e.body.test.is_some_and(|t| t.kind == TestKind::Antigen)
+        });
+        // A patient who left the hospital before the deadline could not be tested there; the
+        // refusal and transfer rules judge that.
+        let left = episode.iter().filter(at_this_hospital_after).find(|e| {
+            matches!(
+                e.kind(),
+                EventKind::Refusal | EventKind::Transfer | EventKind::Discharge
+            )
+        });
+        let outcome = if !s.enabled {
+            Outcome::Clear
+        } else {
+            match (test, left) {
+                (Some(t), _) if t.occurred_at <= due => Outcome::Clear,
+                (_, Some(l))
+                    if l.occurred_at <= due
+                        && test.is_none_or(|t| t.occurred_at > l.occurred_at) =>
+                {
+                    Outcome::Clear
+                }
+                (Some(t), _) => Outcome::Violation(Finding {
+                    severity: s.severity,
+                    occurred_at: arrival.occurred_at,
+                    summary: format!(
+                        "{} 于 {} 接收的危重患者 {} 后才完成抗原检测，超过 {} 时限（事件 {}）",
+                        arrival.hospital_name,
+                        china_time(arrival.occurred_at),
+                        human(t.occurred_at - arrival.occurred_at),
+                        human(limit),
+                        arrival.event_id
+                    ),
+                    evidence: vec![arrival.row_id, t.row_id],
+                    complaints: Vec::new(),
+                }),
+                (None, _) if now >= due => Outcome::Violation(Finding {
+                    severity: s.severity,
+                    occurred_at: arrival.occurred_at,
+                    summary: format!(
+                        "{} 于 {} 接收的危重患者无 48 小时核酸阴性证明，{} 内无抗原检测记录（事件 {}）",
+                        arrival.hospital_name,
+                        china_time(arrival.occurred_at),
+                        human(limit),
+                        arrival.event_id
+                    ),
+                    evidence: vec![arrival.row_id],
+                    complaints: Vec::new(),
+                }),
+                (None, _) => Outcome::Pending { due },
+            }
+        };
+        verdicts.push(Verdict {
+            rule: RuleId::CriticalTestDelay,
+            subject: format!("ev:{}", arrival.row_id),
+            hospital_id: Some(arrival.hospital_id),
+            outcome,
+        });
+    }
+    verdicts
+}

@@ -1,0 +1,84 @@
+//! `first_diagnosis.shirked` (首诊负责制): the first hospital of a critical or urgent patient's
+//! episode refuses or transfers the patient without any treatment.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::history::{acuity_zh, china_time, is_critical_or_urgent};
+use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
+use crate::intake::event::EventKind;
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: RuleId::FirstDiagnosisShirked,
+    title_zh: "首诊医院推诿患者",
+    title_en: "First-diagnosis hospital pushed the patient away",
+    plain_zh: "急危重症患者本次就医（72 小时内的连续记录）的首诊医院，未作任何救治即拒收或转出患者，违反首诊负责制。",
+    plain_en: "The first hospital of a critical or urgent patient's episode (events no more than 72 hours apart) refused or transferred the patient without any treatment, against first-diagnosis responsibility.",
+    sources: "001, 003 (item 3)",
+    quote: "各医疗机构严格执行首诊负责制，决不允许……推诿拒收急危重症患者，延误治疗。（001）；首诊机构及医务人员严格落实首诊负责制……不得以……任何理由拒诊拒收。（003 第三条）",
+    default_severity: Severity::High,
+    default_limit: Some(Duration::hours(72)),
+    default_count: None,
+};
+
+pub fn evaluate(
+    history: &PatientHistory,
+    setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    for (i, ev) in history.events.iter().enumerate() {
+        if !matches!(ev.kind(), EventKind::Refusal | EventKind::Transfer) {
+            continue;
+        }
+        let s = setting(
+            RuleId::FirstDiagnosisShirked,
+            &ev.jurisdiction,
+            ev.occurred_at,
+        );
+        let gap = s.limit_or_default(RuleId::FirstDiagnosisShirked);
+        let episode = history.episode_of(i, gap);
+        let acuity = PatientHistory::acuity_for(episode, ev);
+        let first_here = episode
+            .first()
+            .is_some_and(|f| f.hospital_id == ev.hospital_id);
+        let before: Vec<_> = episode
+            .iter()
+            .filter(|e| e.hospital_id == ev.hospital_id && e.occurred_at <= ev.occurred_at)
+            .collect();
+        let treated = before.iter().any(|e| e.kind() == EventKind::Treatment);
+        let outcome = if s.enabled && first_here && is_critical_or_urgent(acuity) && !treated {
+            let chain = PatientHistory::chain(episode);
+            let mut evidence: Vec<i64> = before.iter().map(|e| e.row_id).collect();
+            if !evidence.contains(&ev.row_id) {
+                evidence.push(ev.row_id);
+            }
+            Outcome::Violation(Finding {
+                severity: s.severity,
+                occurred_at: ev.occurred_at,
+                summary: format!(
+                    "{} 作为首诊医院，于 {} 未经救治即{}{}患者（就医链：{}；事件 {}）",
+                    ev.hospital_name,
+                    china_time(ev.occurred_at),
+                    if ev.kind() == EventKind::Refusal {
+                        "拒收"
+                    } else {
+                        "转出"
+                    },
+                    acuity_zh(acuity),
+                    chain.join(" → "),
+                    ev.event_id
+                ),
+                evidence,
+                complaints: Vec::new(),
+            })
+        } else {
+            Outcome::Clear
+        };
+        verdicts.push(Verdict {
+            rule: RuleId::FirstDiagnosisShirked,
+            subject: format!("ev:{}", ev.row_id),
+            hospital_id: Some(ev.hospital_id),
+            outcome,
+        });
+    }
+    verdicts
+}

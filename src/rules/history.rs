@@ -1,0 +1,150 @@
+//! What the patient rules look at: one patient's events across hospitals, in event time, and
+//! the episodes they form.
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::intake::event::{Acuity, EventBody, EventKind, Group, Reason};
+
+/// A stored event as the rules see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventView {
+    pub row_id: i64,
+    pub event_id: String,
+    pub hospital_id: i64,
+    pub hospital_code: String,
+    pub hospital_name: String,
+    pub jurisdiction: String,
+    pub occurred_at: NaiveDateTime,
+    pub body: EventBody,
+}
+
+impl EventView {
+    pub fn kind(&self) -> EventKind {
+        self.body.kind
+    }
+}
+
+/// One patient's events, sorted by event time (then by row id, so that the order does not
+/// depend on the order of arrival).
+#[derive(Debug, Clone, Default)]
+pub struct PatientHistory {
+    pub events: Vec<EventView>,
+}
+
+impl PatientHistory {
+    pub fn new(mut events: Vec<EventView>) -> Self {
+        events.sort_by(|a, b| {
+            (a.occurred_at, &a.hospital_code, &a.event_id).cmp(&(
+                b.occurred_at,
+                &b.hospital_code,
+                &b.event_id,
+            ))
+        });
+        Self { events }
+    }
+
+    /// The episode (a run of events no more than `gap` apart) that holds event `index`.
+    pub fn episode_of(&self, index: usize, gap: Duration) -> &[EventView] {
+        let mut start = index;
+        while start > 0
+            && self.events[start].occurred_at - self.events[start - 1].occurred_at <= gap
+        {
+            start -= 1;
+        }
+        let mut end = index;
+        while end + 1 < self.events.len()
+            && self.events[end + 1].occurred_at - self.events[end].occurred_at <= gap
+        {
+            end += 1;
+        }
+        &self.events[start..=end]
+    }
+
+    /// The hospitals of an episode in the order the patient went through them.
+    pub fn chain(episode: &[EventView]) -> Vec<String> {
+        let mut chain: Vec<String> = Vec::new();
+        for e in episode {
+            if chain.last() != Some(&e.hospital_code) {
+                chain.push(e.hospital_code.clone());
+            }
+        }
+        chain
+    }
+
+    /// The arrival at `ev`'s hospital that `ev` belongs to: the last one at or before it in
+    /// the episode, else the first after it.
+    pub fn arrival_for<'a>(episode: &'a [EventView], ev: &EventView) -> Option<&'a EventView> {
+        let arrivals = episode
+            .iter()
+            .filter(|e| e.kind() == EventKind::Arrival && e.hospital_id == ev.hospital_id);
+        arrivals
+            .clone()
+            .rfind(|e| e.occurred_at <= ev.occurred_at)
+            .or_else(|| arrivals.clone().next())
+    }
+
+    /// The patient's acuity at `ev`: given on the event itself, else on its arrival.
+    pub fn acuity_for(episode: &[EventView], ev: &EventView) -> Option<Acuity> {
+        ev.body
+            .acuity
+            .or_else(|| Self::arrival_for(episode, ev).and_then(|a| a.body.acuity))
+    }
+
+    /// Special groups recorded on the event or on its arrival.
+    pub fn groups_for(episode: &[EventView], ev: &EventView) -> Vec<Group> {
+        let mut groups = ev.body.groups.clone();
+        if let Some(a) = Self::arrival_for(episode, ev) {
+            for g in &a.body.groups {
+                if !groups.contains(g) {
+                    groups.push(*g);
+                }
+            }
+        }
+        groups
+    }
+}
+
+pub fn is_critical_or_urgent(acuity: Option<Acuity>) -> bool {
+    matches!(acuity, Some(Acuity::Critical | Acuity::Urgent))
+}
+
+pub fn acuity_zh(a: Option<Acuity>) -> &'static str {
+    match a {
+        Some(Acuity::Critical) => "危重",
+        Some(Acuity::Urgent) => "急症",
+        Some(Acuity::Routine) => "普通",
+        None => "",
+    }
+}
+
+pub fn reason_zh(r: Reason) -> &'static str {
+    match r {
+        Reason::HealthCode => "健康码异常",
+        Reason::TravelCode => "行程码异常",
+        Reason::NoTest => "无核酸结果",
+        Reason::ExpiredTest => "核酸结果超时",
+        Reason::Fever => "发热",
+        Reason::CovidSymptoms => "新冠症状",
+        Reason::Disinfection => "消毒消杀",
+        Reason::DepartmentClosed => "科室封控",
+        Reason::NoBeds => "床位不足",
+        Reason::Other => "其他",
+    }
+}
+
+pub fn group_zh(g: Group) -> &'static str {
+    match g {
+        Group::Pregnant => "孕产妇",
+        Group::Newborn => "新生儿",
+        Group::Dialysis => "透析患者",
+        Group::Chemotherapy => "放化疗患者",
+        Group::Oncology => "肿瘤患者",
+        Group::RenalFailure => "肾功能衰竭患者",
+        Group::Chronic => "慢性病患者",
+    }
+}
+
+/// Local time in China for summaries.
+pub fn china_time(t: NaiveDateTime) -> String {
+    (t + Duration::hours(8)).format("%m-%d %H:%M").to_string()
+}

@@ -1,0 +1,221 @@
+//! The rules: one module each, with its citation and thresholds. Rules are pure functions over
+//! domain data; the engine (`crate::engine`) feeds them and stores what they find.
+
+pub mod closure_too_long;
+pub mod complaint_cluster;
+pub mod complaint_unanswered;
+pub mod critical_test_delay;
+pub mod feed_silent;
+pub mod first_diagnosis_shirked;
+pub mod handover_delay;
+pub mod history;
+pub mod refusal;
+pub mod special_group_refused;
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+pub use history::{EventView, PatientHistory};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum RuleId {
+    #[serde(rename = "refusal.prohibited_reason")]
+    RefusalProhibitedReason,
+    #[serde(rename = "refusal.operational_reason")]
+    RefusalOperationalReason,
+    #[serde(rename = "special_group.refused")]
+    SpecialGroupRefused,
+    #[serde(rename = "handover.delay")]
+    HandoverDelay,
+    #[serde(rename = "first_diagnosis.shirked")]
+    FirstDiagnosisShirked,
+    #[serde(rename = "critical.test_delay")]
+    CriticalTestDelay,
+    #[serde(rename = "closure.too_long")]
+    ClosureTooLong,
+    #[serde(rename = "complaint.cluster")]
+    ComplaintCluster,
+    #[serde(rename = "complaint.unanswered")]
+    ComplaintUnanswered,
+    #[serde(rename = "feed.silent")]
+    FeedSilent,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
+    /// For ordering the queue: high first.
+    pub fn rank(self) -> i32 {
+        match self {
+            Self::High => 3,
+            Self::Medium => 2,
+            Self::Low => 1,
+        }
+    }
+}
+
+/// What a rule is, in words an inspector understands, and where it comes from.
+pub struct RuleInfo {
+    pub id: RuleId,
+    pub title_zh: &'static str,
+    pub title_en: &'static str,
+    pub plain_zh: &'static str,
+    pub plain_en: &'static str,
+    /// The policy sources (number prefixes of `shared/policy-sources/`) and the quoted text.
+    pub sources: &'static str,
+    pub quote: &'static str,
+    pub default_severity: Severity,
+    /// The default threshold (a duration limit, or a window for the cluster rule).
+    pub default_limit: Option<Duration>,
+    /// The default count (complaint cluster only).
+    pub default_count: Option<u32>,
+}
+
+pub const ALL: [RuleId; 10] = [
+    RuleId::RefusalProhibitedReason,
+    RuleId::RefusalOperationalReason,
+    RuleId::SpecialGroupRefused,
+    RuleId::HandoverDelay,
+    RuleId::FirstDiagnosisShirked,
+    RuleId::CriticalTestDelay,
+    RuleId::ClosureTooLong,
+    RuleId::ComplaintCluster,
+    RuleId::ComplaintUnanswered,
+    RuleId::FeedSilent,
+];
+
+impl RuleId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RefusalProhibitedReason => "refusal.prohibited_reason",
+            Self::RefusalOperationalReason => "refusal.operational_reason",
+            Self::SpecialGroupRefused => "special_group.refused",
+            Self::HandoverDelay => "handover.delay",
+            Self::FirstDiagnosisShirked => "first_diagnosis.shirked",
+            Self::CriticalTestDelay => "critical.test_delay",
+            Self::ClosureTooLong => "closure.too_long",
+            Self::ComplaintCluster => "complaint.cluster",
+            Self::ComplaintUnanswered => "complaint.unanswered",
+            Self::FeedSilent => "feed.silent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn info(self) -> &'static RuleInfo {
+        match self {
+            Self::RefusalProhibitedReason => &refusal::PROHIBITED,
+            Self::RefusalOperationalReason => &refusal::OPERATIONAL,
+            Self::SpecialGroupRefused => &special_group_refused::INFO,
+            Self::HandoverDelay => &handover_delay::INFO,
+            Self::FirstDiagnosisShirked => &first_diagnosis_shirked::INFO,
+            Self::CriticalTestDelay => &critical_test_delay::INFO,
+            Self::ClosureTooLong => &closure_too_long::INFO,
+            Self::ComplaintCluster => &complaint_cluster::INFO,
+            Self::ComplaintUnanswered => &complaint_unanswered::INFO,
+            Self::FeedSilent => &feed_silent::INFO,
+        }
+    }
+}
+
+/// The effective setting of one rule for one jurisdiction at one time (see `crate::policy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    pub enabled: bool,
+    pub severity: Severity,
+    pub limit: Option<Duration>,
+    pub count: Option<u32>,
+    /// Where this setting comes from (built-in default or a policy pack's source line).
+    pub source: String,
+}
+
+impl Setting {
+    pub fn default_for(rule: RuleId) -> Self {
+        let info = rule.info();
+        Self {
+            enabled: true,
+            severity: info.default_severity,
+            limit: info.default_limit,
+            count: info.default_count,
+            source: format!("built-in default; policy sources {}", info.sources),
+        }
+    }
+
+    /// The limit, which every rule that has one is built with.
+    pub fn limit_or_default(&self, rule: RuleId) -> Duration {
+        self.limit
+            .or(rule.info().default_limit)
+            .unwrap_or_else(|| Duration::hours(24))
+    }
+}
+
+/// What a rule concludes about one subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A violation: open a case (once).
+    Violation(Finding),
+    /// Not decided yet: look again at `due` (a deadline).
+    Pending { due: NaiveDateTime },
+    /// No violation (any case the rule opened on earlier evidence is withdrawn).
+    Clear,
+}
+
+/// One subject's verdict under one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub rule: RuleId,
+    /// What the case is about (stable across re-evaluations): e.g. `ev:42`, `closure:3:c-1`.
+    pub subject: String,
+    pub hospital_id: Option<i64>,
+    pub outcome: Outcome,
+}
+
+/// A violation, with what it rests on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// When the violation happened (event time).
+    pub occurred_at: NaiveDateTime,
+    pub summary: String,
+    /// Intake-event row ids.
+    pub evidence: Vec<i64>,
+    /// Complaint ids.
+    pub complaints: Vec<i64>,
+}
+
+/// Formats a duration for a summary: "22 分钟", "3 小时 5 分钟".
+pub fn human(d: Duration) -> String {
+    let minutes = d.num_minutes();
+    if minutes < 120 {
+        format!("{minutes} 分钟")
+    } else if minutes % 60 == 0 {
+        format!("{} 小时", minutes / 60)
+    } else {
+        format!("{} 小时 {} 分钟", minutes / 60, minutes % 60)
+    }
+}

@@ -1,0 +1,118 @@
+//! `refusal.prohibited_reason` and `refusal.operational_reason`: a critical or urgent patient
+//! refused for a reason the directives forbid.
+
+use chrono::Duration;
+
+use super::history::{acuity_zh, china_time, is_critical_or_urgent, reason_zh};
+use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
+use crate::intake::event::{EventKind, Reason};
+
+pub static PROHIBITED: RuleInfo = RuleInfo {
+    id: RuleId::RefusalProhibitedReason,
+    title_zh: "以健康码、核酸或症状为由拒收急危重症患者",
+    title_en: "Critical or urgent patient refused over a health code, a test or symptoms",
+    plain_zh: "医院以健康码或行程码异常、无核酸结果或结果超时、发热或新冠症状为由，拒收或延误急危重症患者。",
+    plain_en: "The hospital refused a critical or urgent patient because of a health or travel code, a missing or expired test, fever or COVID symptoms.",
+    sources: "004, 001",
+    quote: "不允许以健康码或行程码异常、具有发热等新冠肺炎典型症状、无核酸检测阴性结果或检测结果超过时限等为理由延误治疗。（004）；决不允许以健康码或行程码异常、无核酸检测结果或检测结果超过时限等为理由，推诿拒收急危重症患者，延误治疗。（001）",
+    default_severity: Severity::High,
+    default_limit: None,
+    default_count: None,
+};
+
+pub static OPERATIONAL: RuleInfo = RuleInfo {
+    id: RuleId::RefusalOperationalReason,
+    title_zh: "以消杀、科室封控或床位不足为由拒收急危重症患者",
+    title_en: "Critical or urgent patient refused over disinfection, a closed department or no beds",
+    plain_zh: "医院以消毒消杀、科室封控、床位不足等理由拒诊拒收急危重症患者。",
+    plain_en: "The hospital refused a critical or urgent patient because of disinfection, a closed department or a lack of beds.",
+    sources: "003 (item 3)",
+    quote: "不得以消毒消杀、科室封控、床位不足等任何理由拒诊拒收，确保危急重症患者到院后第一时间得到有效救治。（003 第三条）",
+    default_severity: Severity::High,
+    default_limit: None,
+    default_count: None,
+};
+
+pub fn is_prohibited(r: Reason) -> bool {
+    matches!(
+        r,
+        Reason::HealthCode
+            | Reason::TravelCode
+            | Reason::NoTest
+            | Reason::ExpiredTest
+            | Reason::Fever
+            | Reason::CovidSymptoms
+    )
+}
+
+pub fn is_operational(r: Reason) -> bool {
+    matches!(
+        r,
+        Reason::Disinfection | Reason::DepartmentClosed | Reason::NoBeds
+    )
+}
+
+/// Both refusal rules over every refusal in the history.
+pub fn evaluate(
+    history: &PatientHistory,
+    setting: &dyn Fn(RuleId, &str, chrono::NaiveDateTime) -> Setting,
+    episode_gap: Duration,
+) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    for (i, ev) in history.events.iter().enumerate() {
+        if ev.kind() != EventKind::Refusal {
+            continue;
+        }
+        let episode = history.episode_of(i, episode_gap);
+        let acuity = PatientHistory::acuity_for(episode, ev);
+        for (rule, matches) in [
+            (
+                RuleId::RefusalProhibitedReason,
+                is_prohibited as fn(Reason) -> bool,
+            ),
+            (RuleId::RefusalOperationalReason, is_operational),
+        ] {
+            let s = setting(rule, &ev.jurisdiction, ev.occurred_at);
+            let reasons: Vec<Reason> = ev
+                .body
+                .reasons
+                .iter()
+                .copied()
+                .filter(|r| matches(*r))
+                .collect();
+            let outcome = if s.enabled && is_critical_or_urgent(acuity) && !reasons.is_empty() {
+                let mut evidence = vec![ev.row_id];
+                if let Some(a) = PatientHistory::arrival_for(episode, ev) {
+                    evidence.insert(0, a.row_id);
+                }
+                Outcome::Violation(Finding {
+                    severity: s.severity,
+                    occurred_at: ev.occurred_at,
+                    summary: format!(
+                        "{} 于 {} 以{}为由拒收{}患者（事件 {}）",
+                        ev.hospital_name,
+                        china_time(ev.occurred_at),
+                        reasons
+                            .iter()
+                            .map(|r| reason_zh(*r))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                        acuity_zh(acuity),
+                        ev.event_id
+                    ),
+                    evidence,
+                    complaints: Vec::new(),
+                })
+            } else {
+                Outcome::Clear
+            };
+            verdicts.push(Verdict {
+                rule,
+                subject: format!("ev:{}", ev.row_id),
+                hospital_id: Some(ev.hospital_id),
+                outcome,
+            });
+        }
+    }
+    verdicts
+}

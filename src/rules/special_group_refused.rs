@@ -1,0 +1,73 @@
+//! `special_group.refused`: a patient of a special group (pregnant, newborn, dialysis,
+//! chemotherapy, oncology, renal failure, chronic) refused, whatever the reason.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::history::{china_time, group_zh};
+use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
+use crate::intake::event::EventKind;
+
+pub static INFO: RuleInfo = RuleInfo {
+    id: RuleId::SpecialGroupRefused,
+    title_zh: "拒收特殊群体患者",
+    title_en: "Patient of a special group refused",
+    plain_zh: "孕产妇、新生儿、透析、放化疗、肿瘤、肾衰竭及慢性病等特殊群体患者被拒收（无论理由）。",
+    plain_en: "A patient of a special group (pregnant, newborn, dialysis, chemotherapy, cancer, renal failure, chronic illness) was refused, whatever the reason.",
+    sources: "004 (item 4), 002, 003 (item 8)",
+    quote: "重点做好急危重症患者、孕产妇、新生儿、肿瘤患者、肾功能衰竭患者等特殊群体和慢性病患者医疗服务保障。（004 第四条）；对放化疗、血透、孕产妇等重点人群需求进行收集……做好封控区医疗保障工作。（002）；及时做好肾功能衰竭患者、肿瘤患者以及其他需要维持定期治疗的重症患者分流救治工作。（003 第八条）",
+    default_severity: Severity::High,
+    default_limit: None,
+    default_count: None,
+};
+
+pub fn evaluate(
+    history: &PatientHistory,
+    setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+    episode_gap: Duration,
+) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    for (i, ev) in history.events.iter().enumerate() {
+        if ev.kind() != EventKind::Refusal {
+            continue;
+        }
+        let episode = history.episode_of(i, episode_gap);
+        let groups = PatientHistory::groups_for(episode, ev);
+        let s = setting(
+            RuleId::SpecialGroupRefused,
+            &ev.jurisdiction,
+            ev.occurred_at,
+        );
+        let outcome = if s.enabled && !groups.is_empty() {
+            let mut evidence = vec![ev.row_id];
+            if let Some(a) = PatientHistory::arrival_for(episode, ev) {
+                evidence.insert(0, a.row_id);
+            }
+            Outcome::Violation(Finding {
+                severity: s.severity,
+                occurred_at: ev.occurred_at,
+                summary: format!(
+                    "{} 于 {} 拒收{}（事件 {}）",
+                    ev.hospital_name,
+                    china_time(ev.occurred_at),
+                    groups
+                        .iter()
+                        .map(|g| group_zh(*g))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    ev.event_id
+                ),
+                evidence,
+                complaints: Vec::new(),
+            })
+        } else {
+            Outcome::Clear
+        };
+        verdicts.push(Verdict {
+            rule: RuleId::SpecialGroupRefused,
+            subject: format!("ev:{}", ev.row_id),
+            hospital_id: Some(ev.hospital_id),
+            outcome,
+        });
+    }
+    verdicts
+}

@@ -1,0 +1,392 @@
+//! Cases: opened once per rule and subject (a unique constraint guarantees it), their evidence
+//! links, and their history of actions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::{self, DbConn};
+use crate::rules::{Finding, RuleId};
+use crate::schema::{case_actions, case_evidence, cases, hospitals, users};
+
+pub const SYSTEM: &str = "system";
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = cases)]
+pub struct Case {
+    pub id: i64,
+    pub rule: String,
+    pub subject: String,
+    pub severity: String,
+    pub status: String,
+    pub hospital_id: Option<i64>,
+    pub district: String,
+    pub occurred_at: NaiveDateTime,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub summary: String,
+    pub assignee_id: Option<i64>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub escalation_level: i32,
+}
+
+pub fn by_rule_subject(conn: &mut DbConn, rule: &str, subject: &str) -> QueryResult<Option<Case>> {
+    cases::table
+        .filter(cases::rule.eq(rule))
+        .filter(cases::subject.eq(subject))
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
+    cases::table
+        .find(id)
+        .select(Case::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Links evidence to a case; links that exist already are left alone.
+pub fn link_evidence(
+    conn: &mut DbConn,
+    case_id: i64,
+    events: &[i64],
+    complaints: &[i64],
+) -> QueryResult<()> {
+    let have_events: Vec<Option<i64>> = case_evidence::table
+        .filter(case_evidence::case_id.eq(case_id))
+        .select(case_evidence::event_row_id)
+        .load(conn)?;
+    let have_complaints: Vec<Option<i64>> = case_evidence::table
+        .filter(case_evidence::case_id.eq(case_id))
+        .select(case_evidence::complaint_id)
+        .load(conn)?;
+    let new_links = events
+        .iter()
+        .filter(|e| !have_events.contains(&Some(**e)))
+        .map(|e| (Some(*e), None))
+        .chain(
+            complaints
+                .iter()
+                .filter(|c| !have_complaints.contains(&Some(**c)))
+                .map(|c| (None, Some(*c))),
+        );
+    for (event, complaint) in new_links {
+        let inserted = db::savepoint(conn, |c| {
+            diesel::insert_into(case_evidence::table)
+                .values((
+                    case_evidence::case_id.eq(case_id),
+                    case_evidence::event_row_id.eq(event),
+                    case_evidence::complaint_id.eq(complaint),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(e) if db::is_unique_violation(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// One entry of a case's history.
+pub struct Action<'a> {
+    pub case_id: i64,
+    /// The user (id, email), or `None` for the system.
+    pub actor: Option<(i64, &'a str)>,
+    pub action: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub note: &'a str,
+    pub at: NaiveDateTime,
+}
+
+pub fn add_action(conn: &mut DbConn, a: &Action<'_>) -> QueryResult<()> {
+    diesel::insert_into(case_actions::table)
+        .values((
+            case_actions::case_id.eq(a.case_id),
+            case_actions::actor_id.eq(a.actor.map(|x| x.0)),
+            case_actions::actor_label.eq(a.actor.map(|x| x.1).unwrap_or(SYSTEM)),
+            case_actions::action.eq(a.action),
+            case_actions::from_status.eq(a.from),
+            case_actions::to_status.eq(a.to),
+            case_actions::note.eq(a.note),
+            case_actions::at.eq(a.at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A history entry by the system (the rule engine).
+fn system_action(
+    conn: &mut DbConn,
+    case_id: i64,
+    action: &str,
+    from: &str,
+    to: &str,
+    note: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    add_action(
+        conn,
+        &Action {
+            case_id,
+            actor: None,
+            action,
+            from,
+            to,
+            note,
+            at,
+        },
+    )
+}
+
+pub fn set_status(
+    conn: &mut DbConn,
+    case_id: i64,
+    status: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id))
+        .set((cases::status.eq(status), cases::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Records a violation: opens the case if it is new (returning it), else adds any new evidence
+/// (and reinstates a case that later evidence had withdrawn).
+pub fn record_violation(
+    conn: &mut DbConn,
+    rule: RuleId,
+    subject: &str,
+    hospital_id: Option<i64>,
+    district: &str,
+    finding: &Finding,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Case>> {
+    let existing = by_rule_subject(conn, rule.as_str(), subject)?;
+    let opened = match existing {
+        Some(case) => {
+            if case.status == "withdrawn" {
+                set_status(conn, case.id, "open", now)?;
+                system_action(
+                    conn,
+                    case.id,
+                    "reinstate",
+                    "withdrawn",
+                    "open",
+                    "the evidence supports the case again",
+                    now,
+                )?;
+            }
+            link_evidence(conn, case.id, &finding.evidence, &finding.complaints)?;
+            return Ok(None);
+        }
+        None => db::savepoint(conn, |c| {
+            diesel::insert_into(cases::table)
+                .values((
+                    cases::rule.eq(rule.as_str()),
+                    cases::subject.eq(subject),
+                    cases::severity.eq(finding.severity.as_str()),
+                    cases::status.eq("open"),
+                    cases::hospital_id.eq(hospital_id),
+                    cases::district.eq(district),
+                    cases::occurred_at.eq(finding.occurred_at),
+                    cases::opened_at.eq(now),
+                    cases::updated_at.eq(now),
+                    cases::summary.eq(&finding.summary),
+                    cases::escalation_level.eq(0),
+                ))
+                .execute(c)
+        }),
+    };
+    let is_new = match opened {
+        Ok(_) => true,
+        // Opened at the same moment by another transaction: the constraint kept it to one.
+        Err(e) if db::is_unique_violation(&e) => false,
+        Err(e) => return Err(e),
+    };
+    let case =
+        by_rule_subject(conn, rule.as_str(), subject)?.ok_or(diesel::result::Error::NotFound)?;
+    link_evidence(conn, case.id, &finding.evidence, &finding.complaints)?;
+    if is_new {
+        system_action(conn, case.id, "open", "", "open", &finding.summary, now)?;
+    }
+    Ok(is_new.then_some(case))
+}
+
+/// Records that a subject no longer violates the rule: a case no inspector has touched is
+/// withdrawn; a case under review gets a note, and its status stays for the inspector.
+pub fn record_clear(
+    conn: &mut DbConn,
+    rule: RuleId,
+    subject: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let Some(case) = by_rule_subject(conn, rule.as_str(), subject)? else {
+        return Ok(());
+    };
+    match case.status.as_str() {
+        "open" => {
+            set_status(conn, case.id, "withdrawn", now)?;
+            system_action(
+                conn,
+                case.id,
+                "withdraw",
+                "open",
+                "withdrawn",
+                "later evidence shows no violation",
+                now,
+            )
+        }
+        "withdrawn" => Ok(()),
+        status => {
+            let already: i64 = case_actions::table
+                .filter(case_actions::case_id.eq(case.id))
+                .filter(case_actions::action.eq("note"))
+                .filter(case_actions::actor_label.eq(SYSTEM))
+                .count()
+                .get_result(conn)?;
+            if already > 0 {
+                return Ok(());
+            }
+            system_action(
+                conn,
+                case.id,
+                "note",
+                status,
+                status,
+                "later evidence no longer shows a violation; review the evidence",
+                now,
+            )
+        }
+    }
+}
+
+/// One row of the case list.
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct CaseRow {
+    pub id: i64,
+    pub rule: String,
+    pub severity: String,
+    pub status: String,
+    pub hospital: Option<String>,
+    pub district: String,
+    pub occurred_at: NaiveDateTime,
+    pub opened_at: NaiveDateTime,
+    pub summary: String,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    pub rule: Option<String>,
+    pub hospital: Option<String>,
+    pub severity: Option<String>,
+    pub district: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+    /// Keyset: rows strictly after this (opened_at, id), newest first.
+    pub after: Option<(NaiveDateTime, i64)>,
+    pub limit: i64,
+}
+
+/// Cases newest first, keyset-paginated.
+pub fn list(conn: &mut DbConn, f: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
+    let mut q = cases::table
+        .left_join(hospitals::table)
+        .select((
+            cases::id,
+            cases::rule,
+            cases::severity,
+            cases::status,
+            hospitals::code.nullable(),
+            cases::district,
+            cases::occurred_at,
+            cases::opened_at,
+            cases::summary,
+        ))
+        .into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(cases::status.eq(s.clone()));
+    }
+    if let Some(r) = &f.rule {
+        q = q.filter(cases::rule.eq(r.clone()));
+    }
+    if let Some(h) = &f.hospital {
+        q = q.filter(hospitals::code.eq(h.clone()));
+    }
+    if let Some(s) = &f.severity {
+        q = q.filter(cases::severity.eq(s.clone()));
+    }
+    if let Some(d) = &f.district {
+        q = q.filter(cases::district.eq(d.clone()));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(cases::opened_at.ge(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(cases::opened_at.lt(t));
+    }
+    if let Some((t, id)) = f.after {
+        q = q.filter(
+            cases::opened_at
+                .lt(t)
+                .or(cases::opened_at.eq(t).and(cases::id.lt(id))),
+        );
+    }
+    q.order((cases::opened_at.desc(), cases::id.desc()))
+        .limit(f.limit)
+        .load(conn)
+}
+
+/// The evidence links of a case: (event row ids, complaint ids).
+pub fn evidence_of(conn: &mut DbConn, case_id: i64) -> QueryResult<(Vec<i64>, Vec<i64>)> {
+    let rows: Vec<(Option<i64>, Option<i64>)> = case_evidence::table
+        .filter(case_evidence::case_id.eq(case_id))
+        .select((case_evidence::event_row_id, case_evidence::complaint_id))
+        .load(conn)?;
+    Ok((
+        rows.iter().filter_map(|r| r.0).collect(),
+        rows.iter().filter_map(|r| r.1).collect(),
+    ))
+}
+
+#[derive(Debug, Clone, Queryable, Serialize)]
+pub struct ActionRow {
+    pub action: String,
+    pub actor: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub note: String,
+    pub at: NaiveDateTime,
+}
+
+pub fn actions_of(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<ActionRow>> {
+    case_actions::table
+        .filter(case_actions::case_id.eq(case_id))
+        .order((case_actions::at.asc(), case_actions::id.asc()))
+        .select((
+            case_actions::action,
+            case_actions::actor_label,
+            case_actions::from_status,
+            case_actions::to_status,
+            case_actions::note,
+            case_actions::at,
+        ))
+        .load(conn)
+}
+
+/// The email of a case's assignee.
+pub fn assignee_email(conn: &mut DbConn, case: &Case) -> QueryResult<Option<String>> {
+    match case.assignee_id {
+        Some(id) => users::table
+            .find(id)
+            .select(users::email)
+            .first(conn)
+            .optional(),
+        None => Ok(None),
+    }
+}

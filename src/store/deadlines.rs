@@ -1,0 +1,92 @@
+//! Deadlines the sweeper checks: one row per rule and subject, found through `(done, due_at)`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::{self, DbConn};
+use crate::schema::deadlines;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Deadline {
+    pub id: i64,
+    pub rule: String,
+    pub subject: String,
+    pub hospital_id: Option<i64>,
+    pub due_at: NaiveDateTime,
+    pub done: bool,
+}
+
+/// Sets (or moves) the deadline of a rule's subject.
+pub fn schedule(
+    conn: &mut DbConn,
+    rule: &str,
+    subject: &str,
+    hospital_id: Option<i64>,
+    due_at: NaiveDateTime,
+) -> QueryResult<()> {
+    let target = deadlines::table
+        .filter(deadlines::rule.eq(rule))
+        .filter(deadlines::subject.eq(subject));
+    let updated = diesel::update(target)
+        .set((deadlines::due_at.eq(due_at), deadlines::done.eq(false)))
+        .execute(conn)?;
+    if updated > 0 {
+        return Ok(());
+    }
+    let inserted = db::savepoint(conn, |c| {
+        diesel::insert_into(deadlines::table)
+            .values((
+                deadlines::rule.eq(rule),
+                deadlines::subject.eq(subject),
+                deadlines::hospital_id.eq(hospital_id),
+                deadlines::due_at.eq(due_at),
+                deadlines::done.eq(false),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        // Another transaction inserted it first: move that one.
+        Err(e) if db::is_unique_violation(&e) => diesel::update(target)
+            .set((deadlines::due_at.eq(due_at), deadlines::done.eq(false)))
+            .execute(conn)
+            .map(|_| ()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Marks a subject's deadline as settled (a verdict was reached).
+pub fn settle(conn: &mut DbConn, rule: &str, subject: &str) -> QueryResult<()> {
+    diesel::update(
+        deadlines::table
+            .filter(deadlines::rule.eq(rule))
+            .filter(deadlines::subject.eq(subject))
+            .filter(deadlines::done.eq(false)),
+    )
+    .set(deadlines::done.eq(true))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Deadlines that have passed and are not settled, oldest first.
+pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Deadline>> {
+    deadlines::table
+        .filter(deadlines::done.eq(false))
+        .filter(deadlines::due_at.le(now))
+        .order(deadlines::due_at.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Settles a deadline unless it was moved past `now` meanwhile.
+pub fn settle_if_due(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        deadlines::table
+            .find(id)
+            .filter(deadlines::done.eq(false))
+            .filter(deadlines::due_at.le(now)),
+    )
+    .set(deadlines::done.eq(true))
+    .execute(conn)
+    .map(|_| ())
+}

@@ -1,0 +1,161 @@
+//! Intake events: insert with idempotency, and the reads the rules need.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::intake::event::EventBody;
+use crate::rules::EventView;
+use crate::schema::{hospitals, intake_events};
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = intake_events)]
+pub struct NewEvent<'a> {
+    pub hospital_id: i64,
+    pub event_id: &'a str,
+    pub content_hash: &'a str,
+    pub kind: &'a str,
+    pub occurred_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub patient_key: Option<&'a str>,
+    pub acuity: Option<&'a str>,
+    pub closure_id: Option<&'a str>,
+    pub payload: &'a str,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(intake_events::table)
+        .values(new)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The row id, content hash and patient key of a hospital's event, if it was stored.
+pub fn find(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    event_id: &str,
+) -> QueryResult<Option<(i64, String, Option<String>)>> {
+    intake_events::table
+        .filter(intake_events::hospital_id.eq(hospital_id))
+        .filter(intake_events::event_id.eq(event_id))
+        .select((
+            intake_events::id,
+            intake_events::content_hash,
+            intake_events::patient_key,
+        ))
+        .first(conn)
+        .optional()
+}
+
+type Row = (
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    String,
+);
+
+fn view(row: Row) -> Option<EventView> {
+    let (row_id, event_id, hospital_id, code, name, jurisdiction, occurred_at, payload) = row;
+    match serde_json::from_str::<EventBody>(&payload) {
+        Ok(body) => Some(EventView {
+            row_id,
+            event_id,
+            hospital_id,
+            hospital_code: code,
+            hospital_name: name,
+            jurisdiction,
+            occurred_at,
+            body,
+        }),
+        Err(e) => {
+            tracing::error!(row_id, error = %e, "stored event payload does not parse");
+            None
+        }
+    }
+}
+
+macro_rules! view_columns {
+    () => {
+        (
+            intake_events::id,
+            intake_events::event_id,
+            intake_events::hospital_id,
+            hospitals::code,
+            hospitals::name,
+            hospitals::jurisdiction,
+            intake_events::occurred_at,
+            intake_events::payload,
+        )
+    };
+}
+
+/// One patient's events between two event times.
+pub fn for_patient(
+    conn: &mut DbConn,
+    patient_key: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<EventView>> {
+    let rows: Vec<Row> = intake_events::table
+        .inner_join(hospitals::table)
+        .filter(intake_events::patient_key.eq(patient_key))
+        .filter(intake_events::occurred_at.between(from, to))
+        .order((intake_events::occurred_at.asc(), intake_events::id.asc()))
+        .limit(10_000)
+        .select(view_columns!())
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(view).collect())
+}
+
+/// The events of one closure of one hospital.
+pub fn for_closure(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    closure_id: &str,
+) -> QueryResult<Vec<EventView>> {
+    let rows: Vec<Row> = intake_events::table
+        .inner_join(hospitals::table)
+        .filter(intake_events::hospital_id.eq(hospital_id))
+        .filter(intake_events::closure_id.eq(closure_id))
+        .select(view_columns!())
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(view).collect())
+}
+
+/// Events by row id (a case's evidence), in event time.
+pub fn by_ids(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<Vec<(EventView, NaiveDateTime, Option<String>)>> {
+    let rows: Vec<(Row, NaiveDateTime, Option<String>)> = intake_events::table
+        .inner_join(hospitals::table)
+        .filter(intake_events::id.eq_any(ids))
+        .order((intake_events::occurred_at.asc(), intake_events::id.asc()))
+        .select((
+            view_columns!(),
+            intake_events::received_at,
+            intake_events::patient_key,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(row, received, key)| view(row).map(|v| (v, received, key)))
+        .collect())
+}
+
+/// The patient key and event time of a row (for re-evaluating a deadline's subject).
+pub fn anchor(
+    conn: &mut DbConn,
+    row_id: i64,
+) -> QueryResult<Option<(Option<String>, NaiveDateTime)>> {
+    intake_events::table
+        .find(row_id)
+        .select((intake_events::patient_key, intake_events::occurred_at))
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,312 @@
+//! The black-box harness: each test starts the real service on port 0 with a database of its
+//! own (a temporary SQLite file, or a fresh PostgreSQL database when
+//! `SHOUZHEN_TEST_DATABASE_URL` names a PostgreSQL server) and talks to it over HTTP.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::Value;
+use shouzhen::accounts::{self, HospitalInput, UserInput};
+use shouzhen::config::Settings;
+use shouzhen::startup::{self, Application};
+use shouzhen::state::AppState;
+
+pub const SECRET_KEY: &str = "test-secret-key-0123456789-abcdefghijklmnop";
+
+pub struct TestApp {
+    pub address: String,
+    pub state: web::Data<AppState>,
+    pub client: awc::Client,
+    pub dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name` (keeps any `?host=...` query).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL with ://");
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    };
+    let query = path.split_once('?').map(|(_, q)| q);
+    match query {
+        Some(q) => format!("{scheme}://{authority}/{name}?{q}"),
+        None => format!("{scheme}://{authority}/{name}"),
+    }
+}
+
+pub fn test_backend_url() -> Option<String> {
+    std::env::var("SHOUZHEN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+pub fn is_postgres() -> bool {
+    test_backend_url().is_some_and(|u| u.starts_with("postgres"))
+}
+
+/// A database URL for one test: a fresh PostgreSQL database or a SQLite file in `dir`.
+fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match test_backend_url() {
+        Some(url) if url.starts_with("postgres") => {
+            let name = format!("shouzhen_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::establish(&url)
+                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+            conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .expect("create test database");
+            let db_url = with_database(&url, &name);
+            (
+                db_url,
+                Some(PgDatabase {
+                    admin_url: url,
+                    name,
+                }),
+            )
+        }
+        _ => (
+            format!("sqlite://{}", dir.join("shouzhen.db").display()),
+            None,
+        ),
+    }
+}
+
+pub struct Builder {
+    vars: HashMap<String, String>,
+}
+
+impl TestApp {
+    pub fn builder() -> Builder {
+        Builder {
+            vars: HashMap::new(),
+        }
+    }
+
+    pub async fn spawn() -> TestApp {
+        Self::builder().spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Registers a hospital directly (as `shouzhen hospital add` does).
+    pub async fn add_hospital(&self, code: &str) -> accounts::Credentials {
+        self.add_hospital_in(code, "朝阳区", "beijing").await
+    }
+
+    pub async fn add_hospital_in(
+        &self,
+        code: &str,
+        district: &str,
+        jurisdiction: &str,
+    ) -> accounts::Credentials {
+        let input = HospitalInput {
+            code: code.into(),
+            name: format!("{code} 医院"),
+            district: district.into(),
+            jurisdiction: jurisdiction.into(),
+            capacity: 40,
+        };
+        let (_, creds) = self
+            .state
+            .db(move |conn| accounts::add_hospital(conn, &input))
+            .await
+            .expect("add hospital");
+        creds
+    }
+
+    /// Registers a hospital and returns a Bearer token for it.
+    pub async fn hospital_token(&self, code: &str) -> String {
+        let creds = self.add_hospital(code).await;
+        self.token_for(&creds).await
+    }
+
+    pub async fn token_for(&self, creds: &accounts::Credentials) -> String {
+        let (status, body) = self
+            .post_form(
+                "/oauth/token",
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &creds.client_id),
+                    ("client_secret", &creds.client_secret),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "token request failed: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    /// Creates a dashboard user and returns a Bearer token for it.
+    pub async fn staff_token(&self, email: &str, role: &str, district: Option<&str>) -> String {
+        let password = "a long enough password";
+        let input = UserInput {
+            email: email.into(),
+            role: role.into(),
+            district: district.map(str::to_string),
+            password: password.into(),
+        };
+        self.state
+            .db(move |conn| accounts::add_user(conn, &input))
+            .await
+            .expect("add user");
+        let (status, body) = self
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "login failed: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
+    }
+
+    pub async fn inspector_token(&self) -> String {
+        self.staff_token("inspector@wjw.example.cn", "inspector", Some("朝阳区"))
+            .await
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let resp = self.client.post(self.url(path)).send_form(&form).await;
+        read(resp).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.client.post(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send_json(body).await).await
+    }
+
+    /// Posts raw bytes with the given content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .insert_header(("content-type", content_type));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send_body(body).await).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        read(req.send().await).await
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let mut resp = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        let body = resp.body().limit(8 << 20).await.expect("body");
+        (
+            resp.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// The path of the SQLite file, when the test runs on SQLite.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        if self.pg.is_some() {
+            None
+        } else {
+            Some(self.dir.path().join("shouzhen.db"))
+        }
+    }
+}
+
+type Resp = Result<
+    awc::ClientResponse<actix_web::dev::Decompress<actix_web::dev::Payload>>,
+    awc::error::SendRequestError,
+>;
+
+async fn read(resp: Resp) -> (u16, Value) {
+    let mut resp = resp.expect("request sent");
+    let status = resp.status().as_u16();
+    let bytes = resp.body().limit(32 << 20).await.expect("body read");
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+    };
+    (status, value)
+}
+
+impl Builder {
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.insert(name.into(), value.into());
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (database_url, pg) = fresh_database(dir.path());
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("SHOUZHEN_DATABASE_URL".into(), database_url),
+            ("SHOUZHEN_BIND".into(), "127.0.0.1:0".into()),
+            ("SHOUZHEN_SECRET_KEY".into(), SECRET_KEY.into()),
+            ("SHOUZHEN_DB_POOL_SIZE".into(), "4".into()),
+            (
+                "SHOUZHEN_MAIL_DIR".into(),
+                dir.path().join("mail").display().to_string(),
+            ),
+        ]);
+        vars.extend(self.vars);
+        let settings = Settings::from_map(&vars).expect("test settings");
+        let state = startup::prepare(settings).expect("prepare");
+        let app = Application::build(state).expect("build");
+        let address = format!("http://127.0.0.1:{}", app.port);
+        actix_web::rt::spawn(app.server);
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
+        TestApp {
+            address,
+            state: app.state,
+            client,
+            dir,
+            pg,
+        }
+    }
+}
