@@ -22,6 +22,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub client: awc::Client,
     pub dir: tempfile::TempDir,
+    /// Keeps the background workers running while the test lives.
+    _stop: tokio::sync::watch::Sender<bool>,
     pg: Option<PgDatabase>,
 }
 
@@ -306,7 +308,56 @@ impl Builder {
             state: app.state,
             client,
             dir,
+            _stop: app.stop,
             pg,
         }
     }
+}
+
+impl TestApp {
+    /// Posts events as JSON and returns the report (asserting a 200).
+    pub async fn post_events(&self, token: &str, events: Value) -> Value {
+        let (status, body) = self
+            .post_json("/api/v1/intake-events", Some(token), &events)
+            .await;
+        assert_eq!(status, 200, "intake failed: {body}");
+        body
+    }
+
+    /// Runs one sweeper pass as if the clock showed `now`.
+    pub async fn sweep_at(&self, now: chrono::DateTime<chrono::Utc>) -> usize {
+        let policy = self.state.policy.clone();
+        self.state
+            .db(move |conn| {
+                Ok(
+                    shouzhen::engine::sweeper::sweep(conn, &policy, now.naive_utc())?
+                        .opened
+                        .len(),
+                )
+            })
+            .await
+            .expect("sweep")
+    }
+
+    /// The cases the API lists for `query` (e.g. `rule=handover.delay`).
+    pub async fn cases(&self, token: &str, query: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(&format!("/api/v1/cases?limit=200&{query}"), Some(token))
+            .await;
+        assert_eq!(status, 200, "cases: {body}");
+        body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// A supervisor's token (sees every district).
+    pub async fn supervisor_token(&self) -> String {
+        self.staff_token("supervisor@wjw.example.cn", "supervisor", None)
+            .await
+    }
+}
+
+/// An RFC 3339 time in China (UTC+8) on 2022-07-01 at `hh:mm`, plus `extra_secs`.
+pub fn at(hh_mm: &str, extra_secs: i64) -> String {
+    let base = chrono::DateTime::parse_from_rfc3339(&format!("2022-07-01T{hh_mm}:00+08:00"))
+        .expect("time");
+    (base + chrono::Duration::seconds(extra_secs)).to_rfc3339()
 }
