@@ -8,7 +8,9 @@ use serde_json::json;
 use crate::accounts::{self, HospitalInput, UserInput};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::policy::Policy;
 use crate::startup::{self, Application};
+use crate::{demo, import};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +39,28 @@ pub enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Bulk-load intake events (NDJSON, one event per line) through the API's validation and
+    /// rules. Safe to re-run after an interruption: events already stored count as duplicates.
+    Import {
+        /// The NDJSON file.
+        file: std::path::PathBuf,
+        /// The code of the hospital whose events these are.
+        #[arg(long)]
+        hospital: String,
+        /// Events per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// Policy packs.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the effective rules, per jurisdiction and period, with their sources
+    /// (FILE, else SHOUZHEN_POLICY, else the built-in defaults).
+    Show { file: Option<std::path::PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +116,22 @@ pub enum UserCommand {
 pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
     match cli.command {
         Command::Serve { demo } => serve(settings, demo).await,
+        Command::Policy(PolicyCommand::Show { file }) => {
+            let policy = match file.or(settings.policy) {
+                Some(path) => Policy::load(&path)?,
+                None => Policy::builtin(),
+            };
+            print!("{}", policy.describe());
+            Ok(())
+        }
+        Command::Import {
+            file,
+            hospital,
+            batch,
+        } => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            blocking(move || import::run(&state, &file, &hospital, batch.max(1))).await
+        }
         Command::Migrate => {
             let state = blocking(move || startup::prepare(settings)).await?;
             drop(state);
@@ -181,6 +221,29 @@ fn describe(e: AppError) -> String {
     }
 }
 
+fn print_demo(public: &str, loaded: Option<&demo::DemoSummary>) {
+    match loaded {
+        Some(d) => println!(
+            "\nDemo data loaded: {} events, {} cases.\n  Hospital {} API client (shown once):\n    client_id:     {}\n    client_secret: {}",
+            d.events, d.cases, d.hospital, d.credentials.client_id, d.credentials.client_secret
+        ),
+        None => println!(
+            "\nThe database was not empty: demo data not loaded (delete it to start afresh)."
+        ),
+    }
+    println!("\nDemo logins (password `{}`):", demo::PASSWORD);
+    for (email, role, district) in demo::USERS {
+        println!(
+            "  {email:<36} {role}{}",
+            district.map(|d| format!(" ({d})")).unwrap_or_default()
+        );
+    }
+    println!(
+        "\nTry:\n  TOKEN=$(curl -s {public}/api/v1/auth/login -H 'content-type: application/json' \\\n      -d '{{\"email\":\"supervisor@shouzhen.demo\",\"password\":\"{}\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  curl -s -H \"Authorization: Bearer $TOKEN\" '{public}/api/v1/cases?severity=high&limit=5'",
+        demo::PASSWORD
+    );
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
@@ -191,13 +254,27 @@ async fn blocking<T: Send + 'static>(
 
 async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     let state = blocking(move || startup::prepare(settings)).await?;
-    if demo {
-        return Err("--demo arrives with the demo data set (issue 3)".into());
-    }
+    let loaded = if demo {
+        let (keys, policy) = (state.keys.clone(), state.policy.clone());
+        let pool = state.pool.clone();
+        println!("Loading the demo data set (three weeks of traffic at seven hospitals)...");
+        blocking(move || {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            demo::load(&mut conn, &keys, &policy).map_err(|e| e.to_string())
+        })
+        .await?
+    } else {
+        None
+    };
     let app = Application::build(state)?;
     let public = app.state.settings.public_url.clone();
     tracing::info!(port = app.port, "listening");
-    println!("Shouzhen is listening on {public}  (API description: {public}/api/v1/openapi.json)");
+    println!("\nShouzhen is listening on {public}");
+    println!("  API description (OpenAPI 3): {public}/api/v1/openapi.json");
+    println!("  Health: {public}/readyz   Metrics: {public}/metrics");
+    if demo {
+        print_demo(&public, loaded.as_ref());
+    }
     // The server stops gracefully on SIGTERM or Ctrl-C: in-flight requests finish (up to 30 s).
     let result = app.server.await.map_err(|e| e.to_string());
     let _ = app.stop.send(true);

@@ -28,7 +28,7 @@ pub struct TestApp {
 }
 
 /// A PostgreSQL database made for one test and dropped after it.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -69,7 +69,7 @@ pub fn is_postgres() -> bool {
 }
 
 /// A database URL for one test: a fresh PostgreSQL database or a SQLite file in `dir`.
-fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+pub fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
     match test_backend_url() {
         Some(url) if url.starts_with("postgres") => {
             let name = format!("shouzhen_test_{}", uuid::Uuid::new_v4().simple());

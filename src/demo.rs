@@ -1,0 +1,460 @@
+//! `shouzhen serve --demo`: on an empty database, hospitals in Beijing, Shanghai and Dandong, a
+//! supervisor, an inspector and an admin, and three weeks of intake traffic (thousands of
+//! events) in which every event-driven rule fires a few times. The traffic goes through the
+//! same validation, storage and rules as the API.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::accounts::{self, Credentials, HospitalInput, UserInput};
+use crate::db::DbConn;
+use crate::engine::Engine;
+use crate::error::{AppError, AppResult};
+use crate::intake::{self, Poster};
+use crate::keys::Keys;
+use crate::policy::Policy;
+use crate::store;
+
+pub const PASSWORD: &str = "shouzhen-demo";
+pub const USERS: &[(&str, &str, Option<&str>)] = &[
+    ("admin@shouzhen.demo", "admin", None),
+    ("supervisor@shouzhen.demo", "supervisor", None),
+    (
+        "inspector.chaoyang@shouzhen.demo",
+        "inspector",
+        Some("朝阳区"),
+    ),
+];
+
+const HOSPITALS: &[(&str, &str, &str, &str, i32)] = &[
+    ("BJ-CY", "北京市朝阳医院", "朝阳区", "beijing", 60),
+    ("BJ-HD", "北京市海淀医院", "海淀区", "beijing", 45),
+    ("BJ-DC", "北京市东城区第一人民医院", "东城区", "beijing", 30),
+    ("SH-PD", "上海市浦东医院", "浦东新区", "shanghai", 55),
+    ("SH-XH", "上海市徐汇区中心医院", "徐汇区", "shanghai", 40),
+    ("DD-ZX", "丹东市人民医院", "振兴区", "dandong", 50),
+    ("DD-YB", "丹东市元宝区医院", "元宝区", "dandong", 25),
+];
+
+/// The hospital whose feed stops two days before now (so that `feed.silent` fires).
+const SILENT: &str = "DD-YB";
+const DAYS: i64 = 21;
+const PATIENTS_PER_DAY: usize = 16;
+
+pub struct DemoSummary {
+    pub hospital: String,
+    pub credentials: Credentials,
+    pub events: usize,
+    pub cases: usize,
+}
+
+struct Gen {
+    rng: StdRng,
+    events: Vec<Value>,
+    seq: usize,
+    prefix: String,
+    now: DateTime<Utc>,
+}
+
+impl Gen {
+    fn push(&mut self, kind: &str, patient: &str, at: DateTime<Utc>, extra: Value) {
+        // What would happen after now has not happened yet.
+        if at > self.now {
+            return;
+        }
+        self.seq += 1;
+        let mut e = json!({
+            "event_id": format!("{}-{:05}-{kind}", self.prefix, self.seq),
+            "type": kind,
+            "occurred_at": at.to_rfc3339(),
+        });
+        if !patient.is_empty() {
+            e["patient"] = json!({"id_number": patient});
+        }
+        if let (Some(obj), Value::Object(more)) = (e.as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        self.events.push(e);
+    }
+
+    /// An event a random number of minutes in `range` after `base`.
+    fn push_after(
+        &mut self,
+        kind: &str,
+        patient: &str,
+        base: DateTime<Utc>,
+        range: (i64, i64),
+        extra: Value,
+    ) {
+        let at = base + self.minutes(range.0, range.1);
+        self.push(kind, patient, at, extra);
+    }
+
+    fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
+        Duration::seconds(self.rng.gen_range(lo * 60..=hi * 60))
+    }
+}
+
+/// Loads the demo set if the database has no hospitals yet; `None` if it was not empty.
+pub fn load(conn: &mut DbConn, keys: &Keys, policy: &Policy) -> AppResult<Option<DemoSummary>> {
+    if !store::hospitals::all(conn)?.is_empty() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let mut rng = StdRng::seed_from_u64(2022);
+    let mut first = None;
+    let mut posters = Vec::new();
+    for (code, name, district, jurisdiction, capacity) in HOSPITALS {
+        let (h, creds) = accounts::add_hospital(
+            conn,
+            &HospitalInput {
+                code: code.to_string(),
+                name: name.to_string(),
+                district: district.to_string(),
+                jurisdiction: jurisdiction.to_string(),
+                capacity: *capacity,
+            },
+        )?;
+        if first.is_none() {
+            first = Some(creds);
+        }
+        posters.push(Poster {
+            hospital_id: h.id,
+            code: h.code,
+            jurisdiction: h.jurisdiction,
+        });
+    }
+    for (email, role, district) in USERS {
+        accounts::add_user(
+            conn,
+            &UserInput {
+                email: email.to_string(),
+                role: role.to_string(),
+                district: district.map(str::to_string),
+                password: PASSWORD.to_string(),
+            },
+        )?;
+    }
+
+    let mut total = 0;
+    let mut patient_no = 0u32;
+    for (hi, poster) in posters.iter().enumerate() {
+        let mut g = Gen {
+            rng: StdRng::seed_from_u64(rng.r#gen()),
+            events: Vec::new(),
+            seq: 0,
+            prefix: poster.code.clone(),
+            now,
+        };
+        let end = if poster.code == SILENT {
+            now - Duration::hours(50)
+        } else {
+            now - Duration::minutes(40)
+        };
+        let start = now - Duration::days(DAYS);
+        let mut referrals: Vec<(String, DateTime<Utc>, &'static str)> = Vec::new();
+        for day in 0..DAYS {
+            for _ in 0..PATIENTS_PER_DAY {
+                patient_no += 1;
+                let arrive = start + Duration::days(day) + g.minutes(0, 24 * 60 - 1);
+                if arrive > end {
+                    continue;
+                }
+                let patient = format!("2101021985{:08}", patient_no);
+                let scenario = g.rng.gen_range(0..1000);
+                patient_traffic(&mut g, &patient, arrive, scenario, &mut referrals);
+            }
+        }
+        closures(&mut g, start, end, hi);
+        total += g.events.len();
+        let items = g
+            .events
+            .drain(..)
+            .enumerate()
+            .map(|(i, v)| intake::validate(i, v, now))
+            .collect();
+        let report = intake::ingest(conn, keys, policy, poster, items, store::now())?;
+        if !report.rejected.is_empty() {
+            return Err(AppError::internal(format!(
+                "demo data rejected: {:?}",
+                report.rejected[0]
+            )));
+        }
+        // Patients refused here arrive at the next hospital of the same city, which treats them.
+        if let Some(next) = posters
+            .get(if hi % 2 == 0 { hi + 1 } else { hi - 1 })
+            .filter(|n| n.jurisdiction == poster.jurisdiction)
+        {
+            let mut g2 = Gen {
+                rng: StdRng::seed_from_u64(hi as u64),
+                events: Vec::new(),
+                seq: 0,
+                prefix: format!("{}-from-{}", next.code, poster.code),
+                now,
+            };
+            for (patient, at, acuity) in referrals {
+                let arrive = at + g2.minutes(20, 50);
+                g2.push("arrival", &patient, arrive, json!({"acuity": acuity, "arrived_by": "ambulance", "health_code": "yellow", "test_status": "none"}));
+                g2.push_after("handover", &patient, arrive, (3, 10), json!({}));
+                g2.push_after(
+                    "test",
+                    &patient,
+                    arrive,
+                    (5, 20),
+                    json!({"test": {"kind": "antigen", "result": "negative"}}),
+                );
+                g2.push_after(
+                    "treatment",
+                    &patient,
+                    arrive,
+                    (20, 30),
+                    json!({"department": "急诊"}),
+                );
+            }
+            total += g2.events.len();
+            let items = g2
+                .events
+                .drain(..)
+                .enumerate()
+                .map(|(i, v)| intake::validate(i, v, now))
+                .collect();
+            intake::ingest(conn, keys, policy, next, items, store::now())?;
+        }
+    }
+
+    // The silent hospital's log stopped 50 hours ago.
+    if let Some(silent) = posters.iter().find(|p| p.code == SILENT) {
+        let engine = Engine::new(policy, (now - Duration::hours(50)).naive_utc());
+        engine
+            .feed_alive(conn, silent.hospital_id, &silent.jurisdiction)
+            .map_err(AppError::from)?;
+    }
+    crate::engine::sweeper::sweep(conn, policy, store::now())?;
+    let cases = store::cases::list(
+        conn,
+        &store::cases::CaseFilter {
+            limit: 100_000,
+            ..Default::default()
+        },
+    )?
+    .len();
+    let hospital = HOSPITALS[0].0.to_string();
+    Ok(first.map(|credentials| DemoSummary {
+        hospital,
+        credentials,
+        events: total,
+        cases,
+    }))
+}
+
+/// One patient's visit; `scenario` (0-999) picks what happens.
+fn patient_traffic(
+    g: &mut Gen,
+    patient: &str,
+    arrive: DateTime<Utc>,
+    scenario: u32,
+    referrals: &mut Vec<(String, DateTime<Utc>, &'static str)>,
+) {
+    let acuity = match g.rng.gen_range(0..10) {
+        0..=1 => "critical",
+        2..=4 => "urgent",
+        _ => "routine",
+    };
+    let by = if acuity != "routine" && g.rng.gen_bool(0.6) {
+        "ambulance"
+    } else {
+        "walk_in"
+    };
+    let tested = g.rng.gen_bool(0.7);
+    let zone = ["none", "precaution", "controlled", "sealed"][g.rng.gen_range(0..4)];
+    let mut arrival = json!({
+        "acuity": acuity, "arrived_by": by,
+        "origin_zone": zone,
+        "health_code": if g.rng.gen_bool(0.85) { "green" } else { "yellow" },
+        "test_status": if tested { "negative_48h" } else { "none" },
+    });
+    let critical_untested = acuity == "critical" && !tested;
+    match scenario {
+        // Refused for a health code, a missing test or fever (and so also first-diagnosis).
+        0..=14 => {
+            let acuity = if scenario.is_multiple_of(2) {
+                "critical"
+            } else {
+                "urgent"
+            };
+            arrival["acuity"] = json!(acuity);
+            arrival["arrived_by"] = json!("walk_in");
+            arrival["health_code"] = json!("yellow");
+            g.push("arrival", patient, arrive, arrival);
+            let reasons = [["health_code"], ["no_test"], ["fever"]][scenario as usize % 3];
+            g.push_after(
+                "refusal",
+                patient,
+                arrive,
+                (5, 12),
+                json!({"reasons": reasons, "note": "预检分诊拒收"}),
+            );
+            referrals.push((patient.to_string(), arrive, acuity));
+        }
+        // Refused for no beds or a closed department.
+        15..=24 => {
+            arrival["acuity"] = json!("urgent");
+            arrival["arrived_by"] = json!("walk_in");
+            g.push("arrival", patient, arrive, arrival);
+            let reasons = if scenario.is_multiple_of(2) {
+                ["no_beds"]
+            } else {
+                ["department_closed"]
+            };
+            g.push_after(
+                "refusal",
+                patient,
+                arrive,
+                (5, 15),
+                json!({"reasons": reasons}),
+            );
+            referrals.push((patient.to_string(), arrive, "urgent"));
+        }
+        // A pregnant or dialysis patient turned away.
+        25..=32 => {
+            arrival["acuity"] = json!("routine");
+            arrival["arrived_by"] = json!("community_vehicle");
+            arrival["groups"] = json!([if scenario.is_multiple_of(2) {
+                "pregnant"
+            } else {
+                "dialysis"
+            }]);
+            g.push("arrival", patient, arrive, arrival);
+            g.push_after(
+                "refusal",
+                patient,
+                arrive,
+                (10, 30),
+                json!({"reasons": ["other"], "note": "建议去定点医院"}),
+            );
+        }
+        // Transferred without any treatment.
+        33..=42 => {
+            arrival["acuity"] = json!("critical");
+            arrival["arrived_by"] = json!("ambulance");
+            arrival["test_status"] = json!("negative_48h");
+            g.push("arrival", patient, arrive, arrival);
+            g.push_after("handover", patient, arrive, (4, 10), json!({}));
+            g.push_after(
+                "transfer",
+                patient,
+                arrive,
+                (15, 40),
+                json!({"to_hospital": "OTHER"}),
+            );
+        }
+        // Ambulance patient handed over late, or never.
+        43..=62 => {
+            arrival["arrived_by"] = json!("ambulance");
+            arrival["acuity"] = json!("urgent");
+            arrival["test_status"] = json!("negative_48h");
+            g.push("arrival", patient, arrive, arrival);
+            if scenario < 58 {
+                g.push_after("handover", patient, arrive, (17, 45), json!({}));
+                g.push_after("treatment", patient, arrive, (50, 70), json!({}));
+            }
+        }
+        // Critical patient without a test, antigen test late.
+        63..=75 => {
+            arrival["acuity"] = json!("critical");
+            arrival["arrived_by"] = json!("walk_in");
+            arrival["test_status"] = json!("none");
+            g.push("arrival", patient, arrive, arrival);
+            g.push_after(
+                "test",
+                patient,
+                arrive,
+                (35, 70),
+                json!({"test": {"kind": "antigen", "result": "negative"}}),
+            );
+            g.push_after("treatment", patient, arrive, (10, 20), json!({}));
+        }
+        // Everything as it should be.
+        _ => {
+            g.push("arrival", patient, arrive, arrival);
+            if by == "ambulance" {
+                g.push_after("handover", patient, arrive, (3, 14), json!({}));
+            }
+            if critical_untested {
+                g.push_after(
+                    "test",
+                    patient,
+                    arrive,
+                    (5, 25),
+                    json!({"test": {"kind": "antigen", "result": "negative"}}),
+                );
+            }
+            g.push_after(
+                "treatment",
+                patient,
+                arrive,
+                (10, 40),
+                json!({"department": "急诊"}),
+            );
+            g.push_after("discharge", patient, arrive, (90, 300), json!({}));
+        }
+    }
+}
+
+/// Department closures: short ones, one too long, a unit closed for days (allowed), and at one
+/// hospital a facility closure still in force after three days.
+fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize) {
+    let close = |g: &mut Gen,
+                 id: String,
+                 scope: &str,
+                 dept: &str,
+                 from: DateTime<Utc>,
+                 hours: Option<i64>| {
+        let c = json!({"closure": {"id": id, "scope": scope, "department": dept}});
+        g.push("closure_start", "", from, c.clone());
+        if let Some(h) = hours {
+            let until = from + Duration::hours(h);
+            if until <= end {
+                g.push("closure_end", "", until, c);
+            }
+        }
+    };
+    close(
+        g,
+        format!("{}-C1", g.prefix),
+        "department",
+        "发热门诊",
+        start + Duration::days(2),
+        Some(20),
+    );
+    close(
+        g,
+        format!("{}-C2", g.prefix),
+        "unit",
+        "透析室三单元",
+        start + Duration::days(5),
+        Some(96),
+    );
+    if index.is_multiple_of(2) {
+        close(
+            g,
+            format!("{}-C3", g.prefix),
+            "department",
+            "急诊科",
+            start + Duration::days(9),
+            Some(60),
+        );
+    }
+    if index == 3 {
+        close(
+            g,
+            format!("{}-C4", g.prefix),
+            "facility",
+            "",
+            end - Duration::hours(72),
+            None,
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! `shouzhen import FILE --hospital CODE`: NDJSON bulk load through the same validation,
+//! storage and rules as the API, one transaction per batch, with a progress bar.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::db::DbConn;
+use crate::engine::Engine;
+use crate::error::FieldError;
+use crate::intake::{self, Poster, Rejection, Touched};
+use crate::state::AppState;
+use crate::store;
+
+/// Loads the file; the error is the message for the user (also when events were rejected).
+pub fn run(state: &AppState, file: &Path, hospital: &str, batch: usize) -> Result<(), String> {
+    let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
+    let h = store::hospitals::by_code(&mut conn, hospital)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("--hospital: no hospital with code {hospital}"))?;
+    let poster = Poster {
+        hospital_id: h.id,
+        code: h.code,
+        jurisdiction: h.jurisdiction,
+    };
+    let f = File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let reader = BufReader::new(f);
+    let mut tally = Tally::default();
+    let mut pending: Vec<Pending> = Vec::new();
+    let now = Utc::now();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: line {}: {e}", file.display(), n + 1))?;
+        bar.inc(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let item = match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v) => intake::validate(pending.len(), v, now),
+            Err(e) => Err(Rejection::new(
+                pending.len(),
+                None,
+                vec![FieldError::new("line", format!("is not valid JSON: {e}"))],
+            )),
+        };
+        pending.push((n + 1, item));
+        if pending.len() >= batch {
+            flush(&mut conn, state, &poster, &mut pending, &mut tally)?;
+            bar.set_message(format!(
+                "{} stored, {} duplicates, {} rejected",
+                tally.accepted,
+                tally.duplicates,
+                tally.rejected.len()
+            ));
+        }
+    }
+    flush(&mut conn, state, &poster, &mut pending, &mut tally)?;
+    bar.finish_and_clear();
+    let Tally {
+        accepted,
+        duplicates,
+        rejected,
+        touched,
+    } = tally;
+    let opened = judge(&mut conn, state, &poster, touched)?;
+    println!(
+        "{}: {accepted} events stored, {duplicates} duplicates, {} rejected; {opened} cases opened",
+        file.display(),
+        rejected.len()
+    );
+    for (line, error) in rejected.iter().take(20) {
+        println!("  line {line}: {error}");
+    }
+    if rejected.len() > 20 {
+        println!("  ... and {} more", rejected.len() - 20);
+    }
+    if rejected.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} events were rejected (the others are stored)",
+            rejected.len()
+        ))
+    }
+}
+
+type Pending = (usize, Result<intake::event::IntakeEvent, Rejection>);
+
+#[derive(Default)]
+struct Tally {
+    accepted: usize,
+    duplicates: usize,
+    /// (line, error)
+    rejected: Vec<(usize, String)>,
+    touched: Touched,
+}
+
+/// Ingests the pending lines in one transaction.
+fn flush(
+    conn: &mut DbConn,
+    state: &AppState,
+    poster: &Poster,
+    pending: &mut Vec<Pending>,
+    tally: &mut Tally,
+) -> Result<(), String> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
+    let items = pending.drain(..).map(|(_, item)| item).collect();
+    let (report, touched) = intake::store_only(
+        conn,
+        &state.keys,
+        &state.policy,
+        poster,
+        items,
+        store::now(),
+    )
+    .map_err(|e| format!("database: {e}"))?;
+    tally.touched.extend(touched);
+    tally.accepted += report.accepted;
+    tally.duplicates += report.duplicates;
+    for r in report.rejected {
+        tally
+            .rejected
+            .push((lines.get(r.index).copied().unwrap_or(0), r.error));
+    }
+    Ok(())
+}
+
+/// Judges what the file touched, a few hundred patients per transaction. Returns the number of
+/// cases opened.
+fn judge(
+    conn: &mut DbConn,
+    state: &AppState,
+    poster: &Poster,
+    touched: Touched,
+) -> Result<usize, String> {
+    let engine = Engine::new(&state.policy, store::now());
+    let patients: Vec<String> = touched.patients.into_iter().collect();
+    let mut opened = 0;
+    let bar = ProgressBar::new(patients.len() as u64);
+    bar.set_message("judging");
+    for chunk in patients.chunks(500) {
+        let part = Touched {
+            patients: chunk.iter().cloned().collect(),
+            span: touched.span,
+            closures: Default::default(),
+        };
+        opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, poster, &part))
+            .map_err(|e| format!("database: {e}"))?
+            .opened
+            .len();
+        bar.inc(chunk.len() as u64);
+    }
+    let closures = Touched {
+        closures: touched.closures,
+        ..Default::default()
+    };
+    opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, poster, &closures))
+        .map_err(|e| format!("database: {e}"))?
+        .opened
+        .len();
+    bar.finish_and_clear();
+    Ok(opened)
+}

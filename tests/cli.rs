@@ -1,0 +1,439 @@
+//! The `shouzhen` binary as an operator uses it: migrations, registration, import, policy
+//! packs, configuration errors, and `serve --demo` answering over HTTP and stopping on SIGTERM.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_shouzhen");
+
+/// A database for one test (SQLite file or fresh PostgreSQL) and the environment to reach it.
+struct Env {
+    dir: tempfile::TempDir,
+    url: String,
+    _pg: Option<common::PgDatabase>,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, pg) = common::fresh_database(dir.path());
+        Self { dir, url, _pg: pg }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SHOUZHEN_DATABASE_URL", &self.url)
+            .env("SHOUZHEN_LOG", "warn");
+        if !self.url.starts_with("sqlite") {
+            c.env("SHOUZHEN_SECRET_KEY", common::SECRET_KEY);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run shouzhen")
+    }
+
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn migrations_run_twice_without_harm() {
+    let env = Env::new();
+    for _ in 0..2 {
+        let out = env.run(&["migrate"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("migrations are up to date"));
+    }
+    // The database works after the second run.
+    let out = env.run(&[
+        "hospital",
+        "add",
+        "--code",
+        "BJ-1",
+        "--name",
+        "北京测试医院",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn hospital_add_prints_the_secret_once_and_stores_only_its_hash() {
+    let env = Env::new();
+    let out = env.run(&[
+        "hospital",
+        "add",
+        "--code",
+        "BJ-CY-1",
+        "--name",
+        "北京朝阳医院",
+        "--district",
+        "朝阳区",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let creds: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let id = creds["client_id"].as_str().expect("client_id");
+    let secret = creds["client_secret"].as_str().expect("client_secret");
+    assert!(secret.len() >= 40, "a long secret");
+
+    // The same code again is refused, naming the problem.
+    let again = env.run(&["hospital", "add", "--code", "BJ-CY-1", "--name", "x"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("BJ-CY-1"));
+
+    let bad = env.run(&["hospital", "add", "--code", "no spaces!", "--name", "x"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("--code"),
+        "{}",
+        text(&bad.stderr)
+    );
+
+    if env.url.starts_with("sqlite") {
+        let bytes = std::fs::read(env.dir.path().join("shouzhen.db")).expect("db file");
+        let wal = std::fs::read(env.dir.path().join("shouzhen.db-wal")).unwrap_or_default();
+        let all = [bytes, wal].concat();
+        assert!(
+            all.windows(id.len()).any(|w| w == id.as_bytes()),
+            "the client id is stored"
+        );
+        assert!(
+            !all.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "the secret is stored in clear"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(env.dir.path().join("shouzhen.db.key"))
+                .expect("key file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the generated key is private");
+        }
+    }
+
+    // Rotation prints a new secret for the same client.
+    let out = env.run(&["hospital", "rotate-secret", "--code", "BJ-CY-1", "--json"]);
+    let rotated: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(rotated["client_id"], id);
+    assert_ne!(rotated["client_secret"], secret);
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin() {
+    let env = Env::new();
+    let out = env.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "Inspector@WJW.example.cn",
+            "--role",
+            "inspector",
+            "--district",
+            "朝阳区",
+            "--password-stdin",
+        ],
+        "a good long password\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("inspector@wjw.example.cn"));
+    let short = env.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "b@x.cn",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert_eq!(short.status.code(), Some(1));
+    assert!(
+        text(&short.stderr).contains("--password"),
+        "{}",
+        text(&short.stderr)
+    );
+    assert!(!text(&short.stderr).contains("short\n"));
+    let role = env.run_with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "c@x.cn",
+            "--role",
+            "king",
+            "--password-stdin",
+        ],
+        "long enough password\n",
+    );
+    assert!(!role.status.success());
+}
+
+#[test]
+fn a_wrong_setting_stops_the_service_naming_the_variable() {
+    let env = Env::new();
+    for (var, value) in [
+        ("SHOUZHEN_BIND", "not-an-address"),
+        ("SHOUZHEN_SECRET_KEY", "too-short"),
+        ("SHOUZHEN_DATABASE_URL", "mysql://localhost/x"),
+        ("SHOUZHEN_POLICY", "/no/such/pack.toml"),
+    ] {
+        let out = env
+            .command(&["serve"])
+            .env(var, value)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = text(&out.stderr);
+        assert!(err.contains(var), "{var}: {err}");
+        assert!(
+            !err.contains("too-short"),
+            "the secret value is echoed: {err}"
+        );
+    }
+    let out = env
+        .command(&["migrate"])
+        .env(
+            "SHOUZHEN_DATABASE_URL",
+            "postgres://nobody@127.0.0.1:1/none",
+        )
+        .env("SHOUZHEN_SECRET_KEY", common::SECRET_KEY)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("SHOUZHEN_DATABASE_URL"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn policy_show_prints_the_effective_rules_with_sources() {
+    let env = Env::new();
+    let out = env.run(&["policy", "show"]);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("handover.delay") && s.contains("limit 15min") && s.contains("built-in default"),
+        "{s}"
+    );
+    let packs = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+    let out = env.run(&["policy", "show", packs]);
+    let s = text(&out.stdout);
+    assert!(s.contains("jurisdiction dandong"), "{s}");
+    assert!(s.contains("until 2022-06-27") && s.contains("off"), "{s}");
+    assert!(s.contains("003 第三条"), "{s}");
+    let bad = env.dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[setting]]\njurisdiction = \"x\"\nrule = \"handover.delay\"\nseverity = \"extreme\"\n",
+    )
+    .expect("write");
+    let out = env.run(&["policy", "show", bad.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("setting[0].severity"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn import_loads_ndjson_through_the_rules_and_can_be_rerun() {
+    let env = Env::new();
+    assert!(
+        env.run(&[
+            "hospital",
+            "add",
+            "--code",
+            "DD-1",
+            "--name",
+            "丹东市人民医院"
+        ])
+        .status
+        .success()
+    );
+    let file = env.dir.path().join("events.ndjson");
+    let mut lines = Vec::new();
+    for i in 0..1500 {
+        lines.push(format!(
+            r#"{{"event_id":"a{i}","type":"arrival","occurred_at":"2022-07-01T10:00:00+08:00","patient":{{"id_number":"21010219850000{i:04}"}},"acuity":"urgent","arrived_by":"ambulance"}}"#
+        ));
+        if i % 100 != 0 {
+            lines.push(format!(
+                r#"{{"event_id":"h{i}","type":"handover","occurred_at":"2022-07-01T10:10:00+08:00","patient":{{"id_number":"21010219850000{i:04}"}}}}"#
+            ));
+        }
+    }
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let path = file.to_str().expect("path");
+    let out = env.run(&["import", path, "--hospital", "DD-1", "--batch", "400"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2985 events stored, 0 duplicates, 0 rejected; 15 cases opened"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The rules ran: the 15 ambulance patients without a handover have a case each.
+    let count_cases = || -> i64 {
+        use diesel::prelude::*;
+        let url = shouzhen::db::DatabaseUrl::parse(&env.url).expect("url");
+        let pool = shouzhen::db::pool(&url, 1).expect("pool");
+        let mut conn = pool.get().expect("conn");
+        shouzhen::schema::cases::table
+            .filter(shouzhen::schema::cases::rule.eq("handover.delay"))
+            .count()
+            .get_result(&mut *conn)
+            .expect("count")
+    };
+    assert_eq!(count_cases(), 15);
+
+    // Re-run (as after an interruption), with one bad line appended.
+    lines.push(r#"{"event_id":"bad","type":"arrival"}"#.to_string());
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let out = env.run(&["import", path, "--hospital", "DD-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("0 events stored, 2985 duplicates, 1 rejected; 0 cases opened"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 2986: occurred_at: is required"),
+        "{stdout}"
+    );
+    assert_eq!(count_cases(), 15, "a re-run opens nothing twice");
+
+    let out = env.run(&["import", path, "--hospital", "NOPE"]);
+    assert!(text(&out.stderr).contains("--hospital"));
+}
+
+/// A free TCP port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[test]
+fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
+    let env = Env::new();
+    let port = free_port();
+    let mut child = env
+        .command(&["serve", "--demo"])
+        .env("SHOUZHEN_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    let mut printed = Vec::new();
+    while !printed
+        .iter()
+        .any(|l: &String| l.contains("Authorization: Bearer"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "demo did not start: {printed:?}"
+        );
+        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
+            printed.push(line);
+        }
+    }
+    let all = printed.join("\n");
+    assert!(all.contains(&format!("http://127.0.0.1:{port}")), "{all}");
+    assert!(all.contains("supervisor@shouzhen.demo"), "{all}");
+    assert!(all.contains("client_secret:"), "{all}");
+
+    // Log in as the printed supervisor and see a case of every event-driven rule.
+    actix_web::rt::System::new().block_on(async {
+        let client = awc::Client::default();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut resp = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .send_json(&serde_json::json!({"email": "supervisor@shouzhen.demo", "password": "shouzhen-demo"}))
+            .await
+            .expect("login");
+        assert_eq!(resp.status(), 200);
+        let token: Value = resp.json().await.expect("json");
+        let token = token["access_token"].as_str().expect("token").to_string();
+        for rule in [
+            "refusal.prohibited_reason",
+            "refusal.operational_reason",
+            "special_group.refused",
+            "handover.delay",
+            "first_diagnosis.shirked",
+            "critical.test_delay",
+            "closure.too_long",
+            "feed.silent",
+        ] {
+            let mut resp = client
+                .get(format!("{base}/api/v1/cases?rule={rule}&limit=200"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("cases");
+            let page: Value = resp.json().limit(4 << 20).await.expect("json");
+            let n = page["items"].as_array().map(Vec::len).unwrap_or(0);
+            assert!(n >= 1, "the demo has no {rule} case");
+        }
+    });
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
