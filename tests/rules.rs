@@ -860,3 +860,34 @@ async fn the_case_list_pages_by_cursor_filters_and_scopes_inspectors_to_their_di
     let (status, _) = app.get("/api/v1/cases/999999", Some(&sup)).await;
     assert_eq!(status, 404);
 }
+
+#[actix_web::test]
+async fn an_arrival_and_a_refusal_posted_at_once_by_two_requests_are_judged_together() {
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-1").await;
+    let insp = app.supervisor_token().await;
+    for round in 0..5 {
+        let p = format!("P{round}");
+        let a = json!([arrival(
+            &format!("a{round}"),
+            &p,
+            &at("10:00", 0),
+            "critical",
+            "walk_in"
+        )]);
+        let r = json!([refusal(
+            &format!("r{round}"),
+            &p,
+            &at("10:05", 0),
+            &["no_test"]
+        )]);
+        futures_util::join!(app.post_events(&h, a), app.post_events(&h, r));
+    }
+    // Whichever committed first, the later request saw both events.
+    assert_eq!(
+        app.cases(&insp, "rule=refusal.prohibited_reason")
+            .await
+            .len(),
+        5
+    );
+}

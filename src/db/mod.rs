@@ -173,3 +173,20 @@ pub fn savepoint<T>(
 ) -> QueryResult<T> {
     conn.transaction(f)
 }
+
+/// Serialises, until the end of the transaction, everyone who judges the same subject (a
+/// patient, a closure, a hospital's feed): on PostgreSQL with an advisory transaction lock, so
+/// that of two concurrent requests about one patient the later always sees the earlier's
+/// events; SQLite's write transactions are serial already. Take such locks in a stable order
+/// (callers iterate sorted sets) so that they cannot deadlock.
+pub fn lock_subject(conn: &mut DbConn, subject: &str) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(pg) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(subject)
+                .execute(pg)
+                .map(|_| ())
+        }
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}

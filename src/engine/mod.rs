@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
-use crate::db::DbConn;
+use crate::db::{self, DbConn};
 use crate::policy::Policy;
 use crate::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
@@ -56,6 +56,7 @@ impl<'a> Engine<'a> {
         from: NaiveDateTime,
         to: NaiveDateTime,
     ) -> QueryResult<Effects> {
+        db::lock_subject(conn, &format!("patient:{patient_key}"))?;
         let margin = Duration::days(HISTORY_MARGIN_DAYS);
         let history = PatientHistory::new(store::events::for_patient(
             conn,
@@ -97,6 +98,10 @@ impl<'a> Engine<'a> {
         hospital_id: i64,
         closure_id: &str,
     ) -> QueryResult<Effects> {
+        db::lock_subject(
+            conn,
+            &closure_too_long::closure_subject(hospital_id, closure_id),
+        )?;
         let events = store::events::for_closure(conn, hospital_id, closure_id)?;
         let verdicts = closure_too_long::evaluate(&events, &self.setting(), self.now)
             .into_iter()
@@ -148,6 +153,7 @@ impl<'a> Engine<'a> {
         hospital_id: i64,
         at: NaiveDateTime,
     ) -> QueryResult<Effects> {
+        db::lock_subject(conn, &format!("complaints:{hospital_id}"))?;
         let Some(h) = store::hospitals::by_id(conn, hospital_id)? else {
             return Ok(Effects::default());
         };

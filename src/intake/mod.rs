@@ -155,10 +155,11 @@ pub fn ingest(
     db::write_tx(conn, |conn| {
         let (mut report, touched) = store_events(conn, keys, poster, items, now, false)?;
         let engine = Engine::new(policy, now);
+        report.effects = evaluate(conn, &engine, poster, &touched)?;
+        // Last, so that the hospital's row is locked for the shortest time.
         if report.accepted + report.duplicates > 0 {
             engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
         }
-        report.effects = evaluate(conn, &engine, poster, &touched)?;
         Ok(report)
     })
 }
