@@ -98,12 +98,11 @@ pub fn evaluate(
                 (None, _) => Outcome::Pending { due },
             }
         };
-        verdicts.push(Verdict {
-            rule: RuleId::CriticalTestDelay,
-            subject: format!("ev:{}", arrival.row_id),
-            hospital_id: Some(arrival.hospital_id),
+        verdicts.push(Verdict::on_event(
+            RuleId::CriticalTestDelay,
+            arrival,
             outcome,
-        });
+        ));
     }
     verdicts
 }

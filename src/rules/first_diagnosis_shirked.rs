@@ -73,12 +73,11 @@ pub fn evaluate(
         } else {
             Outcome::Clear
         };
-        verdicts.push(Verdict {
-            rule: RuleId::FirstDiagnosisShirked,
-            subject: format!("ev:{}", ev.row_id),
-            hospital_id: Some(ev.hospital_id),
+        verdicts.push(Verdict::on_event(
+            RuleId::FirstDiagnosisShirked,
+            ev,
             outcome,
-        });
+        ));
     }
     verdicts
 }

@@ -99,12 +99,7 @@ pub fn evaluate(
                 None => Outcome::Pending { due },
             }
         };
-        verdicts.push(Verdict {
-            rule: RuleId::HandoverDelay,
-            subject: format!("ev:{}", arrival.row_id),
-            hospital_id: Some(arrival.hospital_id),
-            outcome,
-        });
+        verdicts.push(Verdict::on_event(RuleId::HandoverDelay, arrival, outcome));
     }
     verdicts
 }

@@ -83,6 +83,14 @@ impl PatientHistory {
             .or_else(|| arrivals.clone().next())
     }
 
+    /// The evidence of an act: its arrival (if any) and the event itself.
+    pub fn with_arrival(episode: &[EventView], ev: &EventView) -> Vec<i64> {
+        match Self::arrival_for(episode, ev) {
+            Some(a) if a.row_id != ev.row_id => vec![a.row_id, ev.row_id],
+            _ => vec![ev.row_id],
+        }
+    }
+
     /// The patient's acuity at `ev`: given on the event itself, else on its arrival.
     pub fn acuity_for(episode: &[EventView], ev: &EventView) -> Option<Acuity> {
         ev.body

@@ -195,6 +195,18 @@ pub struct Verdict {
     pub outcome: Outcome,
 }
 
+impl Verdict {
+    /// The verdict of `rule` about one event (the subject `ev:<row id>`).
+    pub fn on_event(rule: RuleId, ev: &EventView, outcome: Outcome) -> Self {
+        Self {
+            rule,
+            subject: format!("ev:{}", ev.row_id),
+            hospital_id: Some(ev.hospital_id),
+            outcome,
+        }
+    }
+}
+
 /// A violation, with what it rests on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {

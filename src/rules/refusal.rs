@@ -81,10 +81,7 @@ pub fn evaluate(
                 .filter(|r| matches(*r))
                 .collect();
             let outcome = if s.enabled && is_critical_or_urgent(acuity) && !reasons.is_empty() {
-                let mut evidence = vec![ev.row_id];
-                if let Some(a) = PatientHistory::arrival_for(episode, ev) {
-                    evidence.insert(0, a.row_id);
-                }
+                let evidence = PatientHistory::with_arrival(episode, ev);
                 Outcome::Violation(Finding {
                     severity: s.severity,
                     occurred_at: ev.occurred_at,
@@ -106,12 +103,7 @@ pub fn evaluate(
             } else {
                 Outcome::Clear
             };
-            verdicts.push(Verdict {
-                rule,
-                subject: format!("ev:{}", ev.row_id),
-                hospital_id: Some(ev.hospital_id),
-                outcome,
-            });
+            verdicts.push(Verdict::on_event(rule, ev, outcome));
         }
     }
     verdicts

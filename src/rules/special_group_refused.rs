@@ -38,10 +38,7 @@ pub fn evaluate(
             ev.occurred_at,
         );
         let outcome = if s.enabled && !groups.is_empty() {
-            let mut evidence = vec![ev.row_id];
-            if let Some(a) = PatientHistory::arrival_for(episode, ev) {
-                evidence.insert(0, a.row_id);
-            }
+            let evidence = PatientHistory::with_arrival(episode, ev);
             Outcome::Violation(Finding {
                 severity: s.severity,
                 occurred_at: ev.occurred_at,
@@ -62,12 +59,7 @@ pub fn evaluate(
         } else {
             Outcome::Clear
         };
-        verdicts.push(Verdict {
-            rule: RuleId::SpecialGroupRefused,
-            subject: format!("ev:{}", ev.row_id),
-            hospital_id: Some(ev.hospital_id),
-            outcome,
-        });
+        verdicts.push(Verdict::on_event(RuleId::SpecialGroupRefused, ev, outcome));
     }
     verdicts
 }
