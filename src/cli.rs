@@ -255,12 +255,16 @@ async fn blocking<T: Send + 'static>(
 async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     let state = blocking(move || startup::prepare(settings)).await?;
     let loaded = if demo {
-        let (keys, policy) = (state.keys.clone(), state.policy.clone());
+        let (keys, policy, notifier) = (
+            state.keys.clone(),
+            state.policy.clone(),
+            state.notifier.clone(),
+        );
         let pool = state.pool.clone();
         println!("Loading the demo data set (three weeks of traffic at seven hospitals)...");
         blocking(move || {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            demo::load(&mut conn, &keys, &policy).map_err(|e| e.to_string())
+            demo::load(&mut conn, &keys, &policy, &notifier).map_err(|e| e.to_string())
         })
         .await?
     } else {

@@ -67,6 +67,16 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Requests per minute per client on the public complaint endpoints (0 = no limit).
     pub complaint_rate_limit: u32,
+    /// The From address of emails.
+    pub mail_from: String,
+    /// Seconds between outbox delivery passes.
+    pub outbox_interval: u64,
+    /// First retry delay of a failed email, in seconds; doubled at each attempt.
+    pub smtp_retry_base: u64,
+    /// Attempts before an email becomes a dead letter.
+    pub smtp_max_attempts: i32,
+    /// The hour (China time, 0-23) of the daily digest.
+    pub digest_hour: u32,
 }
 
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -83,6 +93,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("SHOUZHEN_SWEEP_INTERVAL", "30"),
     ("SHOUZHEN_LOG_FORMAT", "text"),
     ("SHOUZHEN_COMPLAINT_RATE_LIMIT", "10"),
+    (
+        "SHOUZHEN_MAIL_FROM",
+        "Shouzhen 首诊监督 <shouzhen@localhost>",
+    ),
+    ("SHOUZHEN_OUTBOX_INTERVAL", "5"),
+    ("SHOUZHEN_SMTP_RETRY_BASE", "30"),
+    ("SHOUZHEN_SMTP_MAX_ATTEMPTS", "10"),
+    ("SHOUZHEN_DIGEST_HOUR", "8"),
 ];
 
 /// The minimum length of `SHOUZHEN_SECRET_KEY`, in characters.
@@ -227,7 +245,57 @@ impl Settings {
             &value("SHOUZHEN_COMPLAINT_RATE_LIMIT"),
         )?;
 
+        let mail_from = value("SHOUZHEN_MAIL_FROM");
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(err(
+                "SHOUZHEN_MAIL_FROM",
+                "is not an email address (e.g. Shouzhen <shouzhen@wjw.example.cn>)",
+            ));
+        }
+        let outbox_interval = parse_number::<u64>(
+            "SHOUZHEN_OUTBOX_INTERVAL",
+            &value("SHOUZHEN_OUTBOX_INTERVAL"),
+        )?;
+        if !(1..=300).contains(&outbox_interval) {
+            return Err(err(
+                "SHOUZHEN_OUTBOX_INTERVAL",
+                "must be between 1 and 300 seconds",
+            ));
+        }
+        let smtp_retry_base = parse_number::<u64>(
+            "SHOUZHEN_SMTP_RETRY_BASE",
+            &value("SHOUZHEN_SMTP_RETRY_BASE"),
+        )?;
+        if !(1..=3600).contains(&smtp_retry_base) {
+            return Err(err(
+                "SHOUZHEN_SMTP_RETRY_BASE",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
+        let smtp_max_attempts = parse_number::<i32>(
+            "SHOUZHEN_SMTP_MAX_ATTEMPTS",
+            &value("SHOUZHEN_SMTP_MAX_ATTEMPTS"),
+        )?;
+        if !(1..=100).contains(&smtp_max_attempts) {
+            return Err(err(
+                "SHOUZHEN_SMTP_MAX_ATTEMPTS",
+                "must be between 1 and 100",
+            ));
+        }
+        let digest_hour =
+            parse_number::<u32>("SHOUZHEN_DIGEST_HOUR", &value("SHOUZHEN_DIGEST_HOUR"))?;
+        if digest_hour > 23 {
+            return Err(err(
+                "SHOUZHEN_DIGEST_HOUR",
+                "must be an hour from 0 to 23 (China time)",
+            ));
+        }
         Ok(Self {
+            mail_from,
+            outbox_interval,
+            smtp_retry_base,
+            smtp_max_attempts,
+            digest_hour,
             database_url,
             bind,
             secret_key,

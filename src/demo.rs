@@ -14,6 +14,7 @@ use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::intake::{self, Poster};
 use crate::keys::Keys;
+use crate::mail::Notifier;
 use crate::policy::Policy;
 use crate::store;
 
@@ -98,7 +99,12 @@ impl Gen {
 }
 
 /// Loads the demo set if the database has no hospitals yet; `None` if it was not empty.
-pub fn load(conn: &mut DbConn, keys: &Keys, policy: &Policy) -> AppResult<Option<DemoSummary>> {
+pub fn load(
+    conn: &mut DbConn,
+    keys: &Keys,
+    policy: &Policy,
+    notifier: &Notifier,
+) -> AppResult<Option<DemoSummary>> {
     if !store::hospitals::all(conn)?.is_empty() {
         return Ok(None);
     }
@@ -175,7 +181,13 @@ pub fn load(conn: &mut DbConn, keys: &Keys, policy: &Policy) -> AppResult<Option
             .enumerate()
             .map(|(i, v)| intake::validate(i, v, now))
             .collect();
-        let report = intake::ingest(conn, keys, policy, poster, items, store::now())?;
+        let report = intake::ingest(
+            conn,
+            keys,
+            &Engine::new(policy, notifier, store::now()),
+            poster,
+            items,
+        )?;
         if !report.rejected.is_empty() {
             return Err(AppError::internal(format!(
                 "demo data rejected: {:?}",
@@ -220,18 +232,24 @@ pub fn load(conn: &mut DbConn, keys: &Keys, policy: &Policy) -> AppResult<Option
                 .enumerate()
                 .map(|(i, v)| intake::validate(i, v, now))
                 .collect();
-            intake::ingest(conn, keys, policy, next, items, store::now())?;
+            intake::ingest(
+                conn,
+                keys,
+                &Engine::new(policy, notifier, store::now()),
+                next,
+                items,
+            )?;
         }
     }
 
     // The silent hospital's log stopped 50 hours ago.
     if let Some(silent) = posters.iter().find(|p| p.code == SILENT) {
-        let engine = Engine::new(policy, (now - Duration::hours(50)).naive_utc());
+        let engine = Engine::new(policy, notifier, (now - Duration::hours(50)).naive_utc());
         engine
             .feed_alive(conn, silent.hospital_id, &silent.jurisdiction)
             .map_err(AppError::from)?;
     }
-    crate::engine::sweeper::sweep(conn, policy, store::now())?;
+    crate::engine::sweeper::sweep(conn, policy, notifier, store::now())?;
     let cases = store::cases::list(
         conn,
         &store::cases::CaseFilter {

@@ -116,15 +116,9 @@ fn flush(
     }
     let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
     let items = pending.drain(..).map(|(_, item)| item).collect();
-    let (report, touched) = intake::store_only(
-        conn,
-        &state.keys,
-        &state.policy,
-        poster,
-        items,
-        store::now(),
-    )
-    .map_err(|e| format!("database: {e}"))?;
+    let engine = Engine::new(&state.policy, &state.notifier, store::now());
+    let (report, touched) = intake::store_only(conn, &state.keys, &engine, poster, items)
+        .map_err(|e| format!("database: {e}"))?;
     tally.touched.extend(touched);
     tally.accepted += report.accepted;
     tally.duplicates += report.duplicates;
@@ -144,7 +138,7 @@ fn judge(
     poster: &Poster,
     touched: Touched,
 ) -> Result<usize, String> {
-    let engine = Engine::new(&state.policy, store::now());
+    let engine = Engine::new(&state.policy, &state.notifier, store::now());
     let patients: Vec<String> = touched.patients.into_iter().collect();
     let mut opened = 0;
     let bar = ProgressBar::new(patients.len() as u64);

@@ -1,13 +1,153 @@
-//! Where the engine tells the outside world: the email outbox is written here, in the
-//! transaction that opens the case (the outbox worker arrives with the escalation issue).
+//! What happens, inside the case's transaction, when a case opens or is escalated: the email
+//! is written to the outbox (delivered later by `mail::worker`), and a high-severity case gets
+//! a deadline for its acknowledgement.
 
-use diesel::QueryResult;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::store::cases::Case;
+use crate::mail::{DigestLine, Notifier, Trigger, severity_zh};
+use crate::rules::RuleId;
+use crate::schema::{cases, users};
+use crate::store::{self, cases::Case, deadlines};
+
+/// The deadline rule that re-escalates unacknowledged high-severity cases.
+pub const UNACKNOWLEDGED: &str = "escalation.unacknowledged";
 
 /// Called in the transaction that opens `case`.
-pub fn case_opened(_conn: &mut DbConn, case: &Case) -> QueryResult<()> {
+pub fn case_opened(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    case: &Case,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     tracing::info!(case = case.id, rule = %case.rule, severity = %case.severity, "case opened");
+    let high = case.severity == "high";
+    if high || case.rule == RuleId::ComplaintUnanswered.as_str() {
+        notifier.case_email(conn, case, Trigger::Opened, None, 0, None)?;
+    }
+    if high {
+        deadlines::schedule(
+            conn,
+            UNACKNOWLEDGED,
+            &format!("case:{}", case.id),
+            case.hospital_id,
+            now + notifier.ack_limit,
+        )?;
+    }
     Ok(())
+}
+
+/// Called in the transaction of an inspector's `escalate` action (`round` counts escalations,
+/// so that each one is emailed once).
+pub fn case_escalated(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    case: &Case,
+    note: &str,
+    round: i64,
+) -> QueryResult<()> {
+    notifier.case_email(conn, case, Trigger::Escalated, Some(note), round, None)
+}
+
+/// The sweeper's check of a high-severity case's acknowledgement: if nobody acknowledged it in
+/// time, the supervisors are emailed (once).
+pub fn check_acknowledged(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    subject: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let Some(id) = subject
+        .strip_prefix("case:")
+        .and_then(|s| s.parse::<i64>().ok())
+    else {
+        return Ok(());
+    };
+    let Some(case) = store::cases::by_id(conn, id)? else {
+        return Ok(());
+    };
+    if case.status != "open" || case.acknowledged_at.is_some() || case.escalation_level > 0 {
+        return Ok(());
+    }
+    let supervisors: Vec<String> = users::table
+        .filter(users::role.eq("supervisor"))
+        .filter(users::disabled.eq(false))
+        .select(users::email)
+        .load(conn)?;
+    notifier.case_email(
+        conn,
+        &case,
+        Trigger::Unacknowledged,
+        None,
+        0,
+        Some(supervisors),
+    )?;
+    diesel::update(cases::table.find(case.id))
+        .set(cases::escalation_level.eq(1))
+        .execute(conn)?;
+    store::cases::add_action(
+        conn,
+        &store::cases::Action {
+            case_id: case.id,
+            actor: None,
+            action: "notify_supervisors",
+            from: "open",
+            to: "open",
+            note: &format!(
+                "{} 分钟内无人受理，已通知主管",
+                notifier.ack_limit.num_minutes()
+            ),
+            at: now,
+        },
+    )
+}
+
+/// The daily digest of medium and low cases per district, at `hour` China time; each district's
+/// digest is written once a day (its outbox key is unique).
+pub fn daily_digest(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    hour: u32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    use chrono::Timelike;
+    let local = now + chrono::Duration::hours(8);
+    if local.hour() < hour {
+        return Ok(0);
+    }
+    let date = local.format("%Y-%m-%d").to_string();
+    let since = now - chrono::Duration::hours(24);
+    let rows: Vec<(i64, String, String, String, String)> = cases::table
+        .filter(cases::opened_at.ge(since))
+        .filter(cases::severity.eq_any(["medium", "low"]))
+        .order((cases::district.asc(), cases::opened_at.asc()))
+        .select((
+            cases::id,
+            cases::district,
+            cases::severity,
+            cases::rule,
+            cases::summary,
+        ))
+        .load(conn)?;
+    let mut written = 0;
+    let mut i = 0;
+    while i < rows.len() {
+        let district = rows[i].1.clone();
+        let lines: Vec<DigestLine> = rows[i..]
+            .iter()
+            .take_while(|r| r.1 == district)
+            .map(|(id, _, severity, rule, summary)| DigestLine {
+                id: *id,
+                severity: severity_zh(severity).to_string(),
+                rule: rule.clone(),
+                summary: summary.clone(),
+                link: notifier.link(*id),
+            })
+            .collect();
+        i += lines.len();
+        notifier.digest_email(conn, &district, &date, &lines)?;
+        written += 1;
+    }
+    Ok(written)
 }

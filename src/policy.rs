@@ -31,8 +31,21 @@ struct PackFile {
     name: Option<String>,
     /// Days after a complaint is closed before its contact details are deleted.
     complaint_retention_days: Option<u32>,
+    /// Minutes within which a high-severity case must be acknowledged before the supervisors
+    /// are emailed.
+    escalation_ack_minutes: Option<u32>,
     #[serde(default)]
     setting: Vec<RawSetting>,
+    /// Escalation addresses per district.
+    #[serde(default)]
+    route: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    district: String,
+    to: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,6 +91,9 @@ pub struct Policy {
     pub names: Vec<String>,
     pub settings: Vec<PackSetting>,
     pub complaint_retention_days: Option<u32>,
+    pub escalation_ack_minutes: Option<u32>,
+    /// (district, addresses) for escalation emails.
+    pub routes: Vec<(String, Vec<String>)>,
 }
 
 /// A date is midnight in China (UTC+8); a time must carry its offset.
@@ -129,6 +145,18 @@ impl Policy {
         }
         if pack.complaint_retention_days.is_some() {
             self.complaint_retention_days = pack.complaint_retention_days;
+        }
+        if let Some(m) = pack.escalation_ack_minutes {
+            if m == 0 {
+                return Err("escalation_ack_minutes: must be at least 1".into());
+            }
+            self.escalation_ack_minutes = Some(m);
+        }
+        for (i, r) in pack.route.into_iter().enumerate() {
+            if let Some(bad) = r.to.iter().find(|a| !crate::config::looks_like_email(a)) {
+                return Err(format!("route[{i}].to: `{bad}` is not an email address"));
+            }
+            self.routes.push((r.district, r.to));
         }
         for (i, raw) in pack.setting.into_iter().enumerate() {
             let at = |field: &str| format!("setting[{i}].{field}");
@@ -242,6 +270,11 @@ impl Policy {
     /// Days after closing before a complaint's contact details are deleted.
     pub fn retention_days(&self) -> u32 {
         self.complaint_retention_days.unwrap_or(180)
+    }
+
+    /// Minutes within which a high-severity case must be acknowledged (default 30).
+    pub fn escalation_ack_minutes(&self) -> u32 {
+        self.escalation_ack_minutes.unwrap_or(30)
     }
 
     /// The jurisdictions the packs name (besides "*").

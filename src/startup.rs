@@ -10,6 +10,8 @@ use actix_web::{App, HttpServer, web};
 use crate::config::Settings;
 use crate::db;
 use crate::keys::{self, Keys};
+use crate::mail::Notifier;
+use crate::mail::worker::{self, Mailer, Retry};
 use crate::policy::Policy;
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
@@ -41,7 +43,11 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
         Some(path) => Policy::load(path).map_err(|e| format!("SHOUZHEN_POLICY: {e}"))?,
         None => Policy::builtin(),
     };
+    let notifier = Notifier::new(&settings, &policy)?;
+    let mailer = Mailer::from_settings(&settings)?;
     Ok(AppState {
+        notifier: Arc::new(notifier),
+        mailer: Arc::new(mailer),
         policy: Arc::new(policy),
         keys: Keys::derive(&secret),
         settings,
@@ -76,8 +82,23 @@ impl Application {
         actix_web::rt::spawn(crate::engine::sweeper::run(
             state.pool.clone(),
             state.policy.clone(),
+            state.notifier.clone(),
             state.metrics.clone(),
             std::time::Duration::from_secs(state.settings.sweep_interval),
+            state.settings.digest_hour,
+            stopped.clone(),
+        ));
+        let s = &state.settings;
+        let retry = Retry {
+            base: chrono::Duration::seconds(s.smtp_retry_base as i64),
+            max_attempts: s.smtp_max_attempts,
+        };
+        actix_web::rt::spawn(worker::run(
+            state.pool.clone(),
+            state.mailer.clone(),
+            Arc::new((s.mail_from.clone(), retry)),
+            state.metrics.clone(),
+            std::time::Duration::from_secs(s.outbox_interval),
             stopped,
         ));
         Ok(Self {

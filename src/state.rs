@@ -9,6 +9,8 @@ use crate::config::Settings;
 use crate::db::{DbConn, Pool};
 use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
+use crate::mail::Notifier;
+use crate::mail::worker::Mailer;
 use crate::policy::Policy;
 use crate::telemetry::Metrics;
 
@@ -18,6 +20,8 @@ pub struct AppState {
     pub keys: Keys,
     pub metrics: Arc<Metrics>,
     pub policy: Arc<Policy>,
+    pub notifier: Arc<Notifier>,
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {

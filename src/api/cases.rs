@@ -7,8 +7,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Role, Staff};
-use crate::engine::Engine;
+use crate::auth::Staff;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::rules::{PatientHistory, RuleId, Severity};
 use crate::state::AppState;
@@ -155,20 +154,12 @@ pub fn filter_from(q: &CasesQuery, staff: &Staff) -> AppResult<CaseFilter> {
         rule: q.rule.clone(),
         hospital: q.hospital.clone(),
         severity: q.severity.clone(),
-        district: district_scope(staff),
+        district: staff.district_scope(),
         since,
         until,
         after,
         limit,
     })
-}
-
-/// Inspectors bound to a district see that district's cases; supervisors and admins see all.
-pub fn district_scope(staff: &Staff) -> Option<String> {
-    match staff.role {
-        Role::Inspector => staff.district.clone(),
-        _ => None,
-    }
 }
 
 /// List cases, newest first.
@@ -327,9 +318,7 @@ pub fn load_detail(
                 anchor.occurred_at - margin,
                 anchor.occurred_at + margin,
             )?);
-            let engine = Engine::new(policy, store::now());
-            let gap = engine
-                .policy
+            let gap = policy
                 .setting(
                     RuleId::FirstDiagnosisShirked,
                     &anchor.jurisdiction,
@@ -438,12 +427,63 @@ pub async fn get(
     let id = path.into_inner();
     let policy = state.policy.clone();
     let detail = state.db(move |conn| load_detail(conn, id, &policy)).await?;
-    if let Some(d) = district_scope(&staff)
+    if let Some(d) = staff.district_scope()
         && detail.case.district != d
     {
         return Err(AppError::Forbidden(
             "this case is outside your district".into(),
         ));
     }
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    /// acknowledge, assign, escalate, resolve, dismiss, reopen
+    pub action: String,
+    /// Required on every action (the reason, for dismiss)
+    pub note: Option<String>,
+    /// The user's email (assign only)
+    pub assignee: Option<String>,
+}
+
+/// Act on a case; every action is recorded in the case's history and the audit trail.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/actions",
+    tag = "cases",
+    params(("id" = i64, Path, description = "The case id")),
+    request_body = ActionBody,
+    security(("inspector_bearer" = [])),
+    responses(
+        (status = 200, description = "The case after the action", body = CaseDetail),
+        (status = 400, description = "A field is invalid; `errors` names it", body = crate::error::Problem),
+        (status = 403, description = "Outside the inspector's district, or assigning without the supervisor role", body = crate::error::Problem),
+        (status = 404, description = "No such case", body = crate::error::Problem),
+        (status = 409, description = "The move is illegal from the case's status", body = crate::error::Problem),
+    )
+)]
+pub async fn act(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    staff: Staff,
+    path: web::Path<i64>,
+    super::body::ApiJson(body): super::body::ApiJson<ActionBody>,
+) -> AppResult<HttpResponse> {
+    let id = path.into_inner();
+    let request = crate::workflow::ActionRequest {
+        action: body.action,
+        note: body.note.unwrap_or_default(),
+        assignee: body.assignee,
+    };
+    let ip = super::login::client_ip(&req);
+    let (notifier, policy) = (state.notifier.clone(), state.policy.clone());
+    let detail = state
+        .db(move |conn| {
+            crate::workflow::apply(conn, &notifier, &staff, id, &request, &ip, store::now())?;
+            load_detail(conn, id, &policy)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(detail))
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::body::{is_json, media_type, read_body};
 use crate::auth::HospitalPrincipal;
+use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::intake::{self, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
 use crate::state::AppState;
@@ -104,7 +105,7 @@ pub async fn post_events(
         jurisdiction: hospital.jurisdiction.clone(),
     };
     let keys = state.keys.clone();
-    let policy = state.policy.clone();
+    let (policy, notifier) = (state.policy.clone(), state.notifier.clone());
     let report: IngestReport = state
         .db(move |conn| {
             let now = Utc::now();
@@ -113,14 +114,8 @@ pub async fn post_events(
                 .enumerate()
                 .map(|(i, v)| intake::validate(i, v, now))
                 .collect();
-            Ok(intake::ingest(
-                conn,
-                &keys,
-                &policy,
-                &poster,
-                items,
-                store::to_micros(now.naive_utc()),
-            )?)
+            let engine = Engine::new(&policy, &notifier, store::to_micros(now.naive_utc()));
+            Ok(intake::ingest(conn, &keys, &engine, &poster, items)?)
         })
         .await?;
     let m = &state.metrics;

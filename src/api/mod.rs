@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/v1/intake-events", web::post().to(intake::post_events))
     .route("/api/v1/cases", web::get().to(cases::list))
     .route("/api/v1/cases/{id}", web::get().to(cases::get))
+    .route("/api/v1/cases/{id}/actions", web::post().to(cases::act))
     .route("/api/v1/openapi.json", web::get().to(openapi::serve))
     .default_service(web::to(not_found));
 }

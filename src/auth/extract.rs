@@ -30,6 +30,17 @@ pub struct Staff {
     pub district: Option<String>,
 }
 
+impl Staff {
+    /// The district whose cases this user may see and act on: an inspector's own (if set);
+    /// supervisors and admins see every district.
+    pub fn district_scope(&self) -> Option<String> {
+        match self.role {
+            Role::Inspector => self.district.clone(),
+            _ => None,
+        }
+    }
+}
+
 /// A supervisor or an admin.
 #[derive(Debug, Clone)]
 pub struct Supervisor(pub Staff);

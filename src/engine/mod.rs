@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
 
 use crate::db::{self, DbConn};
+use crate::mail::Notifier;
 use crate::policy::Policy;
 use crate::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
@@ -36,12 +37,17 @@ impl Effects {
 
 pub struct Engine<'a> {
     pub policy: &'a Policy,
+    pub notifier: &'a Notifier,
     pub now: NaiveDateTime,
 }
 
 impl<'a> Engine<'a> {
-    pub fn new(policy: &'a Policy, now: NaiveDateTime) -> Self {
-        Self { policy, now }
+    pub fn new(policy: &'a Policy, notifier: &'a Notifier, now: NaiveDateTime) -> Self {
+        Self {
+            policy,
+            notifier,
+            now,
+        }
     }
 
     fn setting(&self) -> impl Fn(RuleId, &str, NaiveDateTime) -> Setting + '_ {
@@ -234,7 +240,7 @@ impl<'a> Engine<'a> {
                         &finding,
                         self.now,
                     )? {
-                        crate::notify::case_opened(conn, &case)?;
+                        crate::notify::case_opened(conn, self.notifier, &case, self.now)?;
                         effects.opened.push(case);
                     }
                 }

@@ -9,6 +9,7 @@ use diesel::QueryResult;
 
 use super::{Effects, Engine};
 use crate::db::{self, DbConn, Pool};
+use crate::mail::Notifier;
 use crate::policy::Policy;
 use crate::rules::RuleId;
 use crate::store::{self, deadlines};
@@ -23,6 +24,11 @@ fn evaluate(
     engine: &Engine<'_>,
     d: &deadlines::Deadline,
 ) -> QueryResult<Effects> {
+    if d.rule == crate::notify::UNACKNOWLEDGED {
+        crate::notify::check_acknowledged(conn, engine.notifier, &d.subject, engine.now)?;
+        deadlines::settle_if_due(conn, d.id, engine.now)?;
+        return Ok(Effects::default());
+    }
     let Some(rule) = RuleId::parse(&d.rule) else {
         deadlines::settle(conn, &d.rule, &d.subject)?;
         return Ok(Effects::default());
@@ -74,8 +80,13 @@ fn evaluate(
 }
 
 /// One pass: every due deadline, each in its own transaction. Returns the cases opened.
-pub fn sweep(conn: &mut DbConn, policy: &Policy, now: NaiveDateTime) -> QueryResult<Effects> {
-    let engine = Engine::new(policy, now);
+pub fn sweep(
+    conn: &mut DbConn,
+    policy: &Policy,
+    notifier: &Notifier,
+    now: NaiveDateTime,
+) -> QueryResult<Effects> {
+    let engine = Engine::new(policy, notifier, now);
     let mut effects = Effects::default();
     for d in deadlines::due(conn, now, BATCH)? {
         match db::write_tx(conn, |c| evaluate(c, &engine, &d)) {
@@ -88,12 +99,15 @@ pub fn sweep(conn: &mut DbConn, policy: &Policy, now: NaiveDateTime) -> QueryRes
     Ok(effects)
 }
 
-/// Runs passes every `interval` until `stop` fires.
+/// Runs passes every `interval` until `stop` fires; each pass also writes the daily digest once
+/// its hour has come.
 pub async fn run(
     pool: Pool,
     policy: Arc<Policy>,
+    notifier: Arc<Notifier>,
     metrics: Arc<Metrics>,
     interval: StdDuration,
+    digest_hour: u32,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(interval);
@@ -103,11 +117,16 @@ pub async fn run(
             _ = ticker.tick() => {}
             _ = stop.changed() => break,
         }
-        let pool = pool.clone();
-        let policy = policy.clone();
+        let (pool, policy, notifier) = (pool.clone(), policy.clone(), notifier.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<Effects, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            sweep(&mut conn, &policy, store::now()).map_err(|e| e.to_string())
+            let now = store::now();
+            let effects = sweep(&mut conn, &policy, &notifier, now).map_err(|e| e.to_string())?;
+            db::write_tx(&mut conn, |c| {
+                crate::notify::daily_digest(c, &notifier, digest_hour, now)
+            })
+            .map_err(|e| e.to_string())?;
+            Ok(effects)
         })
         .await;
         match result {

@@ -13,7 +13,6 @@ use crate::db::{self, DbConn};
 use crate::engine::{Effects, Engine};
 use crate::error::FieldError;
 use crate::keys::Keys;
-use crate::policy::Policy;
 use crate::store;
 use event::{IntakeEvent, PatientId, RawEvent};
 
@@ -147,15 +146,13 @@ impl Touched {
 pub fn ingest(
     conn: &mut DbConn,
     keys: &Keys,
-    policy: &Policy,
+    engine: &Engine<'_>,
     poster: &Poster,
     items: Vec<Result<IntakeEvent, Rejection>>,
-    now: NaiveDateTime,
 ) -> Result<IngestReport, diesel::result::Error> {
     db::write_tx(conn, |conn| {
-        let (mut report, touched) = store_events(conn, keys, poster, items, now, false)?;
-        let engine = Engine::new(policy, now);
-        report.effects = evaluate(conn, &engine, poster, &touched)?;
+        let (mut report, touched) = store_events(conn, keys, poster, items, engine.now, false)?;
+        report.effects = evaluate(conn, engine, poster, &touched)?;
         // Last, so that the hospital's row is locked for the shortest time.
         if report.accepted + report.duplicates > 0 {
             engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
@@ -170,15 +167,14 @@ pub fn ingest(
 pub fn store_only(
     conn: &mut DbConn,
     keys: &Keys,
-    policy: &Policy,
+    engine: &Engine<'_>,
     poster: &Poster,
     items: Vec<Result<IntakeEvent, Rejection>>,
-    now: NaiveDateTime,
 ) -> Result<(IngestReport, Touched), diesel::result::Error> {
     db::write_tx(conn, |conn| {
-        let (report, touched) = store_events(conn, keys, poster, items, now, true)?;
+        let (report, touched) = store_events(conn, keys, poster, items, engine.now, true)?;
         if report.accepted + report.duplicates > 0 {
-            Engine::new(policy, now).feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
+            engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
         }
         Ok((report, touched))
     })

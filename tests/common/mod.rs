@@ -326,11 +326,11 @@ impl TestApp {
 
     /// Runs one sweeper pass as if the clock showed `now`.
     pub async fn sweep_at(&self, now: chrono::DateTime<chrono::Utc>) -> usize {
-        let policy = self.state.policy.clone();
+        let (policy, notifier) = (self.state.policy.clone(), self.state.notifier.clone());
         self.state
             .db(move |conn| {
                 Ok(
-                    shouzhen::engine::sweeper::sweep(conn, &policy, now.naive_utc())?
+                    shouzhen::engine::sweeper::sweep(conn, &policy, &notifier, now.naive_utc())?
                         .opened
                         .len(),
                 )

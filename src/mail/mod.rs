@@ -1,0 +1,313 @@
+//! Escalation emails: rendered from handlebars templates into the outbox, in the transaction
+//! that opens or escalates a case; delivered by `worker`.
+
+pub mod outbox;
+pub mod worker;
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::QueryResult;
+use handlebars::Handlebars;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::db::DbConn;
+use crate::policy::Policy;
+use crate::rules::RuleId;
+use crate::store::{self, cases::Case};
+
+/// Why a case is emailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A high-severity case (or `complaint.unanswered`) opened.
+    Opened,
+    /// An inspector's `escalate` action.
+    Escalated,
+    /// A high-severity case no inspector acknowledged in time: to the supervisors.
+    Unacknowledged,
+}
+
+impl Trigger {
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Opened => "case_opened",
+            Self::Escalated => "case_escalated",
+            Self::Unacknowledged => "case_unacknowledged",
+        }
+    }
+    fn reason_zh(self, case: &Case) -> &'static str {
+        match self {
+            Self::Opened if case.rule == RuleId::ComplaintUnanswered.as_str() => "投诉超时未受理",
+            Self::Opened => "新立高风险案件",
+            Self::Escalated => "监督员已升级案件",
+            Self::Unacknowledged => "高风险案件超时无人受理，再次升级",
+        }
+    }
+}
+
+/// Renders and routes emails. Built once from the settings and the policy.
+pub struct Notifier {
+    public_url: String,
+    escalation_to: Vec<String>,
+    /// Extra addresses per district, from the policy packs.
+    routes: Vec<(String, Vec<String>)>,
+    html: Handlebars<'static>,
+    text: Handlebars<'static>,
+    /// Minutes within which a high-severity case must be acknowledged.
+    pub ack_limit: Duration,
+}
+
+#[derive(Serialize)]
+struct EventLine {
+    time: String,
+    hospital: String,
+    kind: String,
+}
+
+#[derive(Serialize)]
+struct CaseMail<'a> {
+    subject: &'a str,
+    reason: &'a str,
+    case_id: i64,
+    rule: &'a str,
+    rule_title: &'a str,
+    rule_plain: &'a str,
+    sources: &'a str,
+    quote: &'a str,
+    severity: &'a str,
+    summary: &'a str,
+    hospital: String,
+    hospital_code: String,
+    district: &'a str,
+    occurred_at: String,
+    opened_at: String,
+    events: Vec<EventLine>,
+    complaints: usize,
+    note: Option<String>,
+    link: String,
+}
+
+#[derive(Serialize)]
+pub struct DigestLine {
+    pub id: i64,
+    pub severity: String,
+    pub rule: String,
+    pub summary: String,
+    pub link: String,
+}
+
+#[derive(Serialize)]
+struct DigestMail<'a> {
+    subject: &'a str,
+    district: &'a str,
+    date: &'a str,
+    count: usize,
+    cases: &'a [DigestLine],
+}
+
+pub fn severity_zh(s: &str) -> &'static str {
+    match s {
+        "high" => "高",
+        "medium" => "中",
+        _ => "低",
+    }
+}
+
+fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "arrival" => "到院",
+        "handover" => "交接",
+        "treatment" => "救治",
+        "refusal" => "拒收",
+        "transfer" => "转出",
+        "discharge" => "离院",
+        "closure_start" => "停诊开始",
+        "closure_end" => "停诊结束",
+        "test" => "检测",
+        _ => "记录",
+    }
+}
+
+/// China time, for people.
+pub fn china(t: NaiveDateTime) -> String {
+    (t + Duration::hours(8))
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+impl Notifier {
+    pub fn new(settings: &Settings, policy: &Policy) -> Result<Self, String> {
+        let mut html = Handlebars::new();
+        html.set_strict_mode(true);
+        let mut text = Handlebars::new();
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+        let templates = [
+            (
+                "case",
+                include_str!("../../templates/email/case.html.hbs"),
+                include_str!("../../templates/email/case.txt.hbs"),
+            ),
+            (
+                "digest",
+                include_str!("../../templates/email/digest.html.hbs"),
+                include_str!("../../templates/email/digest.txt.hbs"),
+            ),
+        ];
+        for (name, html_source, text_source) in templates {
+            html.register_template_string(name, html_source)
+                .map_err(|e| format!("email template {name}.html: {e}"))?;
+            text.register_template_string(name, text_source)
+                .map_err(|e| format!("email template {name}.txt: {e}"))?;
+        }
+        Ok(Self {
+            public_url: settings.public_url.clone(),
+            escalation_to: settings.escalation_to.clone(),
+            routes: policy.routes.clone(),
+            html,
+            text,
+            ack_limit: Duration::minutes(i64::from(policy.escalation_ack_minutes())),
+        })
+    }
+
+    /// The health commission's addresses for a district: `SHOUZHEN_ESCALATION_TO`, the policy
+    /// packs' routes for the district, and the hospital's own escalation address.
+    fn recipients(&self, district: &str, hospital_email: Option<&str>) -> Vec<String> {
+        let mut all: BTreeSet<String> = self.escalation_to.iter().cloned().collect();
+        for (d, addrs) in &self.routes {
+            if d == district {
+                all.extend(addrs.iter().cloned());
+            }
+        }
+        all.extend(hospital_email.map(str::to_string));
+        all.into_iter().collect()
+    }
+
+    /// Writes the email about `case` into the outbox (once per case and trigger and `round`).
+    pub fn case_email(
+        &self,
+        conn: &mut DbConn,
+        case: &Case,
+        trigger: Trigger,
+        note: Option<&str>,
+        round: i64,
+        to: Option<Vec<String>>,
+    ) -> QueryResult<()> {
+        let hospital = match case.hospital_id {
+            Some(id) => store::hospitals::by_id(conn, id)?,
+            None => None,
+        };
+        let recipients = to.unwrap_or_else(|| {
+            self.recipients(
+                &case.district,
+                hospital
+                    .as_ref()
+                    .and_then(|h| h.escalation_email.as_deref()),
+            )
+        });
+        let rule = RuleId::parse(&case.rule);
+        let info = rule.map(|r| r.info());
+        let (event_ids, complaint_ids) = store::cases::evidence_of(conn, case.id)?;
+        let events = store::events::by_ids(conn, &event_ids)?
+            .into_iter()
+            .map(|(v, _, _)| EventLine {
+                time: china(v.occurred_at),
+                hospital: v.hospital_name,
+                kind: kind_zh(v.body.kind.as_str()).to_string(),
+            })
+            .collect();
+        let hospital_name = hospital
+            .as_ref()
+            .map(|h| h.name.clone())
+            .unwrap_or_default();
+        let title = info.map(|i| i.title_zh).unwrap_or("");
+        let subject = format!(
+            "[{}] {} · {} · {}",
+            severity_zh(&case.severity),
+            case.rule,
+            if hospital_name.is_empty() {
+                "—"
+            } else {
+                &hospital_name
+            },
+            title
+        );
+        let data = CaseMail {
+            subject: &subject,
+            reason: trigger.reason_zh(case),
+            case_id: case.id,
+            rule: &case.rule,
+            rule_title: title,
+            rule_plain: info.map(|i| i.plain_zh).unwrap_or(""),
+            sources: info.map(|i| i.sources).unwrap_or(""),
+            quote: info.map(|i| i.quote).unwrap_or(""),
+            severity: severity_zh(&case.severity),
+            summary: &case.summary,
+            hospital: hospital_name.clone(),
+            hospital_code: hospital
+                .as_ref()
+                .map(|h| h.code.clone())
+                .unwrap_or_default(),
+            district: &case.district,
+            occurred_at: china(case.occurred_at),
+            opened_at: china(case.opened_at),
+            events,
+            complaints: complaint_ids.len(),
+            note: note
+                .map(|n| crate::redact::redact(n).0)
+                .filter(|n| !n.trim().is_empty()),
+            link: format!("{}/cases/{}", self.public_url, case.id),
+        };
+        let render = |reg: &Handlebars<'static>| {
+            reg.render("case", &data)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+        };
+        let email = outbox::NewEmail {
+            dedupe_key: format!("case:{}:{}:{round}", case.id, trigger.kind()),
+            case_id: Some(case.id),
+            kind: trigger.kind(),
+            recipients,
+            subject: subject.clone(),
+            body_text: render(&self.text)?,
+            body_html: render(&self.html)?,
+        };
+        outbox::enqueue(conn, &email)
+    }
+
+    /// Writes a district's daily digest (once per district and day).
+    pub fn digest_email(
+        &self,
+        conn: &mut DbConn,
+        district: &str,
+        date: &str,
+        cases: &[DigestLine],
+    ) -> QueryResult<()> {
+        let subject = format!("[汇总] {district} 中低风险案件 {} 件 · {date}", cases.len());
+        let data = DigestMail {
+            subject: &subject,
+            district,
+            date,
+            count: cases.len(),
+            cases,
+        };
+        let render = |reg: &Handlebars<'static>| {
+            reg.render("digest", &data)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+        };
+        let email = outbox::NewEmail {
+            dedupe_key: format!("digest:{district}:{date}"),
+            case_id: None,
+            kind: "digest",
+            recipients: self.recipients(district, None),
+            subject: subject.clone(),
+            body_text: render(&self.text)?,
+            body_html: render(&self.html)?,
+        };
+        outbox::enqueue(conn, &email)
+    }
+
+    pub fn link(&self, case_id: i64) -> String {
+        format!("{}/cases/{case_id}", self.public_url)
+    }
+}

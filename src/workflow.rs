@@ -1,0 +1,208 @@
+//! What inspectors do with cases: the state machine and the audited, transactional action.
+//!
+//! ```text
+//! open ──acknowledge──▶ acknowledged ──assign──▶ assigned ──escalate──▶ escalated
+//!   │  (assign, escalate, dismiss from any open state)             │
+//!   └──────────── resolve (once acknowledged) / dismiss ──────────▶ resolved | dismissed
+//! resolved | dismissed | withdrawn ──reopen──▶ open
+//! ```
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::{Role, Staff};
+use crate::db::{self, DbConn};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::mail::Notifier;
+use crate::schema::cases;
+use crate::store::{self, audit};
+
+pub const ACTIONS: &[&str] = &[
+    "acknowledge",
+    "assign",
+    "escalate",
+    "resolve",
+    "dismiss",
+    "reopen",
+];
+
+/// The status an action leads to from `from`, or `None` if the move is illegal.
+pub fn transition(action: &str, from: &str) -> Option<&'static str> {
+    let active = matches!(from, "open" | "acknowledged" | "assigned" | "escalated");
+    match action {
+        "acknowledge" if from == "open" => Some("acknowledged"),
+        "assign" if active => Some("assigned"),
+        "escalate" if matches!(from, "open" | "acknowledged" | "assigned") => Some("escalated"),
+        "resolve" if matches!(from, "acknowledged" | "assigned" | "escalated") => Some("resolved"),
+        "dismiss" if active => Some("dismissed"),
+        "reopen" if matches!(from, "resolved" | "dismissed" | "withdrawn") => Some("open"),
+        _ => None,
+    }
+}
+
+pub struct ActionRequest {
+    pub action: String,
+    pub note: String,
+    pub assignee: Option<String>,
+}
+
+pub const MAX_NOTE: usize = 2_000;
+
+/// Validates the request's fields (every fault named).
+pub fn validate(req: &ActionRequest) -> AppResult<()> {
+    let mut errors = Vec::new();
+    if !ACTIONS.contains(&req.action.as_str()) {
+        errors.push(FieldError::new(
+            "action",
+            format!("must be one of {}", ACTIONS.join(", ")),
+        ));
+    }
+    let note = req.note.trim();
+    if note.is_empty() {
+        let why = if req.action == "dismiss" {
+            "a reason is required to dismiss a case"
+        } else {
+            "is required on every action"
+        };
+        errors.push(FieldError::new("note", why));
+    } else if note.chars().count() > MAX_NOTE {
+        errors.push(FieldError::new(
+            "note",
+            format!("must be at most {MAX_NOTE} characters"),
+        ));
+    }
+    if req.action == "assign" && req.assignee.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        errors.push(FieldError::new(
+            "assignee",
+            "is required to assign (the user's email)",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::fields(errors))
+    }
+}
+
+/// Applies an action in one transaction: the status move (refused with 409 if illegal or if
+/// the case changed meanwhile), the history entry, the audit entry, and for `escalate` the email.
+pub fn apply(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    staff: &Staff,
+    case_id: i64,
+    req: &ActionRequest,
+    ip: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    validate(req)?;
+    db::write_tx(conn, |conn| {
+        let case = store::cases::by_id(conn, case_id)?
+            .ok_or_else(|| AppError::NotFound(format!("no case {case_id}")))?;
+        if staff.district_scope().is_some_and(|d| d != case.district) {
+            return Err(AppError::Forbidden(
+                "this case is outside your district".into(),
+            ));
+        }
+        if req.action == "assign" && staff.role < Role::Supervisor {
+            return Err(AppError::Forbidden("only supervisors assign cases".into()));
+        }
+        let to = transition(&req.action, &case.status).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "a case that is {} cannot be {}d",
+                case.status,
+                req.action.trim_end_matches('e')
+            ))
+        })?;
+        let assignee_id = match (&req.action[..], req.assignee.as_deref()) {
+            ("assign", Some(email)) => {
+                let user = store::users::by_email(conn, email.trim())?
+                    .filter(|u| !u.disabled)
+                    .ok_or_else(|| AppError::field("assignee", "is not an active user's email"))?;
+                Some(user.id)
+            }
+            _ => case.assignee_id,
+        };
+        let note = crate::redact::redact(req.note.trim()).0;
+        let updated = diesel::update(
+            cases::table
+                .find(case.id)
+                .filter(cases::status.eq(&case.status)),
+        )
+        .set((
+            cases::status.eq(to),
+            cases::updated_at.eq(now),
+            cases::assignee_id.eq(assignee_id),
+            cases::acknowledged_at.eq(if req.action == "acknowledge" {
+                Some(now)
+            } else {
+                case.acknowledged_at
+            }),
+            cases::escalation_level.eq(case.escalation_level + i32::from(req.action == "escalate")),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(AppError::Conflict(
+                "the case changed meanwhile; reload it".into(),
+            ));
+        }
+        store::cases::add_action(
+            conn,
+            &store::cases::Action {
+                case_id: case.id,
+                actor: Some((staff.user_id, &staff.email)),
+                action: &req.action,
+                from: &case.status,
+                to,
+                note: &note,
+                at: now,
+            },
+        )?;
+        audit::record(
+            conn,
+            &audit::Entry {
+                actor_id: Some(staff.user_id),
+                actor_label: &staff.email,
+                action: &format!("case.{}", req.action),
+                target_type: "case",
+                target_id: &case.id.to_string(),
+                detail: &format!("{} -> {to}", case.status),
+                ip,
+            },
+        )?;
+        if req.action == "escalate" {
+            let case =
+                store::cases::by_id(conn, case.id)?.ok_or(diesel::result::Error::NotFound)?;
+            crate::notify::case_escalated(
+                conn,
+                notifier,
+                &case,
+                &note,
+                i64::from(case.escalation_level),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transition;
+
+    #[test]
+    fn the_state_machine_refuses_illegal_moves() {
+        assert_eq!(transition("acknowledge", "open"), Some("acknowledged"));
+        assert_eq!(transition("acknowledge", "acknowledged"), None);
+        assert_eq!(
+            transition("resolve", "open"),
+            None,
+            "resolve needs an acknowledgement first"
+        );
+        assert_eq!(transition("resolve", "escalated"), Some("resolved"));
+        assert_eq!(transition("escalate", "escalated"), None);
+        assert_eq!(transition("dismiss", "resolved"), None);
+        assert_eq!(transition("reopen", "open"), None);
+        assert_eq!(transition("reopen", "withdrawn"), Some("open"));
+        assert_eq!(transition("fly", "open"), None);
+    }
+}
