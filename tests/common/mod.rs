@@ -22,6 +22,7 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub client: awc::Client,
     pub dir: tempfile::TempDir,
+    pub database_url: String,
     /// Keeps the background workers running while the test lives.
     _stop: tokio::sync::watch::Sender<bool>,
     pg: Option<PgDatabase>,
@@ -249,11 +250,9 @@ impl TestApp {
 
     /// The path of the SQLite file, when the test runs on SQLite.
     pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
-        if self.pg.is_some() {
-            None
-        } else {
-            Some(self.dir.path().join("shouzhen.db"))
-        }
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(std::path::PathBuf::from)
     }
 }
 
@@ -281,11 +280,20 @@ impl Builder {
         self
     }
 
+    /// Shares another test app's database (a second instance behind the same load balancer).
+    pub fn database_of(self, other: &TestApp) -> Self {
+        let url = other.database_url.clone();
+        self.var("SHOUZHEN_DATABASE_URL", &url)
+    }
+
     pub async fn spawn(self) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (database_url, pg) = fresh_database(dir.path());
+        let (database_url, pg) = match self.vars.get("SHOUZHEN_DATABASE_URL") {
+            Some(shared) => (shared.clone(), None),
+            None => fresh_database(dir.path()),
+        };
         let mut vars: HashMap<String, String> = HashMap::from([
-            ("SHOUZHEN_DATABASE_URL".into(), database_url),
+            ("SHOUZHEN_DATABASE_URL".into(), database_url.clone()),
             ("SHOUZHEN_BIND".into(), "127.0.0.1:0".into()),
             ("SHOUZHEN_SECRET_KEY".into(), SECRET_KEY.into()),
             ("SHOUZHEN_DB_POOL_SIZE".into(), "4".into()),
@@ -308,6 +316,7 @@ impl Builder {
             state: app.state,
             client,
             dir,
+            database_url,
             _stop: app.stop,
             pg,
         }
