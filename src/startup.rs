@@ -45,7 +45,9 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
     };
     let notifier = Notifier::new(&settings, &policy)?;
     let mailer = Mailer::from_settings(&settings)?;
+    let web = crate::web::Web::new(settings.complaint_rate_limit)?;
     Ok(AppState {
+        web: Arc::new(web),
         notifier: Arc::new(notifier),
         mailer: Arc::new(mailer),
         policy: Arc::new(policy),

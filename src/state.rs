@@ -22,6 +22,7 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     pub notifier: Arc<Notifier>,
     pub mailer: Arc<Mailer>,
+    pub web: Arc<crate::web::Web>,
 }
 
 impl AppState {

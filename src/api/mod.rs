@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod cases;
+pub mod complaints;
 pub mod health;
 pub mod intake;
 pub mod login;
@@ -43,6 +44,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/v1/cases", web::get().to(cases::list))
     .route("/api/v1/cases/{id}", web::get().to(cases::get))
     .route("/api/v1/cases/{id}/actions", web::post().to(cases::act))
+    .route("/api/v1/complaints", web::post().to(complaints::create))
+    .route("/api/v1/complaints", web::get().to(complaints::queue))
+    .route(
+        "/api/v1/complaints/{code}",
+        web::get().to(complaints::get_public),
+    )
+    .route(
+        "/api/v1/complaints/{code}/rating",
+        web::post().to(complaints::post_rating),
+    )
+    .route(
+        "/api/v1/complaints/{id}/actions",
+        web::post().to(complaints::act),
+    )
+    .route(
+        "/api/v1/complaints/{id}/reveal",
+        web::post().to(complaints::reveal),
+    )
+    .route(
+        "/complaints/new",
+        web::get().to(crate::web::complaints::new),
+    )
+    .route(
+        "/complaints",
+        web::post().to(crate::web::complaints::submit),
+    )
+    .route(
+        "/complaints/{code}",
+        web::get().to(crate::web::complaints::show),
+    )
+    .route(
+        "/complaints/{code}/rating",
+        web::post().to(crate::web::complaints::rating),
+    )
+    .route("/static/app.css", web::get().to(crate::web::stylesheet))
     .route("/api/v1/openapi.json", web::get().to(openapi::serve))
     .default_service(web::to(not_found));
 }

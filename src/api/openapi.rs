@@ -6,7 +6,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 
-use super::{cases, health, intake, login, oauth};
+use super::{cases, complaints, health, intake, login, oauth};
 use crate::error::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -23,18 +23,27 @@ use crate::error::{FieldError, Problem};
         cases::list,
         cases::get,
         cases::act,
+        complaints::create,
+        complaints::get_public,
+        complaints::post_rating,
+        complaints::queue,
+        complaints::act,
+        complaints::reveal,
         health::healthz,
         health::readyz,
         health::metrics,
     ),
     components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest,
         crate::intake::IngestReport, crate::intake::Rejection, crate::intake::event::RawEvent,
-        cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody)),
+        cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
+        crate::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
+        complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),
         (name = "intake", description = "Hospitals' intake logs"),
         (name = "cases", description = "Violations flagged by the rule engine"),
+        (name = "complaints", description = "Citizens' complaints (12320 style) and their tracking"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -240,6 +240,7 @@ impl<'a> Engine<'a> {
                         &finding,
                         self.now,
                     )? {
+                        link_complaints(conn, &case)?;
                         crate::notify::case_opened(conn, self.notifier, &case, self.now)?;
                         effects.opened.push(case);
                     }
@@ -255,6 +256,31 @@ impl<'a> Engine<'a> {
         }
         Ok(effects)
     }
+}
+
+/// Links the complaints that corroborate a newly opened case (the twin of
+/// `complaints::link_to_cases`, so that the order of case and complaint does not matter).
+fn link_complaints(conn: &mut DbConn, case: &Case) -> QueryResult<()> {
+    let (Some(hospital_id), Some(rule)) = (case.hospital_id, RuleId::parse(&case.rule)) else {
+        return Ok(());
+    };
+    let categories: Vec<&str> = crate::complaints::CATEGORIES
+        .iter()
+        .copied()
+        .filter(|c| crate::complaints::rules_for(c).contains(&rule))
+        .collect();
+    if categories.is_empty() {
+        return Ok(());
+    }
+    let window = Duration::hours(24);
+    let ids = store::complaints::for_case(
+        conn,
+        hospital_id,
+        &categories,
+        case.occurred_at - window,
+        case.occurred_at + window,
+    )?;
+    store::cases::link_evidence(conn, case.id, &[], &ids)
 }
 
 pub fn feed_deadline_subject(hospital_id: i64) -> String {

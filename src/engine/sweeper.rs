@@ -126,6 +126,14 @@ pub async fn run(
                 crate::notify::daily_digest(c, &notifier, digest_hour, now)
             })
             .map_err(|e| e.to_string())?;
+            let purged = crate::complaints::purge_expired(&mut conn, policy.retention_days(), now)
+                .map_err(|e| e.to_string())?;
+            if purged > 0 {
+                tracing::info!(
+                    complaints = purged,
+                    "deleted contact details past their retention"
+                );
+            }
             Ok(effects)
         })
         .await;

@@ -390,3 +390,19 @@ pub fn assignee_email(conn: &mut DbConn, case: &Case) -> QueryResult<Option<Stri
         None => Ok(None),
     }
 }
+
+/// Cases of a hospital under the given rules whose violation happened within `[from, to]`.
+pub fn matching(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    rules: &[&str],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    cases::table
+        .filter(cases::hospital_id.eq(hospital_id))
+        .filter(cases::rule.eq_any(rules))
+        .filter(cases::occurred_at.between(from, to))
+        .select(cases::id)
+        .load(conn)
+}

@@ -97,3 +97,219 @@ pub fn evidence(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<EvidenceRow>>
         ))
         .load(conn)
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = complaints)]
+pub struct Complaint {
+    pub id: i64,
+    pub tracking_code: String,
+    pub hospital_id: Option<i64>,
+    pub hospital_name: String,
+    pub category: String,
+    pub occurred_at: NaiveDateTime,
+    pub description: String,
+    pub description_sealed: Option<String>,
+    pub contact_sealed: Option<String>,
+    pub status: String,
+    pub lang: String,
+    pub created_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub outcome: Option<String>,
+    pub rating: Option<i32>,
+    pub merged_into: Option<i64>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = complaints)]
+pub struct NewComplaint<'a> {
+    pub tracking_code: &'a str,
+    pub hospital_id: Option<i64>,
+    pub hospital_name: &'a str,
+    pub category: &'a str,
+    pub occurred_at: NaiveDateTime,
+    pub description: &'a str,
+    pub description_sealed: Option<&'a str>,
+    pub contact_sealed: Option<&'a str>,
+    pub status: &'a str,
+    pub lang: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewComplaint<'_>) -> QueryResult<Complaint> {
+    diesel::insert_into(complaints::table)
+        .values(new)
+        .execute(conn)?;
+    by_code(conn, new.tracking_code)?.ok_or(diesel::result::Error::NotFound)
+}
+
+pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Complaint>> {
+    complaints::table
+        .filter(complaints::tracking_code.eq(code))
+        .select(Complaint::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Complaint>> {
+    complaints::table
+        .find(id)
+        .select(Complaint::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn add_update(
+    conn: &mut DbConn,
+    complaint_id: i64,
+    kind: &str,
+    public_note: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    use crate::schema::complaint_updates as u;
+    diesel::insert_into(u::table)
+        .values((
+            u::complaint_id.eq(complaint_id),
+            u::kind.eq(kind),
+            u::public_note.eq(public_note),
+            u::at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The public timeline: (at, kind, public note).
+pub fn updates(
+    conn: &mut DbConn,
+    complaint_id: i64,
+) -> QueryResult<Vec<(NaiveDateTime, String, String)>> {
+    use crate::schema::complaint_updates as u;
+    u::table
+        .filter(u::complaint_id.eq(complaint_id))
+        .order((u::at.asc(), u::id.asc()))
+        .select((u::at, u::kind, u::public_note))
+        .load(conn)
+}
+
+/// Moves the status if it is still `from`; false if it changed meanwhile.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: i64,
+    from: &str,
+    to: &str,
+    at: NaiveDateTime,
+    merged_into: Option<i64>,
+    outcome: Option<&str>,
+) -> QueryResult<bool> {
+    let target = complaints::table
+        .find(id)
+        .filter(complaints::status.eq(from));
+    let n = diesel::update(target)
+        .set((
+            complaints::status.eq(to),
+            complaints::merged_into.eq(merged_into),
+            complaints::outcome.eq(outcome),
+            complaints::closed_at.eq((to == "closed" || to == "merged").then_some(at)),
+        ))
+        .execute(conn)?;
+    if n > 0 && from == "received" {
+        diesel::update(complaints::table.find(id))
+            .set(complaints::acknowledged_at.eq(at))
+            .execute(conn)?;
+    }
+    Ok(n > 0)
+}
+
+pub fn set_rating(conn: &mut DbConn, id: i64, rating: i32) -> QueryResult<bool> {
+    diesel::update(
+        complaints::table
+            .find(id)
+            .filter(complaints::rating.is_null())
+            .filter(complaints::status.eq("closed")),
+    )
+    .set(complaints::rating.eq(rating))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// Complaints of the same hospital (or name) and category filed about the same day.
+pub fn same_day(
+    conn: &mut DbConn,
+    c: &Complaint,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<Complaint>> {
+    let q = complaints::table
+        .filter(complaints::id.ne(c.id))
+        .filter(complaints::category.eq(&c.category))
+        .filter(complaints::occurred_at.ge(from))
+        .filter(complaints::occurred_at.lt(to))
+        .filter(complaints::merged_into.is_null())
+        .select(Complaint::as_select());
+    match c.hospital_id {
+        Some(h) => q.filter(complaints::hospital_id.eq(h)).load(conn),
+        None => q
+            .filter(complaints::hospital_name.eq(&c.hospital_name))
+            .load(conn),
+    }
+}
+
+/// The inspectors' queue, newest first: unanswered first within a page's worth.
+pub fn queue(
+    conn: &mut DbConn,
+    district: Option<&str>,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<Complaint>> {
+    let mut q = complaints::table
+        .left_join(hospitals::table)
+        .select(Complaint::as_select())
+        .into_boxed();
+    if let Some(d) = district {
+        q = q.filter(
+            hospitals::district
+                .eq(d.to_string())
+                .or(complaints::hospital_id.is_null()),
+        );
+    }
+    if let Some(s) = status {
+        q = q.filter(complaints::status.eq(s.to_string()));
+    }
+    q.order((complaints::created_at.desc(), complaints::id.desc()))
+        .limit(limit)
+        .load(conn)
+}
+
+/// Complaints of a hospital in the given categories that happened within `[from, to]`.
+pub fn for_case(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    categories: &[&str],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    complaints::table
+        .filter(complaints::hospital_id.eq(hospital_id))
+        .filter(complaints::category.eq_any(categories))
+        .filter(complaints::occurred_at.between(from, to))
+        .select(complaints::id)
+        .load(conn)
+}
+
+/// Clears the sealed personal data of complaints closed before `before`.
+pub fn purge_sealed(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        complaints::table
+            .filter(complaints::closed_at.lt(before))
+            .filter(
+                complaints::contact_sealed
+                    .is_not_null()
+                    .or(complaints::description_sealed.is_not_null()),
+            ),
+    )
+    .set((
+        complaints::contact_sealed.eq(None::<String>),
+        complaints::description_sealed.eq(None::<String>),
+    ))
+    .execute(conn)
+}

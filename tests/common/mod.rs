@@ -308,7 +308,9 @@ impl Builder {
         let app = Application::build(state).expect("build");
         let address = format!("http://127.0.0.1:{}", app.port);
         actix_web::rt::spawn(app.server);
+        // Redirects are not followed: tests check the 303s themselves.
         let client = awc::Client::builder()
+            .disable_redirects()
             .timeout(Duration::from_secs(60))
             .finish();
         TestApp {

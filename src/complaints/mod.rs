@@ -1,0 +1,571 @@
+//! Citizens' complaints (12320-style): validation, tracking codes, sealing of personal data,
+//! filing (with the complaint rules and links to matching cases), and the inspectors' actions.
+
+pub mod seal;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::QueryResult;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::db::{self, DbConn};
+use crate::engine::{Effects, Engine};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::keys::Keys;
+use crate::rules::RuleId;
+use crate::store::{self, complaints as rows};
+
+pub const CATEGORIES: &[&str] = &[
+    "refused_health_code",
+    "refused_test",
+    "refused_fever",
+    "refused_other",
+    "handover_delay",
+    "pushed_away",
+    "closure",
+    "special_group_care",
+    "transport",
+    "medication",
+    "other",
+];
+
+/// The rules whose cases a complaint of `category` corroborates.
+pub fn rules_for(category: &str) -> &'static [RuleId] {
+    use RuleId::*;
+    match category {
+        "refused_health_code" | "refused_test" | "refused_fever" => {
+            &[RefusalProhibitedReason, FirstDiagnosisShirked]
+        }
+        "refused_other" => &[
+            RefusalOperationalReason,
+            SpecialGroupRefused,
+            FirstDiagnosisShirked,
+        ],
+        "pushed_away" => &[
+            FirstDiagnosisShirked,
+            RefusalProhibitedReason,
+            RefusalOperationalReason,
+        ],
+        "handover_delay" => &[HandoverDelay],
+        "closure" => &[ClosureTooLong],
+        "special_group_care" => &[SpecialGroupRefused],
+        _ => &[],
+    }
+}
+
+/// What a citizen sends, from the form or the JSON twin.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintInput {
+    /// A registered hospital's code; empty when the hospital is not listed
+    #[serde(default)]
+    pub hospital: Option<String>,
+    /// The hospital's name when it is not listed
+    #[serde(default)]
+    pub hospital_name: Option<String>,
+    pub category: Option<String>,
+    /// RFC 3339, or `YYYY-MM-DDTHH:MM` in China time
+    pub occurred_at: Option<String>,
+    /// 1-5,000 characters
+    pub description: Option<String>,
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    #[serde(default)]
+    pub contact_phone: Option<String>,
+}
+
+pub struct ValidComplaint {
+    pub hospital_id: Option<i64>,
+    pub hospital_name: String,
+    pub category: String,
+    pub occurred_at: NaiveDateTime,
+    pub description: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+pub const MAX_DESCRIPTION: usize = 5_000;
+
+fn text(v: &Option<String>) -> String {
+    v.as_deref().map(str::trim).unwrap_or("").to_string()
+}
+
+/// `YYYY-MM-DDTHH:MM` (China time, as a `datetime-local` input sends it) or RFC 3339.
+pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.naive_utc());
+    }
+    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t - Duration::hours(8));
+        }
+    }
+    None
+}
+
+/// Checks every field (errors name them, in form order).
+pub fn validate(
+    conn: &mut DbConn,
+    input: &ComplaintInput,
+    now: DateTime<Utc>,
+) -> AppResult<ValidComplaint> {
+    let mut errors = Vec::new();
+    let code = text(&input.hospital);
+    let mut hospital_name = text(&input.hospital_name);
+    let mut hospital_id = None;
+    if !code.is_empty() {
+        match store::hospitals::by_code(conn, &code)? {
+            Some(h) if !h.disabled => {
+                hospital_id = Some(h.id);
+                hospital_name = h.name;
+            }
+            _ => errors.push(FieldError::new("hospital", "is not a registered hospital")),
+        }
+    } else if hospital_name.is_empty() {
+        errors.push(FieldError::new(
+            "hospital_name",
+            "is required when the hospital is not in the list",
+        ));
+    } else if hospital_name.chars().count() > 200 {
+        errors.push(FieldError::new(
+            "hospital_name",
+            "must be at most 200 characters",
+        ));
+    }
+    let category = text(&input.category);
+    if category.is_empty() {
+        errors.push(FieldError::new("category", "is required"));
+    } else if !CATEGORIES.contains(&category.as_str()) {
+        errors.push(FieldError::new("category", "is not a known category"));
+    }
+    let occurred = text(&input.occurred_at);
+    let occurred_at = if occurred.is_empty() {
+        errors.push(FieldError::new("occurred_at", "is required"));
+        None
+    } else {
+        match parse_time(&occurred) {
+            None => {
+                errors.push(FieldError::new("occurred_at", "is not a date and time"));
+                None
+            }
+            Some(t) if t > now.naive_utc() + Duration::minutes(5) => {
+                errors.push(FieldError::new("occurred_at", "is in the future"));
+                None
+            }
+            Some(t) => Some(store::to_micros(t)),
+        }
+    };
+    let description = text(&input.description);
+    if description.is_empty() {
+        errors.push(FieldError::new("description", "is required"));
+    } else if description.chars().count() > MAX_DESCRIPTION {
+        errors.push(FieldError::new(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        ));
+    }
+    let contact_name = Some(text(&input.contact_name)).filter(|s| !s.is_empty());
+    if contact_name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 100)
+    {
+        errors.push(FieldError::new(
+            "contact_name",
+            "must be at most 100 characters",
+        ));
+    }
+    let contact_phone = Some(text(&input.contact_phone)).filter(|s| !s.is_empty());
+    if let Some(p) = &contact_phone {
+        let digits = p.chars().filter(char::is_ascii_digit).count();
+        let allowed = p
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'));
+        if !allowed || !(5..=20).contains(&digits) {
+            errors.push(FieldError::new("contact_phone", "is not a phone number"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    Ok(ValidComplaint {
+        hospital_id,
+        hospital_name,
+        category,
+        occurred_at: occurred_at.unwrap_or_default(),
+        description,
+        contact_name,
+        contact_phone,
+    })
+}
+
+/// The alphabet of tracking codes: no 0/O, 1/I/L, easy to read aloud and type.
+const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+/// 13 characters of 31: 64 bits.
+const CODE_LEN: usize = 13;
+
+pub fn new_tracking_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    (0..CODE_LEN)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// As typed or read aloud: case, spaces and dashes do not matter.
+pub fn normalize_code(s: &str) -> Option<String> {
+    let code: String = s
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .flat_map(char::to_uppercase)
+        .collect();
+    (code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+}
+
+/// `ABCD-EFGH-JKMNP`, for people.
+pub fn display_code(code: &str) -> String {
+    if code.len() != CODE_LEN {
+        return code.to_string();
+    }
+    format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..])
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Contact {
+    name: Option<String>,
+    phone: Option<String>,
+}
+
+/// Files a complaint in one transaction: the row (free text redacted, originals and contact
+/// sealed), the public timeline, links to matching cases, and the complaint rules.
+pub fn file(
+    conn: &mut DbConn,
+    keys: &Keys,
+    engine: &Engine<'_>,
+    c: ValidComplaint,
+    lang: &str,
+) -> QueryResult<(rows::Complaint, Effects)> {
+    db::write_tx(conn, |conn| {
+        let (redacted, changed) = crate::redact::redact(&c.description);
+        let description_sealed = changed.then(|| seal::seal(&keys.contact, &c.description));
+        let contact_sealed = (c.contact_name.is_some() || c.contact_phone.is_some()).then(|| {
+            let contact = Contact {
+                name: c.contact_name.clone(),
+                phone: c.contact_phone.clone(),
+            };
+            seal::seal(
+                &keys.contact,
+                &serde_json::to_string(&contact).unwrap_or_default(),
+            )
+        });
+        let code = loop {
+            let code = new_tracking_code();
+            if rows::by_code(conn, &code)?.is_none() {
+                break code;
+            }
+        };
+        let complaint = rows::insert(
+            conn,
+            &rows::NewComplaint {
+                tracking_code: &code,
+                hospital_id: c.hospital_id,
+                hospital_name: &c.hospital_name,
+                category: &c.category,
+                occurred_at: c.occurred_at,
+                description: &redacted,
+                description_sealed: description_sealed.as_deref(),
+                contact_sealed: contact_sealed.as_deref(),
+                status: "received",
+                lang,
+                created_at: engine.now,
+            },
+        )?;
+        rows::add_update(conn, complaint.id, "filed", "", engine.now)?;
+        link_to_cases(conn, &complaint)?;
+        let mut effects = engine.complaint(conn, complaint.id)?;
+        if let Some(h) = complaint.hospital_id {
+            effects.extend(engine.complaint_cluster(conn, h, engine.now)?);
+        }
+        Ok((complaint, effects))
+    })
+}
+
+/// Links a complaint to the cases it corroborates: same hospital, a rule its category speaks
+/// of, within a day of what it describes.
+pub fn link_to_cases(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<usize> {
+    let Some(hospital_id) = c.hospital_id else {
+        return Ok(0);
+    };
+    let rules: Vec<&str> = rules_for(&c.category).iter().map(|r| r.as_str()).collect();
+    let window = Duration::hours(24);
+    let ids = store::cases::matching(
+        conn,
+        hospital_id,
+        &rules,
+        c.occurred_at - window,
+        c.occurred_at + window,
+    )?;
+    for id in &ids {
+        store::cases::link_evidence(conn, *id, &[], &[c.id])?;
+    }
+    Ok(ids.len())
+}
+
+/// The contact details and original description, for an inspector who reveals them.
+pub fn reveal(keys: &Keys, c: &rows::Complaint) -> (Option<String>, Option<String>, String) {
+    let contact: Option<Contact> = c
+        .contact_sealed
+        .as_deref()
+        .and_then(|s| seal::open(&keys.contact, s))
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let original = c
+        .description_sealed
+        .as_deref()
+        .and_then(|s| seal::open(&keys.contact, s))
+        .unwrap_or_else(|| c.description.clone());
+    let (name, phone) = contact.map(|c| (c.name, c.phone)).unwrap_or((None, None));
+    (name, phone, original)
+}
+
+/// Masked for the queue: 张*, 138****8000.
+pub fn masked_contact(keys: &Keys, c: &rows::Complaint) -> Option<String> {
+    let (name, phone, _) = reveal(keys, c);
+    if name.is_none() && phone.is_none() {
+        return None;
+    }
+    let name = name.map(|n| {
+        let mut chars = n.chars();
+        let first: String = chars.next().map(String::from).unwrap_or_default();
+        format!("{first}{}", "*".repeat(chars.count().clamp(1, 3)))
+    });
+    let phone = phone.map(|p| {
+        let digits: Vec<char> = p.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 7 {
+            format!(
+                "{}****{}",
+                digits[..3].iter().collect::<String>(),
+                digits[digits.len() - 4..].iter().collect::<String>()
+            )
+        } else {
+            "****".to_string()
+        }
+    });
+    Some(
+        [name, phone]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Character-bigram similarity of two texts (0..1), for spotting duplicates.
+pub fn similarity(a: &str, b: &str) -> f64 {
+    let grams = |s: &str| -> std::collections::HashSet<(char, char)> {
+        let chars: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
+        chars.windows(2).map(|w| (w[0], w[1])).collect()
+    };
+    let (x, y) = (grams(a), grams(b));
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    x.intersection(&y).count() as f64 / x.union(&y).count() as f64
+}
+
+/// Other complaints that look like `c`: same hospital, category and (China) day, similar text.
+pub fn likely_duplicates(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<Vec<String>> {
+    let day_start = {
+        let local = c.occurred_at + Duration::hours(8);
+        local.date().and_hms_opt(0, 0, 0).unwrap_or(local) - Duration::hours(8)
+    };
+    let others = rows::same_day(conn, c, day_start, day_start + Duration::days(1))?;
+    Ok(others
+        .into_iter()
+        .filter(|o| similarity(&o.description, &c.description) >= 0.5)
+        .map(|o| o.tracking_code)
+        .collect())
+}
+
+/// The inspectors' actions on a complaint.
+pub const ACTIONS: &[&str] = &["acknowledge", "request_info", "close", "merge"];
+
+pub struct ComplaintAction {
+    pub action: String,
+    /// Shown to the citizen (request_info, close).
+    pub note: String,
+    /// merge: the tracking code of the complaint this one duplicates.
+    pub into: Option<String>,
+}
+
+fn next_status(action: &str, from: &str) -> Option<&'static str> {
+    let open = matches!(from, "received" | "acknowledged" | "info_requested");
+    match action {
+        "acknowledge" if from == "received" => Some("acknowledged"),
+        "request_info" if open => Some("info_requested"),
+        "close" if open => Some("closed"),
+        "merge" if open => Some("merged"),
+        _ => None,
+    }
+}
+
+/// Inspectors bound to a district handle the complaints about its hospitals (and those naming
+/// no registered hospital).
+pub fn check_district(
+    conn: &mut DbConn,
+    staff: &crate::auth::Staff,
+    c: &rows::Complaint,
+) -> AppResult<()> {
+    if let (Some(d), Some(h)) = (staff.district_scope(), c.hospital_id)
+        && store::hospitals::by_id(conn, h)?.map(|h| h.district) != Some(d)
+    {
+        return Err(AppError::Forbidden(
+            "this complaint is outside your district".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies an inspector's action (audited; visible on the public timeline).
+pub fn act(
+    conn: &mut DbConn,
+    engine: &Engine<'_>,
+    staff: &crate::auth::Staff,
+    id: i64,
+    a: &ComplaintAction,
+    ip: &str,
+) -> AppResult<()> {
+    let mut errors = Vec::new();
+    if !ACTIONS.contains(&a.action.as_str()) {
+        errors.push(FieldError::new(
+            "action",
+            format!("must be one of {}", ACTIONS.join(", ")),
+        ));
+    }
+    let note = a.note.trim();
+    if matches!(a.action.as_str(), "request_info" | "close") && note.is_empty() {
+        errors.push(FieldError::new("note", "is required: the citizen reads it"));
+    }
+    if note.chars().count() > 2_000 {
+        errors.push(FieldError::new("note", "must be at most 2000 characters"));
+    }
+    if a.action == "merge" && a.into.as_deref().and_then(normalize_code).is_none() {
+        errors.push(FieldError::new(
+            "into",
+            "must be the tracking code of the complaint this one duplicates",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
+    }
+    db::write_tx(conn, |conn| {
+        let c = rows::by_id(conn, id)?
+            .ok_or_else(|| AppError::NotFound(format!("no complaint {id}")))?;
+        check_district(conn, staff, &c)?;
+        let to = next_status(&a.action, &c.status).ok_or_else(|| {
+            AppError::Conflict(format!(
+                "a complaint that is {} cannot take `{}`",
+                c.status, a.action
+            ))
+        })?;
+        let note = crate::redact::redact(note).0;
+        let now = engine.now;
+        let merged_into = if a.action == "merge" {
+            let code = a
+                .into
+                .as_deref()
+                .and_then(normalize_code)
+                .unwrap_or_default();
+            let target = rows::by_code(conn, &code)?
+                .filter(|t| t.id != c.id && t.merged_into.is_none())
+                .ok_or_else(|| {
+                    AppError::field("into", "is not another open complaint's tracking code")
+                })?;
+            Some(target.id)
+        } else {
+            None
+        };
+        if !rows::set_status(
+            conn,
+            c.id,
+            &c.status,
+            to,
+            now,
+            merged_into,
+            (a.action == "close").then_some(note.as_str()),
+        )? {
+            return Err(AppError::Conflict(
+                "the complaint changed meanwhile; reload it".into(),
+            ));
+        }
+        let public = match a.action.as_str() {
+            "request_info" | "close" => note.clone(),
+            _ => String::new(),
+        };
+        let kind = match a.action.as_str() {
+            "acknowledge" => "acknowledged",
+            "request_info" => "info_requested",
+            "close" => "closed",
+            _ => "merged",
+        };
+        rows::add_update(conn, c.id, kind, &public, now)?;
+        store::audit::record(
+            conn,
+            &store::audit::Entry {
+                actor_id: Some(staff.user_id),
+                actor_label: &staff.email,
+                action: &format!("complaint.{}", a.action),
+                target_type: "complaint",
+                target_id: &c.id.to_string(),
+                detail: &format!("{} -> {to}", c.status),
+                ip,
+            },
+        )?;
+        // Acknowledging (or any first answer) settles `complaint.unanswered`.
+        engine.complaint(conn, c.id)?;
+        Ok(())
+    })
+}
+
+/// Deletes the sealed contact details and originals of complaints closed longer ago than the
+/// retention period. Returns how many complaints were cleared.
+pub fn purge_expired(
+    conn: &mut DbConn,
+    retention_days: u32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    rows::purge_sealed(conn, now - Duration::days(i64::from(retention_days)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_codes_are_long_unambiguous_and_forgiving() {
+        let code = new_tracking_code();
+        assert_eq!(code.len(), 13);
+        assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
+        assert!((ALPHABET.len() as f64).powi(13).log2() >= 60.0);
+        let shown = display_code(&code);
+        assert_eq!(normalize_code(&shown.to_lowercase()), Some(code.clone()));
+        assert_eq!(normalize_code("ABCD-EFGH-JKMN0"), None);
+        assert_ne!(new_tracking_code(), code);
+    }
+
+    #[test]
+    fn form_times_are_china_time() {
+        let t = parse_time("2022-04-02T08:15").unwrap_or_default();
+        assert_eq!(t.to_string(), "2022-04-02 00:15:00");
+        assert_eq!(parse_time("2022-04-02T08:15:00+08:00"), Some(t));
+        assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn similar_texts_are_similar() {
+        assert!(
+            similarity(
+                "医院以健康码黄码为由拒收我父亲",
+                "医院以健康码黄码为由拒收我的父亲"
+            ) > 0.7
+        );
+        assert!(similarity("救护车等了一个小时", "药房不给开药") < 0.2);
+    }
+}
