@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod board;
 pub mod cli;
 pub mod complaints;
 pub mod config;

@@ -164,6 +164,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(intake_events -> hospitals (hospital_id));
 diesel::joinable!(cases -> hospitals (hospital_id));
 diesel::joinable!(case_evidence -> cases (case_id));
@@ -184,4 +194,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_actions,
     outbox,
     audit_log,
+    sessions,
 );

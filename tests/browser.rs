@@ -105,3 +105,79 @@ async fn a_citizen_files_a_complaint_in_chinese_and_in_english() {
     assert_eq!(report["zh"]["html_lang"], "zh-CN");
     assert_eq!(report["en"]["html_lang"], "en");
 }
+
+#[actix_web::test]
+async fn an_inspector_signs_in_filters_opens_a_case_and_acts() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-CY").await;
+    app.post_events(
+        &h,
+        serde_json::json!([
+            {"event_id": "a1", "type": "arrival", "occurred_at": common::at("10:00", 0), "patient": {"ref": "p"}, "acuity": "urgent", "arrived_by": "ambulance"},
+            {"event_id": "h1", "type": "handover", "occurred_at": common::at("10:40", 0), "patient": {"ref": "p"}},
+            {"event_id": "a2", "type": "arrival", "occurred_at": common::at("11:00", 0), "patient": {"ref": "q"}, "acuity": "critical", "arrived_by": "walk_in"},
+            {"event_id": "r2", "type": "refusal", "occurred_at": common::at("11:05", 0), "patient": {"ref": "q"}, "reasons": ["fever"]},
+        ]),
+    )
+    .await;
+    app.inspector_token().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/dashboard.mjs");
+    let address = app.address.clone();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        Command::new("node")
+            .args([
+                script,
+                &address,
+                "inspector@wjw.example.cn",
+                "a long enough password",
+            ])
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("node");
+    assert!(
+        out.status.success(),
+        "browser script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert!(
+        r["redirected"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/login?next="),
+        "{r}"
+    );
+    assert!(
+        r["after_login"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/dashboard"),
+        "{r}"
+    );
+    assert_eq!(r["title"], "案件队列");
+    assert!(
+        r["filtered_url"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rule=handover.delay")
+    );
+    assert_eq!(r["rows"], 1, "only the handover case: {r}");
+    assert_eq!(r["status_before"], "待受理");
+    assert_eq!(r["status_after"], "已受理");
+    let history = r["history"].as_str().unwrap_or("");
+    assert!(
+        history.contains("已联系医院核实交接记录") && history.contains("inspector@wjw.example.cn"),
+        "{history}"
+    );
+    assert!(r["evidence"].as_str().unwrap_or("").contains("a1"), "{r}");
+    // The API shows the same history.
+    let sup = app.supervisor_token().await;
+    let cases = app.cases(&sup, "rule=handover.delay").await;
+    assert_eq!(cases[0]["status"], "acknowledged");
+}

@@ -404,3 +404,18 @@ pub async fn reveal(
         .await?;
     Ok(HttpResponse::Ok().json(revealed))
 }
+
+/// Registered hospitals, for the complaint form and the public board: code, name, district,
+/// crowding now, closures in force, substantiated violations of the last 90 days.
+#[utoipa::path(
+    get,
+    path = "/api/v1/hospitals",
+    tag = "complaints",
+    responses((status = 200, description = "Hospitals", body = [crate::board::BoardRow]))
+)]
+pub async fn hospitals(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let rows = state
+        .db(|conn| Ok(crate::board::board(conn, store::now())?))
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}

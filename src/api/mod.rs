@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/v1/cases", web::get().to(cases::list))
     .route("/api/v1/cases/{id}", web::get().to(cases::get))
     .route("/api/v1/cases/{id}/actions", web::post().to(cases::act))
+    .route("/api/v1/hospitals", web::get().to(complaints::hospitals))
     .route("/api/v1/complaints", web::post().to(complaints::create))
     .route("/api/v1/complaints", web::get().to(complaints::queue))
     .route(
@@ -79,6 +80,56 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(crate::web::complaints::rating),
     )
     .route("/static/app.css", web::get().to(crate::web::stylesheet))
+    .route("/login", web::get().to(crate::web::dashboard::login_page))
+    .route(
+        "/login",
+        web::post().to(crate::web::dashboard::login_submit),
+    )
+    .route("/logout", web::post().to(crate::web::dashboard::logout))
+    .route(
+        "/dashboard",
+        web::get().to(crate::web::dashboard::dashboard),
+    )
+    .route(
+        "/dashboard/export.csv",
+        web::get().to(crate::web::dashboard::export),
+    )
+    .route(
+        "/cases/{id}",
+        web::get().to(crate::web::dashboard::case_page),
+    )
+    .route(
+        "/cases/{id}/actions",
+        web::post().to(crate::web::dashboard::case_action),
+    )
+    .route("/charts", web::get().to(crate::web::dashboard::charts))
+    .route("/hospitals", web::get().to(crate::web::dashboard::board))
+    .route(
+        "/hospitals/{code}",
+        web::get().to(crate::web::dashboard::scorecard),
+    )
+    .route("/admin", web::get().to(crate::web::dashboard::admin))
+    .route(
+        "/admin/users",
+        web::post().to(crate::web::dashboard::admin_add_user),
+    )
+    .route(
+        "/admin/users/{id}/toggle",
+        web::post().to(crate::web::dashboard::admin_toggle_user),
+    )
+    .route(
+        "/admin/hospitals",
+        web::post().to(crate::web::dashboard::admin_add_hospital),
+    )
+    .route(
+        "/admin/hospitals/{code}/toggle",
+        web::post().to(crate::web::dashboard::admin_toggle_hospital),
+    )
+    .route(
+        "/admin/hospitals/{code}/rotate",
+        web::post().to(crate::web::dashboard::admin_rotate),
+    )
+    .route("/audit", web::get().to(crate::web::dashboard::audit))
     .route("/api/v1/openapi.json", web::get().to(openapi::serve))
     .default_service(web::to(not_found));
 }

@@ -29,6 +29,7 @@ use crate::error::{FieldError, Problem};
         complaints::queue,
         complaints::act,
         complaints::reveal,
+        complaints::hospitals,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -37,7 +38,7 @@ use crate::error::{FieldError, Problem};
         crate::intake::IngestReport, crate::intake::Rejection, crate::intake::event::RawEvent,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         crate::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
-        complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed)),
+        complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed, crate::board::BoardRow)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),

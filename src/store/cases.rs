@@ -406,3 +406,141 @@ pub fn matching(
         .select(cases::id)
         .load(conn)
 }
+
+/// The dashboard's filters (the API's, plus districts and several statuses).
+#[derive(Debug, Default, Clone)]
+pub struct QueueFilter {
+    pub statuses: Vec<String>,
+    pub rule: Option<String>,
+    pub hospital: Option<String>,
+    pub severity: Option<String>,
+    pub district: Option<String>,
+    pub since: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+/// The dashboard queue: by severity (high first), then oldest first; keyset on
+/// (severity rank, opened_at, id).
+pub fn queue(
+    conn: &mut DbConn,
+    f: &QueueFilter,
+    after: Option<(i32, NaiveDateTime, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    use diesel::IntoSql;
+    use diesel::sql_types::Integer;
+    // Severity as a number, for ordering (high first).
+    let rank = || {
+        diesel::dsl::case_when(cases::severity.eq("high"), 3.into_sql::<Integer>())
+            .when(cases::severity.eq("medium"), 2.into_sql::<Integer>())
+            .otherwise(1.into_sql::<Integer>())
+    };
+    let mut q = cases::table
+        .left_join(hospitals::table)
+        .select((
+            cases::id,
+            cases::rule,
+            cases::severity,
+            cases::status,
+            hospitals::code.nullable(),
+            cases::district,
+            cases::occurred_at,
+            cases::opened_at,
+            cases::summary,
+        ))
+        .into_boxed();
+    q = apply_queue_filter(q, f);
+    if let Some((r, t, id)) = after {
+        q = q.filter(
+            rank()
+                .lt(r)
+                .or(rank().eq(r).and(cases::opened_at.gt(t)))
+                .or(rank()
+                    .eq(r)
+                    .and(cases::opened_at.eq(t))
+                    .and(cases::id.gt(id))),
+        );
+    }
+    q.order((rank().desc(), cases::opened_at.asc(), cases::id.asc()))
+        .limit(limit)
+        .load(conn)
+}
+
+type BoxedCases<'a> = diesel::helper_types::IntoBoxed<
+    'a,
+    diesel::dsl::Select<
+        diesel::dsl::LeftJoin<cases::table, hospitals::table>,
+        (
+            cases::id,
+            cases::rule,
+            cases::severity,
+            cases::status,
+            diesel::dsl::Nullable<hospitals::code>,
+            cases::district,
+            cases::occurred_at,
+            cases::opened_at,
+            cases::summary,
+        ),
+    >,
+    crate::db::MultiBackend,
+>;
+
+fn apply_queue_filter<'a>(mut q: BoxedCases<'a>, f: &QueueFilter) -> BoxedCases<'a> {
+    if !f.statuses.is_empty() {
+        q = q.filter(cases::status.eq_any(f.statuses.clone()));
+    }
+    if let Some(r) = &f.rule {
+        q = q.filter(cases::rule.eq(r.clone()));
+    }
+    if let Some(h) = &f.hospital {
+        q = q.filter(hospitals::code.eq(h.clone()));
+    }
+    if let Some(s) = &f.severity {
+        q = q.filter(cases::severity.eq(s.clone()));
+    }
+    if let Some(d) = &f.district {
+        q = q.filter(cases::district.eq(d.clone()));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(cases::opened_at.ge(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(cases::opened_at.lt(t));
+    }
+    q
+}
+
+/// Cases per status under the filters (statuses aside).
+pub fn status_counts(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<(String, i64)>> {
+    let mut all = QueueFilter {
+        statuses: Vec::new(),
+        ..f.clone()
+    };
+    all.statuses.clear();
+    let rows = apply_queue_filter(
+        cases::table
+            .left_join(hospitals::table)
+            .select((
+                cases::id,
+                cases::rule,
+                cases::severity,
+                cases::status,
+                hospitals::code.nullable(),
+                cases::district,
+                cases::occurred_at,
+                cases::opened_at,
+                cases::summary,
+            ))
+            .into_boxed(),
+        &all,
+    )
+    .load::<CaseRow>(conn)?;
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for r in rows {
+        match counts.iter_mut().find(|(s, _)| *s == r.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.status, 1)),
+        }
+    }
+    Ok(counts)
+}

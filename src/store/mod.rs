@@ -7,6 +7,7 @@ pub mod complaints;
 pub mod deadlines;
 pub mod events;
 pub mod hospitals;
+pub mod sessions;
 pub mod users;
 
 use chrono::{NaiveDateTime, Timelike, Utc};

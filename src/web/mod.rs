@@ -3,7 +3,9 @@
 
 pub mod complaints;
 pub mod csrf;
+pub mod dashboard;
 pub mod ratelimit;
+pub mod session;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
@@ -87,6 +89,20 @@ impl Web {
                 include_str!("../../templates/web/complaint_show.hbs"),
             ),
             ("message", include_str!("../../templates/web/message.hbs")),
+            ("login", include_str!("../../templates/web/login.hbs")),
+            (
+                "dashboard",
+                include_str!("../../templates/web/dashboard.hbs"),
+            ),
+            ("case", include_str!("../../templates/web/case.hbs")),
+            ("admin", include_str!("../../templates/web/admin.hbs")),
+            ("audit", include_str!("../../templates/web/audit.hbs")),
+            ("board", include_str!("../../templates/web/board.hbs")),
+            ("charts", include_str!("../../templates/web/charts.hbs")),
+            (
+                "scorecard",
+                include_str!("../../templates/web/scorecard.hbs"),
+            ),
         ] {
             templates
                 .register_template_string(name, source)

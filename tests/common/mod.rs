@@ -372,3 +372,118 @@ pub fn at(hh_mm: &str, extra_secs: i64) -> String {
         .expect("time");
     (base + chrono::Duration::seconds(extra_secs)).to_rfc3339()
 }
+
+/// A browser-like visitor of the web pages: keeps the cookies it is given.
+pub struct Visitor<'a> {
+    pub app: &'a TestApp,
+    pub cookies: std::collections::HashMap<String, String>,
+}
+
+impl<'a> Visitor<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: Default::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, headers: &actix_web::http::header::HeaderMap) {
+        for v in headers.get_all("set-cookie") {
+            if let Ok(c) = actix_web::cookie::Cookie::parse(v.to_str().unwrap_or("").to_string()) {
+                if c.value().is_empty() {
+                    self.cookies.remove(c.name());
+                } else {
+                    self.cookies
+                        .insert(c.name().to_string(), c.value().to_string());
+                }
+            }
+        }
+    }
+
+    /// GET a page: (status, Location header, body).
+    pub async fn get(&mut self, path: &str) -> (u16, String, String) {
+        let mut resp = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .insert_header(("cookie", self.cookie_header()))
+            .send()
+            .await
+            .expect("get");
+        self.keep(resp.headers());
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.body().limit(16 << 20).await.expect("body");
+        (
+            resp.status().as_u16(),
+            location,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// The CSRF token of the last form the visitor fetched from `path`.
+    pub async fn token(&mut self, path: &str) -> String {
+        let (_, _, body) = self.get(path).await;
+        body.split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("csrf_token")
+            .to_string()
+    }
+
+    /// POST a form (the CSRF token is added): (status, Location, body).
+    pub async fn post(
+        &mut self,
+        path: &str,
+        token: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String, String) {
+        let mut fields = form.to_vec();
+        fields.push(("csrf_token", token));
+        let mut resp = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .insert_header(("cookie", self.cookie_header()))
+            .send_form(&fields)
+            .await
+            .expect("post");
+        self.keep(resp.headers());
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.body().limit(16 << 20).await.expect("body");
+        (
+            resp.status().as_u16(),
+            location,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    /// Signs in (the user must exist with the test password).
+    pub async fn login(&mut self, email: &str) -> u16 {
+        let token = self.token("/login").await;
+        self.post(
+            "/login",
+            &token,
+            &[("email", email), ("password", "a long enough password")],
+        )
+        .await
+        .0
+    }
+}

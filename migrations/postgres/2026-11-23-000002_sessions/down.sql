@@ -1,0 +1,2 @@
+DROP INDEX audit_log_action_at;
+DROP TABLE sessions;

@@ -1,0 +1,112 @@
+//! The public board of emergency rooms (as Beijing published its crowding every day): per
+//! hospital, crowding now, closures in force, and substantiated violations of the last 90 days.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::db::DbConn;
+use crate::schema::{cases, intake_events};
+use crate::store;
+
+/// Arrivals are counted over this many hours against the declared capacity.
+pub const CROWDING_HOURS: i64 = 3;
+
+/// Case statuses an inspector has taken up and not dismissed.
+pub const SUBSTANTIATED: &[&str] = &["acknowledged", "assigned", "escalated", "resolved"];
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BoardRow {
+    pub code: String,
+    pub name: String,
+    pub district: String,
+    /// `normal`, `busy`, `crowded`, or `unknown` (no capacity declared)
+    pub crowding: String,
+    /// Arrivals in the last 3 hours
+    pub arrivals_recent: i64,
+    /// Emergency places the hospital declared
+    pub capacity: i32,
+    /// Closures in force: department names, or `facility`
+    pub closures: Vec<String>,
+    /// Cases of the last 90 days that inspectors took up and did not dismiss
+    pub violations_90d: i64,
+}
+
+pub fn crowding(arrivals: i64, capacity: i32) -> &'static str {
+    if capacity <= 0 {
+        return "unknown";
+    }
+    let ratio = arrivals as f64 / f64::from(capacity);
+    if ratio < 0.5 {
+        "normal"
+    } else if ratio < 1.0 {
+        "busy"
+    } else {
+        "crowded"
+    }
+}
+
+pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>> {
+    let mut rows = Vec::new();
+    for h in store::hospitals::all(conn)?
+        .into_iter()
+        .filter(|h| !h.disabled)
+    {
+        let arrivals: i64 = intake_events::table
+            .filter(intake_events::hospital_id.eq(h.id))
+            .filter(intake_events::kind.eq("arrival"))
+            .filter(intake_events::occurred_at.ge(now - Duration::hours(CROWDING_HOURS)))
+            .count()
+            .get_result(conn)?;
+        let closure_events: Vec<(String, Option<String>, NaiveDateTime, String)> =
+            intake_events::table
+                .filter(intake_events::hospital_id.eq(h.id))
+                .filter(intake_events::kind.eq_any(["closure_start", "closure_end"]))
+                .filter(intake_events::occurred_at.ge(now - Duration::days(60)))
+                .select((
+                    intake_events::kind,
+                    intake_events::closure_id,
+                    intake_events::occurred_at,
+                    intake_events::payload,
+                ))
+                .load(conn)?;
+        let mut closures = Vec::new();
+        for (kind, id, at, payload) in &closure_events {
+            if kind != "closure_start" || *at > now {
+                continue;
+            }
+            let ended = closure_events
+                .iter()
+                .any(|(k, i, t, _)| k == "closure_end" && i == id && t >= at && *t <= now);
+            if !ended {
+                let body: Option<crate::intake::event::EventBody> =
+                    serde_json::from_str(payload).ok();
+                let label = body
+                    .and_then(|b| b.closure)
+                    .map(|c| match c.scope {
+                        crate::intake::event::ClosureScope::Facility => "facility".to_string(),
+                        _ => c.department.unwrap_or_else(|| c.scope.as_str().to_string()),
+                    })
+                    .unwrap_or_default();
+                closures.push(label);
+            }
+        }
+        let violations_90d: i64 = cases::table
+            .filter(cases::hospital_id.eq(h.id))
+            .filter(cases::status.eq_any(SUBSTANTIATED))
+            .filter(cases::opened_at.ge(now - Duration::days(90)))
+            .count()
+            .get_result(conn)?;
+        rows.push(BoardRow {
+            crowding: crowding(arrivals, h.capacity).to_string(),
+            code: h.code,
+            name: h.name,
+            district: h.district,
+            arrivals_recent: arrivals,
+            capacity: h.capacity,
+            closures,
+            violations_90d,
+        });
+    }
+    Ok(rows)
+}

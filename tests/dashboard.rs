@@ -1,0 +1,299 @@
+//! The dashboard's pages over real HTTP: sessions, roles, throttling, the queue and its CSV,
+//! actions from the page, the admins' pages, the public board.
+
+mod common;
+
+use common::{TestApp, Visitor, at};
+use serde_json::json;
+
+async fn two_districts(app: &TestApp) {
+    let cy = app.hospital_token("BJ-CY").await; // 朝阳区
+    let hd = {
+        let c = app.add_hospital_in("BJ-HD", "海淀区", "beijing").await;
+        app.token_for(&c).await
+    };
+    for (h, p) in [(&cy, "c"), (&hd, "h")] {
+        app.post_events(
+            h,
+            json!([{"event_id": format!("{p}a"), "type": "arrival", "occurred_at": at("10:00", 0), "patient": {"ref": p}, "acuity": "urgent", "arrived_by": "ambulance"},
+                   {"event_id": format!("{p}h"), "type": "handover", "occurred_at": at("10:40", 0), "patient": {"ref": p}}]),
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn pages_need_a_session_and_the_right_role() {
+    let app = TestApp::spawn().await;
+    two_districts(&app).await;
+    app.inspector_token().await; // creates inspector@ (朝阳区)
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let mut anonymous = Visitor::new(&app);
+    let (status, location, _) = anonymous.get("/dashboard").await;
+    assert_eq!(status, 303);
+    assert!(location.starts_with("/login?next="), "{location}");
+
+    let mut insp = Visitor::new(&app);
+    assert_eq!(insp.login("inspector@wjw.example.cn").await, 303);
+    let (status, _, page) = insp.get("/dashboard").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("案件队列"), "Chinese by default");
+    assert!(
+        page.contains("BJ-CY") && !page.contains(">BJ-HD<"),
+        "an inspector sees their district only"
+    );
+    assert_eq!(insp.get("/admin").await.0, 403);
+    assert_eq!(insp.get("/audit").await.0, 403);
+    let (status, _, page) = insp.get("/dashboard?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Case queue"));
+
+    let mut admin = Visitor::new(&app);
+    admin.login("admin@wjw.example.cn").await;
+    let (status, _, page) = admin.get("/admin").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("inspector@wjw.example.cn"));
+    let (status, _, page) = admin.get("/audit").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("login"), "sign-ins are audited");
+
+    // Signing out ends the session.
+    let token = insp.token("/dashboard").await;
+    let (status, location, _) = insp.post("/logout", &token, &[]).await;
+    assert_eq!((status, location.as_str()), (303, "/login"));
+    assert_eq!(insp.get("/dashboard").await.0, 303);
+}
+
+#[actix_web::test]
+async fn repeated_failed_sign_ins_are_throttled() {
+    let app = TestApp::spawn().await;
+    app.inspector_token().await;
+    let mut v = Visitor::new(&app);
+    let token = v.token("/login").await;
+    for _ in 0..5 {
+        let (status, _, page) = v
+            .post(
+                "/login",
+                &token,
+                &[
+                    ("email", "inspector@wjw.example.cn"),
+                    ("password", "wrong password"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 401);
+        assert!(page.contains("邮箱或密码错误"));
+    }
+    let (status, _, _) = v
+        .post(
+            "/login",
+            &token,
+            &[
+                ("email", "inspector@wjw.example.cn"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status, 429,
+        "the account is throttled, even with the right password"
+    );
+    // Without the CSRF token the form is refused.
+    let (status, _, _) = v
+        .post(
+            "/login",
+            "forged.0000",
+            &[("email", "x@y.cn"), ("password", "p")],
+        )
+        .await;
+    assert_eq!(status, 403);
+}
+
+#[actix_web::test]
+async fn the_queue_filters_exports_and_acts_from_the_page() {
+    let app = TestApp::spawn().await;
+    two_districts(&app).await;
+    app.supervisor_token().await;
+    let mut sup = Visitor::new(&app);
+    sup.login("supervisor@wjw.example.cn").await;
+    let (status, _, page) = sup
+        .get("/dashboard?rule=handover.delay&district=%E6%B5%B7%E6%B7%80%E5%8C%BA")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("BJ-HD") && !page.contains(">BJ-CY<"),
+        "district filter"
+    );
+    let (status, _, csv) = sup.get("/dashboard/export.csv?rule=handover.delay").await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with('\u{feff}'), "UTF-8 BOM for Excel");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,rule,severity,status,hospital,district,occurred_at,opened_at,summary"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1..].iter().all(|l| l.contains("\"handover.delay\"")));
+    assert!(csv.contains("朝阳区") && csv.contains("海淀区"));
+
+    let id = lines[1]
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string();
+    let token = sup.token(&format!("/cases/{id}")).await;
+    // Resolving an open case is illegal: 409, the page says so.
+    let (status, _, page) = sup
+        .post(
+            &format!("/cases/{id}/actions"),
+            &token,
+            &[("action", "resolve"), ("note", "x")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(page.contains("此操作不适用"));
+    let (status, location, _) = sup
+        .post(
+            &format!("/cases/{id}/actions"),
+            &token,
+            &[("action", "acknowledge"), ("note", "已电话核实")],
+        )
+        .await;
+    assert_eq!(
+        (status, location.starts_with(&format!("/cases/{id}"))),
+        (303, true)
+    );
+    let (_, _, page) = sup.get(&format!("/cases/{id}")).await;
+    assert!(
+        page.contains("已电话核实") && page.contains("supervisor@wjw.example.cn"),
+        "the history shows the action"
+    );
+    assert!(
+        page.contains("15分钟内完成接诊和交接"),
+        "the policy source is quoted"
+    );
+}
+
+#[actix_web::test]
+async fn admins_manage_users_and_hospitals_on_pages() {
+    let app = TestApp::spawn().await;
+    let creds = app.add_hospital("BJ-CY").await;
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let mut admin = Visitor::new(&app);
+    admin.login("admin@wjw.example.cn").await;
+    let token = admin.token("/admin").await;
+    let (status, _, _) = admin
+        .post(
+            "/admin/users",
+            &token,
+            &[
+                ("email", "new@wjw.example.cn"),
+                ("role", "inspector"),
+                ("district", "朝阳区"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut new = Visitor::new(&app);
+    assert_eq!(new.login("new@wjw.example.cn").await, 303);
+    // Disabled: the session ends and sign-in fails.
+    let token = admin.token("/admin").await;
+    let new_id: i64 = app
+        .state
+        .db(|conn| {
+            Ok(
+                shouzhen::store::users::by_email(conn, "new@wjw.example.cn")?
+                    .map(|u| u.id)
+                    .unwrap_or(0),
+            )
+        })
+        .await
+        .expect("id");
+    assert_eq!(
+        admin
+            .post(&format!("/admin/users/{new_id}/toggle"), &token, &[])
+            .await
+            .0,
+        200
+    );
+    assert_eq!(new.get("/dashboard").await.0, 303);
+    assert_eq!(Visitor::new(&app).login("new@wjw.example.cn").await, 401);
+
+    // Rotating a hospital's secret shows the new one once; the old one stops working.
+    let (status, _, page) = admin
+        .post("/admin/hospitals/BJ-CY/rotate", &token, &[])
+        .await;
+    assert_eq!(status, 200);
+    let secret = page
+        .split("id=\"new-secret\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("secret shown")
+        .to_string();
+    let (status, _) = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &creds.client_id),
+                ("client_secret", &creds.client_secret),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &creds.client_id),
+                ("client_secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A bad hospital code is refused naming the field.
+    let (status, _, page) = admin
+        .post(
+            "/admin/hospitals",
+            &token,
+            &[("code", "bad code"), ("name", "x"), ("capacity", "3")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("code"));
+}
+
+#[actix_web::test]
+async fn the_public_board_shows_crowding_closures_and_violations() {
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-CY").await; // capacity 40
+    let now = chrono::Utc::now();
+    let recent: Vec<serde_json::Value> = (0..30)
+        .map(|i| json!({"event_id": format!("a{i}"), "type": "arrival", "occurred_at": (now - chrono::Duration::minutes(i)).to_rfc3339(), "patient": {"ref": format!("p{i}")}, "acuity": "routine", "arrived_by": "walk_in"}))
+        .chain([json!({"event_id": "c1", "type": "closure_start", "occurred_at": (now - chrono::Duration::hours(2)).to_rfc3339(), "closure": {"id": "C1", "scope": "department", "department": "发热门诊"}})])
+        .collect();
+    app.post_events(&h, json!(recent)).await;
+    let (status, board) = app.get("/api/v1/hospitals", None).await;
+    assert_eq!(status, 200);
+    let row = &board[0];
+    assert_eq!(
+        (
+            row["code"].as_str(),
+            row["name"].as_str(),
+            row["district"].as_str()
+        ),
+        (Some("BJ-CY"), Some("BJ-CY 医院"), Some("朝阳区"))
+    );
+    assert_eq!(
+        (row["arrivals_recent"].as_i64(), row["crowding"].as_str()),
+        (Some(30), Some("busy"))
+    );
+    assert_eq!(row["closures"], json!(["发热门诊"]));
+    assert_eq!(row["violations_90d"], 0);
+    let (status, page) = app.get_text("/hospitals?lang=en").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Busy") && page.contains("发热门诊"));
+}
