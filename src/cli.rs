@@ -274,6 +274,9 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     let public = app.state.settings.public_url.clone();
     tracing::info!(port = app.port, "listening");
     println!("\nShouzhen is listening on {public}");
+    println!("  Inspectors' dashboard:      {public}/login");
+    println!("  Citizens' complaint form:   {public}/complaints/new   (English: ?lang=en)");
+    println!("  Public emergency-room board: {public}/hospitals");
     println!("  API description (OpenAPI 3): {public}/api/v1/openapi.json");
     println!("  Health: {public}/readyz   Metrics: {public}/metrics");
     if demo {

@@ -249,6 +249,7 @@ pub fn load(
             .feed_alive(conn, silent.hospital_id, &silent.jurisdiction)
             .map_err(AppError::from)?;
     }
+    complaints(conn, keys, policy, notifier, now)?;
     crate::engine::sweeper::sweep(conn, policy, notifier, store::now())?;
     let cases = store::cases::list(
         conn,
@@ -475,4 +476,99 @@ fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize)
             None,
         );
     }
+}
+
+/// Citizens' complaints: a cluster against one hospital, some answered, some left unanswered
+/// for two days (so that `complaint.unanswered` fires), one closed and rated.
+fn complaints(
+    conn: &mut DbConn,
+    keys: &Keys,
+    policy: &Policy,
+    notifier: &Notifier,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let filed: [(&str, &str, i64, &str); 6] = [
+        (
+            "BJ-CY",
+            "refused_health_code",
+            50,
+            "父亲胸口疼，急诊说健康码是黄码不让进，让我们自己去定点医院。",
+        ),
+        (
+            "BJ-CY",
+            "refused_test",
+            49,
+            "孩子高烧抽搐，没有 48 小时核酸，急诊让在门口等结果，等了一个多小时。",
+        ),
+        (
+            "BJ-CY",
+            "pushed_away",
+            30,
+            "救护车送到后医生没看就说去别的医院，来回折腾。",
+        ),
+        (
+            "SH-PD",
+            "special_group_care",
+            26,
+            "母亲做透析，原来的医院停诊了，附近医院也不收。",
+        ),
+        (
+            "DD-ZX",
+            "handover_delay",
+            3,
+            "救护车到了急诊门口二十多分钟没人来接。",
+        ),
+        ("BJ-HD", "transport", 2, "封控小区叫不到就医用车。"),
+    ];
+    for (i, (code, category, hours_ago, text)) in filed.iter().enumerate() {
+        let at = now - Duration::hours(*hours_ago);
+        let input = crate::complaints::ComplaintInput {
+            hospital: Some(code.to_string()),
+            hospital_name: None,
+            category: Some(category.to_string()),
+            occurred_at: Some((at - Duration::hours(1)).to_rfc3339()),
+            description: Some(text.to_string()),
+            contact_name: Some("市民".to_string()),
+            contact_phone: Some(format!("1390000{:04}", 1000 + i)),
+        };
+        let valid = crate::complaints::validate(conn, &input, now)?;
+        let engine = Engine::new(policy, notifier, store::to_micros(at.naive_utc()));
+        let (complaint, _) = crate::complaints::file(conn, keys, &engine, valid, "zh")?;
+        if i == 3 {
+            // Answered and closed, and the citizen rated it.
+            let staff = crate::auth::Staff {
+                user_id: 0,
+                email: "supervisor@shouzhen.demo".into(),
+                role: crate::auth::Role::Supervisor,
+                district: None,
+            };
+            let staff = match store::users::by_email(conn, &staff.email)? {
+                Some(u) => crate::auth::Staff {
+                    user_id: u.id,
+                    ..staff
+                },
+                None => staff,
+            };
+            for (action, note) in [
+                ("acknowledge", ""),
+                ("close", "已协调区定点医院安排透析，并通报原医院。"),
+            ] {
+                let a = crate::complaints::ComplaintAction {
+                    action: action.into(),
+                    note: note.into(),
+                    into: None,
+                };
+                crate::complaints::act(
+                    conn,
+                    &Engine::new(policy, notifier, store::now()),
+                    &staff,
+                    complaint.id,
+                    &a,
+                    "",
+                )?;
+            }
+            store::complaints::set_rating(conn, complaint.id, 4)?;
+        }
+    }
+    Ok(())
 }

@@ -387,6 +387,10 @@ fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
     assert!(all.contains(&format!("http://127.0.0.1:{port}")), "{all}");
     assert!(all.contains("supervisor@shouzhen.demo"), "{all}");
     assert!(all.contains("client_secret:"), "{all}");
+    assert!(
+        all.contains(&format!("http://127.0.0.1:{port}/login")),
+        "where to click: {all}"
+    );
 
     // Log in as the printed supervisor and see a case of every event-driven rule.
     actix_web::rt::System::new().block_on(async {
@@ -409,6 +413,8 @@ fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
             "critical.test_delay",
             "closure.too_long",
             "feed.silent",
+            "complaint.cluster",
+            "complaint.unanswered",
         ] {
             let mut resp = client
                 .get(format!("{base}/api/v1/cases?rule={rule}&limit=200"))

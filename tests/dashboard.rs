@@ -297,3 +297,79 @@ async fn the_public_board_shows_crowding_closures_and_violations() {
     assert_eq!(status, 200);
     assert!(page.contains("Busy") && page.contains("发热门诊"));
 }
+
+#[actix_web::test]
+async fn inspectors_handle_complaints_from_the_dashboard() {
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    let body = json!({"hospital": "BJ-CY", "category": "refused_fever", "occurred_at": "2026-11-20T10:00",
+                      "description": "发烧被拒，电话 13700001234", "contact_name": "李先生", "contact_phone": "13900004444"});
+    let (status, filed) = app.post_json("/api/v1/complaints", None, &body).await;
+    assert_eq!(status, 201);
+    let code = filed["tracking_code"].as_str().expect("code").to_string();
+    app.inspector_token().await;
+    let mut insp = Visitor::new(&app);
+    insp.login("inspector@wjw.example.cn").await;
+    let (_, _, dashboard) = insp.get("/dashboard").await;
+    let link = dashboard
+        .split("href=\"/inspect/complaints/")
+        .nth(1)
+        .and_then(|s| s.split('?').next())
+        .expect("a link to the complaint")
+        .to_string();
+    let path = format!("/inspect/complaints/{link}");
+    let (status, _, page) = insp.get(&path).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("李*") && page.contains("139****4444"),
+        "masked"
+    );
+    assert!(
+        !page.contains("13900004444") && !page.contains("13700001234"),
+        "nothing in clear before a reveal"
+    );
+    let token = insp.token(&path).await;
+    let (status, _, revealed) = insp.post(&format!("{path}/reveal"), &token, &[]).await;
+    assert_eq!(status, 200);
+    assert!(revealed.contains("13900004444") && revealed.contains("13700001234"));
+    let (status, _, _) = insp
+        .post(
+            &format!("{path}/actions"),
+            &token,
+            &[("action", "acknowledge")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, _, page) = insp
+        .post(&format!("{path}/actions"), &token, &[("action", "close")])
+        .await;
+    assert_eq!(status, 400, "closing needs a note for the citizen");
+    assert!(page.contains("note"));
+    let (status, _, _) = insp
+        .post(
+            &format!("{path}/actions"),
+            &token,
+            &[("action", "close"), ("note", "已约谈医院，责令整改")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, view) = app.get(&format!("/api/v1/complaints/{code}"), None).await;
+    assert_eq!(
+        (view["status"].as_str(), view["outcome"].as_str()),
+        (Some("closed"), Some("已约谈医院，责令整改"))
+    );
+    let reveals: i64 = app
+        .state
+        .db(|conn| {
+            use diesel::prelude::*;
+            use shouzhen::schema::audit_log::dsl::*;
+            Ok(audit_log
+                .filter(action.eq("complaint.reveal"))
+                .filter(actor_label.eq("inspector@wjw.example.cn"))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .expect("audit");
+    assert_eq!(reveals, 1);
+}

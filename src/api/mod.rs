@@ -130,6 +130,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(crate::web::dashboard::admin_rotate),
     )
     .route("/audit", web::get().to(crate::web::dashboard::audit))
+    .route(
+        "/inspect/complaints/{id}",
+        web::get().to(crate::web::dashboard::complaint_page),
+    )
+    .route(
+        "/inspect/complaints/{id}/reveal",
+        web::post().to(crate::web::dashboard::complaint_reveal),
+    )
+    .route(
+        "/inspect/complaints/{id}/actions",
+        web::post().to(crate::web::dashboard::complaint_action),
+    )
     .route("/api/v1/openapi.json", web::get().to(openapi::serve))
     .default_service(web::to(not_found));
 }

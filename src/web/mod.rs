@@ -103,6 +103,10 @@ impl Web {
                 "scorecard",
                 include_str!("../../templates/web/scorecard.hbs"),
             ),
+            (
+                "complaint_admin",
+                include_str!("../../templates/web/complaint_admin.hbs"),
+            ),
         ] {
             templates
                 .register_template_string(name, source)
