@@ -697,6 +697,15 @@ async fn identity_numbers_never_reach_the_database() {
         .await;
     assert_eq!(r["accepted"], 2);
     assert!(!r.to_string().contains(id_number));
+    // Sent as a number by mistake: rejected, and the error does not repeat it.
+    let wrong = app
+        .post_events(&h, json!([{"event_id": "x1", "type": "treatment", "occurred_at": at("10:02", 0), "patient": {"id_number": 110105199003071234u64}}]))
+        .await;
+    assert_eq!(
+        wrong["rejected"][0]["errors"][0]["field"],
+        "patient.id_number"
+    );
+    assert!(!wrong.to_string().contains("110105199003071234"), "{wrong}");
     let insp = app.supervisor_token().await;
     let cases = app.cases(&insp, "").await;
     assert!(!cases.is_empty());

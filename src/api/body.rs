@@ -109,7 +109,25 @@ pub fn field_error(path: &str, message: &str) -> FieldError {
         }
     }
     let field = if base.is_empty() { "body" } else { base };
-    FieldError::new(field, message.to_string())
+    FieldError::new(field, without_value(message))
+}
+
+/// serde's "invalid type: string \"…\", expected …" repeats the value sent, which may be a
+/// patient's identity number: errors say what was expected, never what was sent.
+fn without_value(message: &str) -> String {
+    for (prefix, what) in [
+        ("invalid type:", "has the wrong type"),
+        ("invalid value:", "is not valid"),
+        ("invalid length", "has the wrong length"),
+    ] {
+        if message.starts_with(prefix) {
+            return match message.rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{what}; expected {expected}"),
+                None => what.to_string(),
+            };
+        }
+    }
+    message.to_string()
 }
 
 /// A JSON body of at most [`JSON_LIMIT`] bytes, parsed with field-naming errors.
@@ -184,5 +202,21 @@ mod tests {
         );
         assert_eq!(fields(r#"{"email":"#), ["body"]);
         assert_eq!(fields(r#"{"email":"a","password":"b"} trailing"#), ["body"]);
+        // The value sent is not repeated in the error.
+        match parse_json::<Login>(br#"{"email":"a","password":110105194912310021}"#) {
+            Err(AppError::BadRequest { errors, detail }) => {
+                assert_eq!(errors[0].field, "password");
+                assert!(
+                    !detail.contains("110105") && !errors[0].message.contains("110105"),
+                    "{detail}"
+                );
+                assert!(
+                    errors[0].message.contains("expected a string"),
+                    "{}",
+                    errors[0].message
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }
