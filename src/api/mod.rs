@@ -80,67 +80,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(crate::web::complaints::rating),
     )
     .route("/static/app.css", web::get().to(crate::web::stylesheet))
-    .route("/login", web::get().to(crate::web::dashboard::login_page))
-    .route(
-        "/login",
-        web::post().to(crate::web::dashboard::login_submit),
-    )
-    .route("/logout", web::post().to(crate::web::dashboard::logout))
-    .route(
-        "/dashboard",
-        web::get().to(crate::web::dashboard::dashboard),
-    )
+    .route("/login", web::get().to(crate::web::staff::login_page))
+    .route("/login", web::post().to(crate::web::staff::login_submit))
+    .route("/logout", web::post().to(crate::web::staff::logout))
+    .route("/dashboard", web::get().to(crate::web::staff::dashboard))
     .route(
         "/dashboard/export.csv",
-        web::get().to(crate::web::dashboard::export),
+        web::get().to(crate::web::staff::export),
     )
-    .route(
-        "/cases/{id}",
-        web::get().to(crate::web::dashboard::case_page),
-    )
+    .route("/cases/{id}", web::get().to(crate::web::staff::case_page))
     .route(
         "/cases/{id}/actions",
-        web::post().to(crate::web::dashboard::case_action),
+        web::post().to(crate::web::staff::case_action),
     )
-    .route("/charts", web::get().to(crate::web::dashboard::charts))
-    .route("/hospitals", web::get().to(crate::web::dashboard::board))
+    .route("/charts", web::get().to(crate::web::staff::charts))
+    .route("/hospitals", web::get().to(crate::web::staff::board))
     .route(
         "/hospitals/{code}",
-        web::get().to(crate::web::dashboard::scorecard),
+        web::get().to(crate::web::staff::scorecard),
     )
-    .route("/admin", web::get().to(crate::web::dashboard::admin))
+    .route("/admin", web::get().to(crate::web::staff::admin))
     .route(
         "/admin/users",
-        web::post().to(crate::web::dashboard::admin_add_user),
+        web::post().to(crate::web::staff::admin_add_user),
     )
     .route(
         "/admin/users/{id}/toggle",
-        web::post().to(crate::web::dashboard::admin_toggle_user),
+        web::post().to(crate::web::staff::admin_toggle_user),
     )
     .route(
         "/admin/hospitals",
-        web::post().to(crate::web::dashboard::admin_add_hospital),
+        web::post().to(crate::web::staff::admin_add_hospital),
     )
     .route(
         "/admin/hospitals/{code}/toggle",
-        web::post().to(crate::web::dashboard::admin_toggle_hospital),
+        web::post().to(crate::web::staff::admin_toggle_hospital),
     )
     .route(
         "/admin/hospitals/{code}/rotate",
-        web::post().to(crate::web::dashboard::admin_rotate),
+        web::post().to(crate::web::staff::admin_rotate),
     )
-    .route("/audit", web::get().to(crate::web::dashboard::audit))
+    .route("/audit", web::get().to(crate::web::staff::audit))
     .route(
         "/inspect/complaints/{id}",
-        web::get().to(crate::web::dashboard::complaint_page),
+        web::get().to(crate::web::staff::complaint_page),
     )
     .route(
         "/inspect/complaints/{id}/reveal",
-        web::post().to(crate::web::dashboard::complaint_reveal),
+        web::post().to(crate::web::staff::complaint_reveal),
     )
     .route(
         "/inspect/complaints/{id}/actions",
-        web::post().to(crate::web::dashboard::complaint_action),
+        web::post().to(crate::web::staff::complaint_action),
     )
     .route("/api/v1/openapi.json", web::get().to(openapi::serve))
     .default_service(web::to(not_found));

@@ -3,9 +3,9 @@
 
 pub mod complaints;
 pub mod csrf;
-pub mod dashboard;
 pub mod ratelimit;
 pub mod session;
+pub mod staff;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode};

@@ -1,0 +1,156 @@
+//! A case: evidence, chain, history, and the actions.
+
+use super::*;
+
+async fn render_case(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+) -> HttpResponse {
+    let l = lang(req);
+    let policy = state.policy.clone();
+    let loaded = state
+        .db(move |conn| {
+            let detail = crate::api::cases::load_detail(conn, id, &policy)?;
+            let assignees: Vec<String> = users::table
+                .filter(users::disabled.eq(false))
+                .order(users::email.asc())
+                .select(users::email)
+                .load(conn)?;
+            Ok((detail, assignees))
+        })
+        .await;
+    let (detail, assignees) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(req, state, &e),
+    };
+    if staff
+        .district_scope()
+        .is_some_and(|d| d != detail.case.district)
+    {
+        return error_page(req, state, &AppError::Forbidden(String::new()));
+    }
+    let web = &state.web;
+    // Events and complaints in one timeline, in event time.
+    let mut timeline: Vec<(String, Value)> = detail
+        .evidence
+        .events
+        .iter()
+        .map(|e| {
+            let at = chrono::DateTime::parse_from_rfc3339(&e.occurred_at).map(|t| china(t.naive_utc())).unwrap_or_default();
+            let reasons = e.details["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            (e.occurred_at.clone(), json!({"at": at, "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": e.hospital, "text": format!("{} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons)}))
+        })
+        .chain(detail.evidence.complaints.iter().map(|c| {
+            let at = chrono::DateTime::parse_from_rfc3339(&c.occurred_at).map(|t| china(t.naive_utc())).unwrap_or_default();
+            (c.occurred_at.clone(), json!({"at": at, "kind": web.t(l, "dash.kinds.complaint"), "who": c.tracking_code, "text": c.description}))
+        }))
+        .collect();
+    timeline.sort_by(|a, b| a.0.cmp(&b.0));
+    let history: Vec<Value> = detail
+        .actions
+        .iter()
+        .map(|a| {
+            let at = chrono::DateTime::parse_from_rfc3339(&a.at).map(|t| china(t.naive_utc())).unwrap_or_default();
+            json!({"at": at, "action": web.t(l, &format!("dash.actions.{}", a.action)), "actor": a.actor, "note": a.note})
+        })
+        .collect();
+    let mut actions: Vec<&str> = crate::workflow::ACTIONS
+        .iter()
+        .copied()
+        .filter(|a| crate::workflow::transition(a, &detail.case.status).is_some())
+        .collect();
+    if staff.role < Role::Supervisor {
+        actions.retain(|a| *a != "assign");
+    }
+    let rule = RuleId::parse(&detail.case.rule);
+    let occurred = chrono::DateTime::parse_from_rfc3339(&detail.case.occurred_at)
+        .map(|t| china(t.naive_utc()))
+        .unwrap_or_default();
+    let opened = chrono::DateTime::parse_from_rfc3339(&detail.case.opened_at)
+        .map(|t| china(t.naive_utc()))
+        .unwrap_or_default();
+    let data = json!({
+        "title": format!("#{}", detail.case.id),
+        "case": detail.case,
+        "detail": detail,
+        "severity": web.t(l, &format!("dash.severities.{}", detail.case.severity)),
+        "status": web.t(l, &format!("dash.statuses.{}", detail.case.status)),
+        "rule_title": rule.map(|r| if l == Lang::En { r.info().title_en } else { r.info().title_zh }),
+        "rule_plain": rule.map(|r| if l == Lang::En { r.info().plain_en } else { r.info().plain_zh }),
+        "occurred": occurred,
+        "opened": opened,
+        "timeline": timeline.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "history": history,
+        "actions": actions.iter().map(|a| json!({"value": a, "label": web.t(l, &format!("dash.actions.{a}"))})).collect::<Vec<_>>(),
+        "assignees": (staff.role >= Role::Supervisor).then_some(assignees),
+        "error": error,
+    });
+    staff_page(req, state, staff, "case", status, data)
+}
+
+pub async fn case_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let staff = match require(&req, &state, Role::Inspector).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Ok(id) = path.parse::<i64>() else {
+        return error_page(&req, &state, &AppError::NotFound(String::new()));
+    };
+    render_case(&req, &state, &staff, id, StatusCode::OK, None).await
+}
+
+pub async fn case_action(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let (staff, f) = match staff_form(&req, payload, &state, Role::Inspector).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let l = lang(&req);
+    let Ok(id) = path.parse::<i64>() else {
+        return error_page(&req, &state, &AppError::NotFound(String::new()));
+    };
+    let request = crate::workflow::ActionRequest {
+        action: f.get("action").cloned().unwrap_or_default(),
+        note: f.get("note").cloned().unwrap_or_default(),
+        assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
+    };
+    let ip = crate::api::login::client_ip(&req);
+    let notifier = state.notifier.clone();
+    let who = staff.clone();
+    let result = state
+        .db(move |conn| {
+            crate::workflow::apply(conn, &notifier, &who, id, &request, &ip, store::now())
+        })
+        .await;
+    match result {
+        Ok(()) => see_other(&format!("/cases/{id}?lang={}", l.code())),
+        Err(AppError::BadRequest { detail, .. }) => {
+            render_case(
+                &req,
+                &state,
+                &staff,
+                id,
+                StatusCode::BAD_REQUEST,
+                Some(detail),
+            )
+            .await
+        }
+        Err(AppError::Conflict(_)) => {
+            let msg = state.web.t(l, "dash.conflict");
+            render_case(&req, &state, &staff, id, StatusCode::CONFLICT, Some(msg)).await
+        }
+        Err(e) => error_page(&req, &state, &e),
+    }
+}

@@ -1,0 +1,170 @@
+//! A complaint, for inspectors: masked details, the audited reveal, the actions.
+
+use super::*;
+
+async fn render_complaint(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    status: StatusCode,
+    reveal: bool,
+    error: Option<String>,
+) -> HttpResponse {
+    let l = lang(req);
+    let keys = state.keys.clone();
+    let who = staff.clone();
+    let ip = crate::api::login::client_ip(req);
+    let loaded = state
+        .db(move |conn| {
+            let c = store::complaints::by_id(conn, id)?
+                .ok_or_else(|| AppError::NotFound(String::new()))?;
+            crate::complaints::check_district(conn, &who, &c)?;
+            let duplicates = crate::complaints::likely_duplicates(conn, &c)?;
+            let revealed = if reveal {
+                store::audit::record(
+                    conn,
+                    &store::audit::Entry {
+                        actor_id: Some(who.user_id),
+                        actor_label: &who.email,
+                        action: "complaint.reveal",
+                        target_type: "complaint",
+                        target_id: &c.id.to_string(),
+                        detail: "revealed on the dashboard",
+                        ip: &ip,
+                    },
+                )?;
+                Some(crate::complaints::reveal(&keys, &c))
+            } else {
+                None
+            };
+            let masked = crate::complaints::masked_contact(&keys, &c);
+            Ok((c, duplicates, revealed, masked))
+        })
+        .await;
+    let (c, duplicates, revealed, masked) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(req, state, &e),
+    };
+    let web = &state.web;
+    let actions: Vec<Value> = crate::complaints::ACTIONS
+        .iter()
+        .map(|a| json!({"value": a, "label": web.t(l, &format!("dash.complaint_actions.{a}"))}))
+        .collect();
+    let data = json!({
+        "title": web.t(l, "dash.complaint_title"),
+        "code": crate::complaints::display_code(&c.tracking_code),
+        "status": web.t(l, &format!("status.{}", c.status)),
+        "category": web.strings(l)["categories"][&c.category][0],
+        "occurred": china(c.occurred_at),
+        "filed": china(c.created_at),
+        "contact": masked,
+        "revealed": revealed.map(|(name, phone, description)| json!({"name": name, "phone": phone, "description": description})),
+        "duplicates": duplicates.join(", "),
+        "actions": actions,
+        "error": error,
+        "c": {"id": c.id, "hospital_name": c.hospital_name, "description": c.description, "rating": c.rating},
+    });
+    staff_page(req, state, staff, "complaint_admin", status, data)
+}
+
+pub async fn complaint_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> HttpResponse {
+    match require(&req, &state, Role::Inspector).await {
+        Ok(staff) => {
+            render_complaint(
+                &req,
+                &state,
+                &staff,
+                path.into_inner(),
+                StatusCode::OK,
+                false,
+                None,
+            )
+            .await
+        }
+        Err(resp) => resp,
+    }
+}
+
+/// Shows the contact details and the original text; recorded in the audit trail.
+pub async fn complaint_reveal(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> HttpResponse {
+    let (staff, _) = match staff_form(&req, payload, &state, Role::Inspector).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    render_complaint(
+        &req,
+        &state,
+        &staff,
+        path.into_inner(),
+        StatusCode::OK,
+        true,
+        None,
+    )
+    .await
+}
+
+pub async fn complaint_action(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> HttpResponse {
+    let (staff, f) = match staff_form(&req, payload, &state, Role::Inspector).await {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let l = lang(&req);
+    let id = path.into_inner();
+    let action = crate::complaints::ComplaintAction {
+        action: get(&f, "action"),
+        note: get(&f, "note"),
+        into: Some(get(&f, "into")).filter(|s| !s.is_empty()),
+    };
+    let ip = crate::api::login::client_ip(&req);
+    let (policy, notifier, who) = (state.policy.clone(), state.notifier.clone(), staff.clone());
+    let result = state
+        .db(move |conn| {
+            let engine = crate::engine::Engine::new(&policy, &notifier, store::now());
+            crate::complaints::act(conn, &engine, &who, id, &action, &ip)
+        })
+        .await;
+    match result {
+        Ok(()) => see_other(&format!("/inspect/complaints/{id}?lang={}", l.code())),
+        Err(AppError::BadRequest { detail, .. }) => {
+            render_complaint(
+                &req,
+                &state,
+                &staff,
+                id,
+                StatusCode::BAD_REQUEST,
+                false,
+                Some(detail),
+            )
+            .await
+        }
+        Err(AppError::Conflict(_)) => {
+            let msg = state.web.t(l, "dash.conflict");
+            render_complaint(
+                &req,
+                &state,
+                &staff,
+                id,
+                StatusCode::CONFLICT,
+                false,
+                Some(msg),
+            )
+            .await
+        }
+        Err(e) => error_page(&req, &state, &e),
+    }
+}

@@ -1,0 +1,237 @@
+//! Charts, hospital scorecards, and the public board.
+
+use super::*;
+
+/// (rule, hospital name, district, occurred_at, opened_at) of a case.
+type ChartRow = (String, Option<String>, String, NaiveDateTime, NaiveDateTime);
+
+fn bars(title: String, items: Vec<(String, i64)>) -> Value {
+    let max = items.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1);
+    let bars: Vec<Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (label, v))| {
+            let width = (*v as f64 / max as f64 * 360.0).round() as i64;
+            json!({"label": label, "value": v, "y": i * 24, "width": width, "text_x": 226 + width})
+        })
+        .collect();
+    json!({"title": title, "bars": bars, "height": (items.len() * 24).max(24)})
+}
+
+pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let staff = match require(&req, &state, Role::Inspector).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let l = lang(&req);
+    let scope = staff.district_scope();
+    let loaded = state
+        .db(move |conn| {
+            let since = store::now() - Duration::days(90);
+            let mut q = cases::table
+                .left_join(crate::schema::hospitals::table)
+                .filter(
+                    cases::opened_at
+                        .ge(store::now() - Duration::weeks(12))
+                        .or(cases::opened_at.ge(since)),
+                )
+                .filter(cases::status.ne("withdrawn"))
+                .select((
+                    cases::rule,
+                    crate::schema::hospitals::name.nullable(),
+                    cases::district,
+                    cases::occurred_at,
+                    cases::opened_at,
+                ))
+                .into_boxed();
+            if let Some(d) = scope {
+                q = q.filter(cases::district.eq(d));
+            }
+            Ok(q.load::<ChartRow>(conn)?)
+        })
+        .await;
+    let rows = match loaded {
+        Ok(r) => r,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let count = |key: &dyn Fn(&ChartRow) -> String| {
+        let mut m: Vec<(String, i64)> = Vec::new();
+        for r in &rows {
+            let k = key(r);
+            match m.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, n)) => *n += 1,
+                None => m.push((k, 1)),
+            }
+        }
+        m
+    };
+    let mut weeks = count(&|r| {
+        let local = r.3 + Duration::hours(8);
+        let monday = local.date()
+            - Duration::days(i64::from(
+                chrono::Datelike::weekday(&local.date()).num_days_from_monday(),
+            ));
+        monday.format("%Y-%m-%d").to_string()
+    });
+    weeks.sort();
+    let mut by_rule = count(&|r| r.0.clone());
+    by_rule.sort_by_key(|x| std::cmp::Reverse(x.1));
+    let mut by_hospital = count(&|r| r.1.clone().unwrap_or_default());
+    by_hospital.sort_by_key(|x| std::cmp::Reverse(x.1));
+    let mut by_district = count(&|r| r.2.clone());
+    by_district.sort_by_key(|x| std::cmp::Reverse(x.1));
+    let web = &state.web;
+    let data = json!({
+        "title": web.t(l, "dash.charts_title"),
+        "charts": [
+            bars(web.t(l, "dash.by_week"), weeks),
+            bars(web.t(l, "dash.by_rule"), by_rule),
+            bars(web.t(l, "dash.by_hospital"), by_hospital),
+            bars(web.t(l, "dash.by_district"), by_district),
+        ],
+    });
+    staff_page(&req, &state, &staff, "charts", StatusCode::OK, data)
+}
+
+pub async fn scorecard(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let staff = match require(&req, &state, Role::Inspector).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let l = lang(&req);
+    let code = path.into_inner();
+    let loaded = state
+        .db(move |conn| {
+            let h = store::hospitals::by_code(conn, &code)?
+                .ok_or_else(|| AppError::NotFound(String::new()))?;
+            let now = store::now();
+            let since = now - Duration::days(90);
+            let events: Vec<(String, NaiveDateTime, Option<String>, String)> = intake_events::table
+                .filter(intake_events::hospital_id.eq(h.id))
+                .filter(intake_events::occurred_at.ge(since))
+                .filter(intake_events::kind.eq_any([
+                    "arrival",
+                    "handover",
+                    "closure_start",
+                    "closure_end",
+                ]))
+                .order(intake_events::occurred_at.asc())
+                .select((
+                    intake_events::kind,
+                    intake_events::occurred_at,
+                    intake_events::patient_key,
+                    intake_events::payload,
+                ))
+                .load(conn)?;
+            let cases: i64 = cases::table
+                .filter(cases::hospital_id.eq(h.id))
+                .filter(cases::opened_at.ge(since))
+                .filter(cases::status.ne_all(["withdrawn", "dismissed"]))
+                .count()
+                .get_result(conn)?;
+            let ratings: Vec<Option<i32>> = complaints::table
+                .filter(complaints::hospital_id.eq(h.id))
+                .select(complaints::rating)
+                .load(conn)?;
+            Ok((h, events, cases, ratings, now))
+        })
+        .await;
+    let (h, events, case_count, ratings, now) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(&req, &state, &e),
+    };
+    let arrivals = events.iter().filter(|e| e.0 == "arrival").count();
+    // Median minutes from an ambulance arrival to its patient's first handover.
+    let mut waits: Vec<i64> = Vec::new();
+    for (kind, at, key, payload) in &events {
+        if kind != "arrival" || !payload.contains("\"arrived_by\":\"ambulance\"") {
+            continue;
+        }
+        if let Some(h) = events
+            .iter()
+            .find(|e| e.0 == "handover" && e.2 == *key && e.1 >= *at)
+        {
+            waits.push((h.1 - *at).num_minutes());
+        }
+    }
+    waits.sort();
+    let median = waits
+        .get(waits.len() / 2)
+        .map(|m| m.to_string())
+        .unwrap_or_else(|| "—".into());
+    let web = &state.web;
+    let closures: Vec<Value> = events
+        .iter()
+        .filter(|e| e.0 == "closure_start")
+        .map(|(_, start, _, payload)| {
+            let body: Option<crate::intake::event::EventBody> = serde_json::from_str(payload).ok();
+            let closure = body.and_then(|b| b.closure);
+            let id = closure.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+            let end = events.iter().find(|e| {
+                e.0 == "closure_end"
+                    && e.1 >= *start
+                    && serde_json::from_str::<crate::intake::event::EventBody>(&e.3)
+                        .ok()
+                        .and_then(|b| b.closure)
+                        .is_some_and(|c| c.id == id)
+            });
+            let what = closure
+                .map(|c| c.department.unwrap_or_else(|| web.t(l, "dash.facility")))
+                .unwrap_or_default();
+            let length = match end {
+                Some(e) => format!("{} {}", (e.1 - *start).num_hours(), web.t(l, "dash.hours")),
+                None => format!(
+                    "{} {} ({})",
+                    (now - *start).num_hours(),
+                    web.t(l, "dash.hours"),
+                    web.t(l, "dash.still_closed")
+                ),
+            };
+            json!({"start": china(*start), "what": what, "length": length})
+        })
+        .collect();
+    let rated: Vec<i32> = ratings.into_iter().flatten().collect();
+    let data = json!({
+        "title": web.t(l, "dash.scorecard_title"),
+        "hospital": {"code": h.code, "name": h.name, "district": h.district, "jurisdiction": h.jurisdiction},
+        "arrivals": arrivals,
+        "cases": case_count,
+        "per_1000": if arrivals == 0 { "—".to_string() } else { format!("{:.1}", case_count as f64 * 1000.0 / arrivals as f64) },
+        "median_handover": median,
+        "closures": closures,
+        "rating": if rated.is_empty() { "—".to_string() } else { format!("{:.1} / 5", rated.iter().map(|r| f64::from(*r)).sum::<f64>() / rated.len() as f64) },
+    });
+    staff_page(&req, &state, &staff, "scorecard", StatusCode::OK, data)
+}
+
+/// `GET /hospitals`: the public board.
+pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let l = lang(&req);
+    let rows = match state
+        .db(|conn| Ok(crate::board::board(conn, store::now())?))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let web = &state.web;
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let closures: Vec<String> = r.closures.iter().map(|c| if c == "facility" { web.t(l, "dash.facility") } else { c.clone() }).collect();
+            json!({
+                "name": r.name, "district": r.district, "crowding": r.crowding,
+                "crowding_label": web.t(l, &format!("dash.crowd.{}", r.crowding)),
+                "arrivals_recent": r.arrivals_recent, "capacity": r.capacity,
+                "closures": if closures.is_empty() { web.t(l, "dash.none") } else { closures.join("、") },
+                "violations_90d": r.violations_90d,
+            })
+        })
+        .collect();
+    let data = json!({"title": web.t(l, "dash.board_title"), "rows": rows});
+    state.web.page(&req, StatusCode::OK, "board", l, data)
+}

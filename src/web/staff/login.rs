@@ -1,0 +1,160 @@
+//! Sign-in (throttled, audited) and sign-out.
+
+use super::*;
+
+fn login_form(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let l = lang(req);
+    let (token, cookie) = csrf::issue(req, &state.keys.web, secure(state));
+    let next = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("next").cloned())
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"));
+    let data = json!({
+        "title": state.web.t(l, "dash.login_title"),
+        "next": next,
+        "csrf_token": token,
+        "email": email,
+        "error": error.map(|k| state.web.t(l, k)),
+    });
+    let mut resp = state.web.page(req, status, "login", l, data);
+    let _ = resp.add_cookie(&cookie);
+    resp
+}
+
+pub async fn login_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    login_form(&req, &state, StatusCode::OK, "", None)
+}
+
+/// Failed sign-ins in the last 15 minutes allowed per account and per address.
+const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+const MAX_FAILURES_PER_ADDRESS: i64 = 20;
+
+pub async fn login_submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let f = form_fields(&req, payload).await;
+    let l = lang(&req);
+    if !csrf::verify(
+        &req,
+        &state.keys.web,
+        f.get("csrf_token").map(String::as_str),
+    ) {
+        return state.web.message(
+            &req,
+            StatusCode::FORBIDDEN,
+            l,
+            "forbidden_title",
+            "forbidden_body",
+        );
+    }
+    let email = f
+        .get("email")
+        .map(|e| e.trim().to_lowercase())
+        .unwrap_or_default();
+    let password = f.get("password").cloned().unwrap_or_default();
+    let ip = crate::api::login::client_ip(&req);
+    let (e, i) = (email.clone(), ip.clone());
+    let failures = state
+        .db(move |conn| {
+            let since = store::now() - Duration::minutes(15);
+            let recent = audit_log::table
+                .filter(audit_log::action.eq("login_failed"))
+                .filter(audit_log::at.ge(since));
+            let by_account: i64 = recent
+                .filter(audit_log::actor_label.eq(&e))
+                .count()
+                .get_result(conn)?;
+            let by_address: i64 = recent
+                .filter(audit_log::ip.eq(&i))
+                .count()
+                .get_result(conn)?;
+            Ok((by_account, by_address))
+        })
+        .await;
+    match failures {
+        Ok((a, b)) if a >= MAX_FAILURES_PER_ACCOUNT || b >= MAX_FAILURES_PER_ADDRESS => {
+            let mut resp = login_form(
+                &req,
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                &email,
+                Some("dash.login_throttled"),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("900"));
+            return resp;
+        }
+        Ok(_) => {}
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    }
+    match crate::api::login::authenticate(&state, email.clone(), password, ip).await {
+        Ok(user) => {
+            let token = match state
+                .db(move |conn| Ok(store::sessions::create(conn, user.id, store::now())?))
+                .await
+            {
+                Ok(t) => t,
+                Err(e) => return actix_web::ResponseError::error_response(&e),
+            };
+            let next = f
+                .get("next")
+                .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+                .cloned()
+                .or_else(|| {
+                    web::Query::<HashMap<String, String>>::from_query(req.query_string())
+                        .ok()
+                        .and_then(|q| q.get("next").cloned())
+                        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+                })
+                .unwrap_or_else(|| format!("/dashboard?lang={}", l.code()));
+            let mut resp = see_other(&next);
+            let _ = resp.add_cookie(&session::cookie(&token, secure(&state)));
+            resp
+        }
+        Err(AppError::Unauthorized(_)) => login_form(
+            &req,
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &email,
+            Some("dash.login_failed"),
+        ),
+        Err(e) => actix_web::ResponseError::error_response(&e),
+    }
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let f = form_fields(&req, payload).await;
+    if !csrf::verify(
+        &req,
+        &state.keys.web,
+        f.get("csrf_token").map(String::as_str),
+    ) {
+        return state.web.message(
+            &req,
+            StatusCode::FORBIDDEN,
+            lang(&req),
+            "forbidden_title",
+            "forbidden_body",
+        );
+    }
+    if let Some(token) = req.cookie(session::COOKIE).map(|c| c.value().to_string()) {
+        let _ = state
+            .db(move |conn| Ok(store::sessions::delete(conn, &token)?))
+            .await;
+    }
+    let mut resp = see_other("/login");
+    let _ = resp.add_cookie(&session::clear(secure(&state)));
+    resp
+}

@@ -1,0 +1,119 @@
+//! The inspectors' pages: sign-in, the case queue, a case, actions, charts, scorecards, the
+//! public board, CSV export, and the admins' pages for users, hospitals and the audit trail.
+//! Shared helpers here; one module per page group.
+
+mod admin;
+mod case;
+mod complaint;
+mod figures;
+mod login;
+mod queue;
+
+pub use admin::*;
+pub use case::*;
+pub use complaint::*;
+pub use figures::*;
+pub use login::*;
+pub use queue::*;
+
+use std::collections::HashMap;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::session::{self, require};
+use super::{Lang, csrf, lang};
+use crate::api::body::read_body;
+use crate::api::cases::STATUSES;
+use crate::auth::{Role, Staff};
+use crate::error::{AppError, AppResult};
+use crate::mail::china;
+use crate::rules::{self, RuleId};
+use crate::schema::{audit_log, cases, complaints, intake_events, users};
+use crate::state::AppState;
+use crate::store::{self, cases::QueueFilter};
+
+const PAGE: i64 = 50;
+
+fn secure(state: &AppState) -> bool {
+    state.settings.public_url.starts_with("https://")
+}
+
+fn error_page(req: &HttpRequest, state: &AppState, e: &AppError) -> HttpResponse {
+    let l = lang(req);
+    let key = match e {
+        AppError::Conflict(_) => "dash.conflict",
+        AppError::Forbidden(_) => "dash.forbidden",
+        AppError::NotFound(_) => "dash.not_found",
+        _ => return actix_web::ResponseError::error_response(e),
+    };
+    let status = actix_web::ResponseError::status_code(e);
+    state.web.message(req, status, l, key, key)
+}
+
+/// Renders a staff page with the navigation, the CSRF token and the CSRF cookie.
+fn staff_page(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &Staff,
+    name: &str,
+    status: StatusCode,
+    mut data: Value,
+) -> HttpResponse {
+    let l = lang(req);
+    let (token, cookie) = csrf::issue(req, &state.keys.web, secure(state));
+    data["staff"] = json!({"email": staff.email, "admin": staff.role == Role::Admin});
+    data["csrf_token"] = json!(token);
+    let mut resp = state.web.page(req, status, name, l, data);
+    let _ = resp.add_cookie(&cookie);
+    resp
+}
+
+async fn form_fields(req: &HttpRequest, payload: web::Payload) -> HashMap<String, String> {
+    let mut payload = payload.into_inner();
+    let body = read_body(req, &mut payload, 64 * 1024)
+        .await
+        .unwrap_or_default();
+    serde_urlencoded::from_bytes(&body).unwrap_or_default()
+}
+
+/// The signed-in staff member (of at least `min` role) and the form they posted, or the
+/// response that refuses them (sign-in redirect, 403, or a failed CSRF check).
+async fn staff_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    min: Role,
+) -> Result<(Staff, HashMap<String, String>), HttpResponse> {
+    let staff = require(req, state, min).await?;
+    let fields = form_fields(req, payload).await;
+    if !csrf::verify(
+        req,
+        &state.keys.web,
+        fields.get("csrf_token").map(String::as_str),
+    ) {
+        return Err(state.web.message(
+            req,
+            StatusCode::FORBIDDEN,
+            lang(req),
+            "forbidden_title",
+            "forbidden_body",
+        ));
+    }
+    Ok((staff, fields))
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+/// A trimmed form field, empty when absent.
+fn get(f: &HashMap<String, String>, k: &str) -> String {
+    f.get(k).map(|v| v.trim().to_string()).unwrap_or_default()
+}
