@@ -124,6 +124,15 @@ async fn the_queue_filters_exports_and_acts_from_the_page() {
         page.contains("BJ-HD") && !page.contains(">BJ-CY<"),
         "district filter"
     );
+    assert!(
+        page.contains("status-open\">待受理: <strong>1</strong>"),
+        "counts per status"
+    );
+    let (_, _, page) = sup.get("/dashboard?rule=handover.delay").await;
+    assert!(
+        page.contains("status-open\">待受理: <strong>2</strong>"),
+        "counts per status"
+    );
     let (status, _, csv) = sup.get("/dashboard/export.csv?rule=handover.delay").await;
     assert_eq!(status, 200);
     assert!(csv.starts_with('\u{feff}'), "UTF-8 BOM for Excel");

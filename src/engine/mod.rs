@@ -286,8 +286,3 @@ fn link_complaints(conn: &mut DbConn, case: &Case) -> QueryResult<()> {
 pub fn feed_deadline_subject(hospital_id: i64) -> String {
     format!("hospital:{hospital_id}")
 }
-
-/// Every rule id the engine knows, for validation of filters.
-pub fn known_rule(s: &str) -> bool {
-    rules::RuleId::parse(s).is_some()
-}

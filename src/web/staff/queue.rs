@@ -107,7 +107,6 @@ pub async fn dashboard(
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
     let after = q.cursor.as_deref().and_then(decode_cursor);
-    let keys = state.keys.clone();
     let f = filter.clone();
     let loaded = state
         .db(move |conn| {
@@ -136,7 +135,6 @@ pub async fn dashboard(
         Ok(v) => v,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
-    let _ = keys;
     let web = &state.web;
     let next = (rows.len() as i64 == PAGE).then(|| {
         let last = rows
