@@ -295,20 +295,7 @@ pub struct CaseFilter {
 
 /// Cases newest first, keyset-paginated.
 pub fn list(conn: &mut DbConn, f: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
-    let mut q = cases::table
-        .left_join(hospitals::table)
-        .select((
-            cases::id,
-            cases::rule,
-            cases::severity,
-            cases::status,
-            hospitals::code.nullable(),
-            cases::district,
-            cases::occurred_at,
-            cases::opened_at,
-            cases::summary,
-        ))
-        .into_boxed();
+    let mut q = case_rows();
     if let Some(s) = &f.status {
         q = q.filter(cases::status.eq(s.clone()));
     }
@@ -435,20 +422,7 @@ pub fn queue(
             .when(cases::severity.eq("medium"), 2.into_sql::<Integer>())
             .otherwise(1.into_sql::<Integer>())
     };
-    let mut q = cases::table
-        .left_join(hospitals::table)
-        .select((
-            cases::id,
-            cases::rule,
-            cases::severity,
-            cases::status,
-            hospitals::code.nullable(),
-            cases::district,
-            cases::occurred_at,
-            cases::opened_at,
-            cases::summary,
-        ))
-        .into_boxed();
+    let mut q = case_rows();
     q = apply_queue_filter(q, f);
     if let Some((r, t, id)) = after {
         q = q.filter(
@@ -485,6 +459,24 @@ type BoxedCases<'a> = diesel::helper_types::IntoBoxed<
     crate::db::MultiBackend,
 >;
 
+/// Cases joined to their hospital, selected as `CaseRow`s, ready for filters.
+fn case_rows<'a>() -> BoxedCases<'a> {
+    cases::table
+        .left_join(hospitals::table)
+        .select((
+            cases::id,
+            cases::rule,
+            cases::severity,
+            cases::status,
+            hospitals::code.nullable(),
+            cases::district,
+            cases::occurred_at,
+            cases::opened_at,
+            cases::summary,
+        ))
+        .into_boxed()
+}
+
 fn apply_queue_filter<'a>(mut q: BoxedCases<'a>, f: &QueueFilter) -> BoxedCases<'a> {
     if !f.statuses.is_empty() {
         q = q.filter(cases::status.eq_any(f.statuses.clone()));
@@ -519,25 +511,9 @@ pub fn status_counts(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<(Str
             statuses: vec![status.to_string()],
             ..f.clone()
         };
-        let n: i64 = apply_queue_filter(
-            cases::table
-                .left_join(hospitals::table)
-                .select((
-                    cases::id,
-                    cases::rule,
-                    cases::severity,
-                    cases::status,
-                    hospitals::code.nullable(),
-                    cases::district,
-                    cases::occurred_at,
-                    cases::opened_at,
-                    cases::summary,
-                ))
-                .into_boxed(),
-            &one,
-        )
-        .count()
-        .get_result(conn)?;
+        let n: i64 = apply_queue_filter(case_rows(), &one)
+            .count()
+            .get_result(conn)?;
         if n > 0 {
             counts.push((status.to_string(), n));
         }

@@ -8,7 +8,6 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use super::{Lang, csrf, lang};
-use crate::api::body::read_body;
 use crate::api::complaints::{PublicComplaint, file_complaint, public_view, rate};
 use crate::complaints::{CATEGORIES, ComplaintInput, display_code, normalize_code};
 use crate::error::{AppError, FieldError};
@@ -98,25 +97,10 @@ pub async fn submit(
 ) -> HttpResponse {
     let lang = lang(&req);
     let web = &state.web;
-    let mut payload = payload.into_inner();
-    let body = match read_body(&req, &mut payload, 64 * 1024).await {
-        Ok(b) => b,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+    let fields = match super::posted_form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
     };
-    let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if !csrf::verify(
-        &req,
-        &state.keys.web,
-        fields.get("csrf_token").map(String::as_str),
-    ) {
-        return web.message(
-            &req,
-            StatusCode::FORBIDDEN,
-            lang,
-            "forbidden_title",
-            "forbidden_body",
-        );
-    }
     if let Err(wait) = web.limiter.check(req.peer_addr().map(|a| a.ip())) {
         let mut resp = web.message(
             &req,
@@ -232,24 +216,10 @@ pub async fn rating(
 ) -> HttpResponse {
     let lang = lang(&req);
     let web = &state.web;
-    let mut payload = payload.into_inner();
-    let body = read_body(&req, &mut payload, 8 * 1024)
-        .await
-        .unwrap_or_default();
-    let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if !csrf::verify(
-        &req,
-        &state.keys.web,
-        fields.get("csrf_token").map(String::as_str),
-    ) {
-        return web.message(
-            &req,
-            StatusCode::FORBIDDEN,
-            lang,
-            "forbidden_title",
-            "forbidden_body",
-        );
-    }
+    let fields = match super::posted_form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
     let Some(code) = normalize_code(&path) else {
         return web.message(
             &req,

@@ -199,6 +199,34 @@ impl Web {
     }
 }
 
+/// A posted form whose CSRF token holds, or the page that refuses it (403).
+pub async fn posted_form(
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+    state: &crate::state::AppState,
+) -> Result<std::collections::HashMap<String, String>, HttpResponse> {
+    let mut payload = payload.into_inner();
+    let body = crate::api::body::read_body(req, &mut payload, 64 * 1024)
+        .await
+        .map_err(|e| actix_web::ResponseError::error_response(&e))?;
+    let fields: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if !csrf::verify(
+        req,
+        &state.keys.web,
+        fields.get("csrf_token").map(String::as_str),
+    ) {
+        return Err(state.web.message(
+            req,
+            StatusCode::FORBIDDEN,
+            lang(req),
+            "forbidden_title",
+            "forbidden_body",
+        ));
+    }
+    Ok(fields)
+}
+
 /// The stylesheet (served from the binary: no resource from outside the service).
 pub async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()

@@ -40,21 +40,11 @@ pub async fn login_submit(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let f = form_fields(&req, payload).await;
+    let f = match super::super::posted_form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
     let l = lang(&req);
-    if !csrf::verify(
-        &req,
-        &state.keys.web,
-        f.get("csrf_token").map(String::as_str),
-    ) {
-        return state.web.message(
-            &req,
-            StatusCode::FORBIDDEN,
-            l,
-            "forbidden_title",
-            "forbidden_body",
-        );
-    }
     let email = f
         .get("email")
         .map(|e| e.trim().to_lowercase())
@@ -135,19 +125,8 @@ pub async fn logout(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let f = form_fields(&req, payload).await;
-    if !csrf::verify(
-        &req,
-        &state.keys.web,
-        f.get("csrf_token").map(String::as_str),
-    ) {
-        return state.web.message(
-            &req,
-            StatusCode::FORBIDDEN,
-            lang(&req),
-            "forbidden_title",
-            "forbidden_body",
-        );
+    if let Err(resp) = super::super::posted_form(&req, payload, &state).await {
+        return resp;
     }
     if let Some(token) = req.cookie(session::COOKIE).map(|c| c.value().to_string()) {
         let _ = state

@@ -27,7 +27,6 @@ use serde_json::{Value, json};
 
 use super::session::{self, require};
 use super::{Lang, csrf, lang};
-use crate::api::body::read_body;
 use crate::api::cases::STATUSES;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
@@ -73,14 +72,6 @@ fn staff_page(
     resp
 }
 
-async fn form_fields(req: &HttpRequest, payload: web::Payload) -> HashMap<String, String> {
-    let mut payload = payload.into_inner();
-    let body = read_body(req, &mut payload, 64 * 1024)
-        .await
-        .unwrap_or_default();
-    serde_urlencoded::from_bytes(&body).unwrap_or_default()
-}
-
 /// The signed-in staff member (of at least `min` role) and the form they posted, or the
 /// response that refuses them (sign-in redirect, 403, or a failed CSRF check).
 async fn staff_form(
@@ -90,20 +81,7 @@ async fn staff_form(
     min: Role,
 ) -> Result<(Staff, HashMap<String, String>), HttpResponse> {
     let staff = require(req, state, min).await?;
-    let fields = form_fields(req, payload).await;
-    if !csrf::verify(
-        req,
-        &state.keys.web,
-        fields.get("csrf_token").map(String::as_str),
-    ) {
-        return Err(state.web.message(
-            req,
-            StatusCode::FORBIDDEN,
-            lang(req),
-            "forbidden_title",
-            "forbidden_body",
-        ));
-    }
+    let fields = super::posted_form(req, payload, state).await?;
     Ok((staff, fields))
 }
 
