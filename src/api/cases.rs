@@ -11,7 +11,7 @@ use crate::auth::Staff;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::rules::{PatientHistory, RuleId, Severity};
 use crate::state::AppState;
-use crate::store::{self, cases::CaseFilter};
+use crate::store::{self, cases::CaseFilter, cases::QueueFilter};
 
 pub const STATUSES: &[&str] = &[
     "open",
@@ -150,13 +150,15 @@ pub fn filter_from(q: &CasesQuery, staff: &Staff) -> AppResult<CaseFilter> {
         return Err(AppError::fields(errors));
     }
     Ok(CaseFilter {
-        status: q.status.clone(),
-        rule: q.rule.clone(),
-        hospital: q.hospital.clone(),
-        severity: q.severity.clone(),
-        district: staff.district_scope(),
-        since,
-        until,
+        filter: QueueFilter {
+            statuses: q.status.iter().cloned().collect(),
+            rule: q.rule.clone(),
+            hospital: q.hospital.clone(),
+            severity: q.severity.clone(),
+            district: staff.district_scope(),
+            since,
+            until,
+        },
         after,
         limit,
     })

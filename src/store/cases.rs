@@ -281,13 +281,8 @@ pub struct CaseRow {
 
 #[derive(Debug, Default, Clone)]
 pub struct CaseFilter {
-    pub status: Option<String>,
-    pub rule: Option<String>,
-    pub hospital: Option<String>,
-    pub severity: Option<String>,
-    pub district: Option<String>,
-    pub since: Option<NaiveDateTime>,
-    pub until: Option<NaiveDateTime>,
+    /// The same filters as the dashboard's queue.
+    pub filter: QueueFilter,
     /// Keyset: rows strictly after this (opened_at, id), newest first.
     pub after: Option<(NaiveDateTime, i64)>,
     pub limit: i64,
@@ -295,28 +290,7 @@ pub struct CaseFilter {
 
 /// Cases newest first, keyset-paginated.
 pub fn list(conn: &mut DbConn, f: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
-    let mut q = case_rows();
-    if let Some(s) = &f.status {
-        q = q.filter(cases::status.eq(s.clone()));
-    }
-    if let Some(r) = &f.rule {
-        q = q.filter(cases::rule.eq(r.clone()));
-    }
-    if let Some(h) = &f.hospital {
-        q = q.filter(hospitals::code.eq(h.clone()));
-    }
-    if let Some(s) = &f.severity {
-        q = q.filter(cases::severity.eq(s.clone()));
-    }
-    if let Some(d) = &f.district {
-        q = q.filter(cases::district.eq(d.clone()));
-    }
-    if let Some(t) = f.since {
-        q = q.filter(cases::opened_at.ge(t));
-    }
-    if let Some(t) = f.until {
-        q = q.filter(cases::opened_at.lt(t));
-    }
+    let mut q = apply_queue_filter(case_rows(), &f.filter);
     if let Some((t, id)) = f.after {
         q = q.filter(
             cases::opened_at
