@@ -77,6 +77,8 @@ pub struct Settings {
     pub smtp_max_attempts: i32,
     /// The hour (China time, 0-23) of the daily digest.
     pub digest_hour: u32,
+    /// Intake writer threads (group commit); 0 picks 1 on SQLite and 2 on PostgreSQL.
+    pub ingest_writers: usize,
 }
 
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -101,6 +103,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("SHOUZHEN_SMTP_RETRY_BASE", "30"),
     ("SHOUZHEN_SMTP_MAX_ATTEMPTS", "10"),
     ("SHOUZHEN_DIGEST_HOUR", "8"),
+    ("SHOUZHEN_INGEST_WRITERS", "0"),
 ];
 
 /// The minimum length of `SHOUZHEN_SECRET_KEY`, in characters.
@@ -227,6 +230,14 @@ impl Settings {
         if !(1..=200).contains(&pool_size) {
             return Err(err("SHOUZHEN_DB_POOL_SIZE", "must be between 1 and 200"));
         }
+        let ingest_writers =
+            parse_number::<usize>("SHOUZHEN_INGEST_WRITERS", &value("SHOUZHEN_INGEST_WRITERS"))?;
+        if ingest_writers >= pool_size as usize {
+            return Err(err(
+                "SHOUZHEN_INGEST_WRITERS",
+                "must be below SHOUZHEN_DB_POOL_SIZE (0 picks a number)",
+            ));
+        }
         let sweep_interval =
             parse_number::<u64>("SHOUZHEN_SWEEP_INTERVAL", &value("SHOUZHEN_SWEEP_INTERVAL"))?;
         if !(1..=60).contains(&sweep_interval) {
@@ -296,6 +307,7 @@ impl Settings {
             smtp_retry_base,
             smtp_max_attempts,
             digest_hour,
+            ingest_writers,
             database_url,
             bind,
             secret_key,

@@ -70,7 +70,7 @@ pub fn run(state: &AppState, file: &Path, hospital: &str, batch: usize) -> Resul
         rejected,
         touched,
     } = tally;
-    let opened = judge(&mut conn, state, &poster, touched)?;
+    let opened = judge(&mut conn, state, touched)?;
     println!(
         "{}: {accepted} events stored, {duplicates} duplicates, {} rejected; {opened} cases opened",
         file.display(),
@@ -132,12 +132,7 @@ fn flush(
 
 /// Judges what the file touched, a few hundred patients per transaction. Returns the number of
 /// cases opened.
-fn judge(
-    conn: &mut DbConn,
-    state: &AppState,
-    poster: &Poster,
-    touched: Touched,
-) -> Result<usize, String> {
+fn judge(conn: &mut DbConn, state: &AppState, touched: Touched) -> Result<usize, String> {
     let engine = Engine::new(&state.policy, &state.notifier, store::now());
     let patients: Vec<String> = touched.patients.into_iter().collect();
     let mut opened = 0;
@@ -149,7 +144,7 @@ fn judge(
             span: touched.span,
             closures: Default::default(),
         };
-        opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, poster, &part))
+        opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, &part))
             .map_err(|e| format!("database: {e}"))?
             .opened
             .len();
@@ -159,7 +154,7 @@ fn judge(
         closures: touched.closures,
         ..Default::default()
     };
-    opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, poster, &closures))
+    opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, &closures))
         .map_err(|e| format!("database: {e}"))?
         .opened
         .len();

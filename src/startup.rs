@@ -9,6 +9,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::db;
+use crate::intake::queue::{IngestQueue, Writer};
 use crate::keys::{self, Keys};
 use crate::mail::Notifier;
 use crate::mail::worker::{self, Mailer, Retry};
@@ -46,15 +47,35 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
     let notifier = Notifier::new(&settings, &policy)?;
     let mailer = Mailer::from_settings(&settings)?;
     let web = crate::web::Web::new(settings.complaint_rate_limit)?;
+    let (notifier, policy, metrics) = (
+        Arc::new(notifier),
+        Arc::new(policy),
+        Arc::new(Metrics::new()),
+    );
+    let writers = match (settings.ingest_writers, &settings.database_url) {
+        (0, db::DatabaseUrl::Sqlite(_)) => 1,
+        (0, db::DatabaseUrl::Postgres(_)) => 2,
+        (n, _) => n,
+    };
+    let ingest = IngestQueue::start(
+        Writer {
+            pool: pool.clone(),
+            policy: policy.clone(),
+            notifier: notifier.clone(),
+            metrics: metrics.clone(),
+        },
+        writers,
+    );
     Ok(AppState {
         web: Arc::new(web),
-        notifier: Arc::new(notifier),
+        notifier,
         mailer: Arc::new(mailer),
-        policy: Arc::new(policy),
+        policy,
         keys: Keys::derive(&secret),
         settings,
         pool,
-        metrics: Arc::new(Metrics::new()),
+        metrics,
+        ingest,
     })
 }
 

@@ -23,6 +23,8 @@ pub struct AppState {
     pub notifier: Arc<Notifier>,
     pub mailer: Arc<Mailer>,
     pub web: Arc<crate::web::Web>,
+    /// The intake writers (group commit).
+    pub ingest: crate::intake::queue::IngestQueue,
 }
 
 impl AppState {

@@ -8,8 +8,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -42,6 +42,8 @@ pub struct Metrics {
     pub events_ingested: IntCounterVec,
     pub outbox: IntGaugeVec,
     pub sweeps: IntGauge,
+    /// Transactions of the intake writers (several requests may share one).
+    pub group_commits: IntCounter,
 }
 
 impl Metrics {
@@ -94,6 +96,11 @@ impl Metrics {
             "When the rule sweeper last completed",
         )
         .unwrap_or_else(|e| unreachable!("{e}"));
+        let group_commits = IntCounter::new(
+            "shouzhen_intake_commits_total",
+            "Intake transactions committed (concurrent requests share one)",
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"));
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -102,6 +109,7 @@ impl Metrics {
             Box::new(events_ingested.clone()),
             Box::new(outbox.clone()),
             Box::new(sweeps.clone()),
+            Box::new(group_commits.clone()),
         ] {
             registry
                 .register(collector)
@@ -116,6 +124,7 @@ impl Metrics {
             events_ingested,
             outbox,
             sweeps,
+            group_commits,
         }
     }
 

@@ -6,11 +6,9 @@ use serde_json::Value;
 
 use super::body::{is_json, media_type, read_body};
 use crate::auth::HospitalPrincipal;
-use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
-use crate::intake::{self, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
+use crate::intake::{self, Batch, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
 use crate::state::AppState;
-use crate::store;
 
 enum Format {
     Json,
@@ -104,20 +102,20 @@ pub async fn post_events(
         code: hospital.code.clone(),
         jurisdiction: hospital.jurisdiction.clone(),
     };
+    // Validation and pseudonymisation off the async workers; storage and rules by the
+    // intake writers, which commit concurrent requests together.
     let keys = state.keys.clone();
-    let (policy, notifier) = (state.policy.clone(), state.notifier.clone());
-    let report: IngestReport = state
-        .db(move |conn| {
-            let now = Utc::now();
-            let items = values
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| intake::validate(i, v, now))
-                .collect();
-            let engine = Engine::new(&policy, &notifier, store::to_micros(now.naive_utc()));
-            Ok(intake::ingest(conn, &keys, &engine, &poster, items)?)
-        })
-        .await?;
+    let batch = web::block(move || {
+        let now = Utc::now();
+        let items = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| intake::validate(i, v, now))
+            .collect();
+        Batch::prepare(&keys, poster, items)
+    })
+    .await??;
+    let report: IngestReport = state.ingest.submit(batch).await?;
     let m = &state.metrics;
     m.events_ingested
         .with_label_values(&["accepted"])
@@ -128,17 +126,11 @@ pub async fn post_events(
     m.events_ingested
         .with_label_values(&["rejected"])
         .inc_by(report.rejected.len() as u64);
-    for case in &report.effects.opened {
-        m.cases_opened
-            .with_label_values(&[case.rule.as_str()])
-            .inc();
-    }
     tracing::info!(
         hospital = %hospital.code,
         accepted = report.accepted,
         duplicates = report.duplicates,
         rejected = report.rejected.len(),
-        cases_opened = report.effects.opened.len(),
         "intake events"
     );
     Ok(HttpResponse::Ok().json(report))

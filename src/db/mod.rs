@@ -180,12 +180,23 @@ pub fn savepoint<T>(
 /// events; SQLite's write transactions are serial already. Take such locks in a stable order
 /// (callers iterate sorted sets) so that they cannot deadlock.
 pub fn lock_subject(conn: &mut DbConn, subject: &str) -> QueryResult<()> {
+    lock_subjects(conn, &[subject.to_string()])
+}
+
+/// [`lock_subject`] for several subjects in one statement, taken in sorted order.
+pub fn lock_subjects(conn: &mut DbConn, subjects: &[String]) -> QueryResult<()> {
     match conn {
         DbConn::Pg(pg) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind::<diesel::sql_types::Text, _>(subject)
-                .execute(pg)
-                .map(|_| ())
+            let mut sorted = subjects.to_vec();
+            sorted.sort();
+            sorted.dedup();
+            diesel::sql_query(
+                // unnest yields the array's elements in order, so the locks are taken sorted.
+                "SELECT pg_advisory_xact_lock(hashtextextended(s, 0)) FROM unnest($1::text[]) AS s",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(sorted)
+            .execute(pg)
+            .map(|_| ())
         }
         DbConn::Sqlite(_) => Ok(()),
     }

@@ -5,7 +5,7 @@
 
 pub mod sweeper;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
@@ -62,15 +62,35 @@ impl<'a> Engine<'a> {
         from: NaiveDateTime,
         to: NaiveDateTime,
     ) -> QueryResult<Effects> {
-        db::lock_subject(conn, &format!("patient:{patient_key}"))?;
+        self.patients(conn, &BTreeSet::from([patient_key.to_string()]), from, to)
+    }
+
+    /// Every patient rule over several patients' events around `[from, to]`: their locks in one
+    /// statement, their histories in one query, their verdicts stored together.
+    pub fn patients(
+        &self,
+        conn: &mut DbConn,
+        patient_keys: &BTreeSet<String>,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> QueryResult<Effects> {
+        if patient_keys.is_empty() {
+            return Ok(Effects::default());
+        }
+        let subjects: Vec<String> = patient_keys
+            .iter()
+            .map(|k| format!("patient:{k}"))
+            .collect();
+        db::lock_subjects(conn, &subjects)?;
         let margin = Duration::days(HISTORY_MARGIN_DAYS);
-        let history = PatientHistory::new(store::events::for_patient(
-            conn,
-            patient_key,
-            from - margin,
-            to + margin,
-        )?);
-        let verdicts = self.patient_verdicts(&history);
+        let keys: Vec<&str> = patient_keys.iter().map(String::as_str).collect();
+        let histories = store::events::for_patients(conn, &keys, from - margin, to + margin)?;
+        let mut verdicts = Vec::new();
+        for key in patient_keys {
+            if let Some(events) = histories.get(key) {
+                verdicts.extend(self.patient_verdicts(&PatientHistory::new(events.clone())));
+            }
+        }
         self.apply(conn, verdicts)
     }
 
@@ -202,22 +222,33 @@ impl<'a> Engine<'a> {
     }
 
     /// Stores verdicts: cases for violations, deadlines for pending subjects, withdrawals for
-    /// cleared ones.
+    /// cleared ones. What is stored already is read first, a few queries for all verdicts, so
+    /// that a verdict that changes nothing costs no round trip.
     pub fn apply(&self, conn: &mut DbConn, verdicts: Vec<Verdict>) -> QueryResult<Effects> {
         let mut effects = Effects::default();
+        let mut known = Known::load(conn, &verdicts)?;
         let mut districts: HashMap<i64, String> = HashMap::new();
         for v in verdicts {
             let rule = v.rule.as_str();
-            let deadline_subject = match v.rule {
-                RuleId::FeedSilent => v
-                    .hospital_id
-                    .map(feed_deadline_subject)
-                    .unwrap_or_else(|| v.subject.clone()),
-                _ => v.subject.clone(),
-            };
+            let deadline_subject = deadline_subject(&v);
+            let deadline_key = (rule, deadline_subject.clone());
             match v.outcome {
                 Outcome::Violation(finding) => {
-                    deadlines::settle(conn, rule, &deadline_subject)?;
+                    if known.deadlines.remove(&deadline_key).is_some() {
+                        deadlines::settle(conn, rule, &deadline_subject)?;
+                    }
+                    // A case that stands already only gains any new evidence.
+                    if let Some((id, status)) = known.cases.get(&(rule, v.subject.clone()))
+                        && status != "withdrawn"
+                    {
+                        store::cases::link_evidence(
+                            conn,
+                            *id,
+                            &finding.evidence,
+                            &finding.complaints,
+                        )?;
+                        continue;
+                    }
                     let district = match v.hospital_id {
                         Some(id) => match districts.get(&id) {
                             Some(d) => d.clone(),
@@ -246,15 +277,65 @@ impl<'a> Engine<'a> {
                     }
                 }
                 Outcome::Pending { due } => {
-                    deadlines::schedule(conn, rule, &deadline_subject, v.hospital_id, due)?;
+                    if known.deadlines.get(&deadline_key) != Some(&due) {
+                        deadlines::schedule(conn, rule, &deadline_subject, v.hospital_id, due)?;
+                        known.deadlines.insert(deadline_key, due);
+                    }
                 }
                 Outcome::Clear => {
-                    deadlines::settle(conn, rule, &deadline_subject)?;
-                    store::cases::record_clear(conn, v.rule, &v.subject, self.now)?;
+                    if known.deadlines.remove(&deadline_key).is_some() {
+                        deadlines::settle(conn, rule, &deadline_subject)?;
+                    }
+                    if known.cases.contains_key(&(rule, v.subject.clone())) {
+                        store::cases::record_clear(conn, v.rule, &v.subject, self.now)?;
+                    }
                 }
             }
         }
         Ok(effects)
+    }
+}
+
+/// The deadline row of a verdict: the subject, but a hospital's feed has one per hospital.
+fn deadline_subject(v: &Verdict) -> String {
+    match v.rule {
+        RuleId::FeedSilent => v
+            .hospital_id
+            .map(feed_deadline_subject)
+            .unwrap_or_else(|| v.subject.clone()),
+        _ => v.subject.clone(),
+    }
+}
+
+/// What is stored already about a set of verdicts' subjects: unsettled deadlines (their due
+/// time) and cases (id and status), by (rule, subject).
+struct Known {
+    deadlines: HashMap<(&'static str, String), NaiveDateTime>,
+    cases: HashMap<(&'static str, String), (i64, String)>,
+}
+
+impl Known {
+    fn load(conn: &mut DbConn, verdicts: &[Verdict]) -> QueryResult<Self> {
+        let mut by_rule: BTreeMap<RuleId, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        for v in verdicts {
+            let (d, c) = by_rule.entry(v.rule).or_default();
+            d.push(deadline_subject(v));
+            c.push(v.subject.clone());
+        }
+        let mut known = Self {
+            deadlines: HashMap::new(),
+            cases: HashMap::new(),
+        };
+        for (rule, (deadline_subjects, case_subjects)) in by_rule {
+            let r = rule.as_str();
+            for (subject, due) in deadlines::open_for(conn, r, &deadline_subjects)? {
+                known.deadlines.insert((r, subject), due);
+            }
+            for (subject, id, status) in store::cases::status_for(conn, r, &case_subjects)? {
+                known.cases.insert((r, subject), (id, status));
+            }
+        }
+        Ok(known)
     }
 }
 

@@ -2,8 +2,9 @@
 //! of one request in one transaction. Shared by the API and `shouzhen import`.
 
 pub mod event;
+pub mod queue;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -113,21 +114,22 @@ pub struct Touched {
     pub patients: BTreeSet<String>,
     /// The event times of the touched patients' events.
     pub span: Option<(NaiveDateTime, NaiveDateTime)>,
-    /// Closure ids of the posting hospital.
-    pub closures: BTreeSet<String>,
+    /// Closures, as (hospital id, closure id).
+    pub closures: BTreeSet<(i64, String)>,
 }
 
 impl Touched {
-    fn add(&mut self, key: Option<String>, occurred: NaiveDateTime, closure: Option<&str>) {
-        if let Some(k) = key {
-            self.patients.insert(k);
+    fn add(&mut self, ev: &Prepared, hospital_id: i64) {
+        if let Some(k) = &ev.key {
+            self.patients.insert(k.clone());
+            let t = ev.occurred;
             self.span = Some(match self.span {
-                None => (occurred, occurred),
-                Some((a, b)) => (a.min(occurred), b.max(occurred)),
+                None => (t, t),
+                Some((a, b)) => (a.min(t), b.max(t)),
             });
         }
-        if let Some(c) = closure {
-            self.closures.insert(c.to_string());
+        if let Some(c) = &ev.closure {
+            self.closures.insert((hospital_id, c.clone()));
         }
     }
 
@@ -141,6 +143,88 @@ impl Touched {
     }
 }
 
+/// An event ready to be stored: validated, its patient pseudonymised, its body serialised and
+/// hashed. This is the CPU work of ingest, done before the write transaction.
+#[derive(Debug)]
+pub struct Prepared {
+    index: usize,
+    event_id: String,
+    key: Option<String>,
+    kind: &'static str,
+    acuity: Option<&'static str>,
+    occurred: NaiveDateTime,
+    closure: Option<String>,
+    payload: String,
+    hash: String,
+}
+
+/// One request's events, prepared: what the write transaction needs and nothing more.
+#[derive(Debug)]
+pub struct Batch {
+    pub poster: Poster,
+    pub events: Vec<Prepared>,
+    pub rejected: Vec<Rejection>,
+}
+
+impl Batch {
+    /// Pseudonymises, serialises and hashes the valid events; keeps the rejections.
+    pub fn prepare(
+        keys: &Keys,
+        poster: Poster,
+        items: Vec<Result<IntakeEvent, Rejection>>,
+    ) -> Result<Self, diesel::result::Error> {
+        let mut events = Vec::with_capacity(items.len());
+        let mut rejected = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let ev = match item {
+                Ok(ev) => ev,
+                Err(rejection) => {
+                    rejected.push(rejection);
+                    continue;
+                }
+            };
+            let key = ev
+                .patient
+                .as_ref()
+                .map(|p| patient_key(keys, poster.hospital_id, p));
+            let payload = serde_json::to_string(&ev.body)
+                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+            // SHA-256 of `event_id \0 patient key \0 payload`, as stored since the first release.
+            let mut h = Sha256::new();
+            h.update(ev.event_id.as_bytes());
+            h.update([0u8]);
+            h.update(key.as_deref().unwrap_or("").as_bytes());
+            h.update([0u8]);
+            h.update(payload.as_bytes());
+            events.push(Prepared {
+                index,
+                kind: ev.body.kind.as_str(),
+                acuity: ev.body.acuity.map(|a| a.as_str()),
+                occurred: ev.body.occurred_naive(),
+                closure: ev.body.closure.as_ref().map(|c| c.id.clone()),
+                hash: hex::encode(h.finalize()),
+                event_id: ev.event_id,
+                key,
+                payload,
+            });
+        }
+        Ok(Self {
+            poster,
+            events,
+            rejected,
+        })
+    }
+
+    /// The number of events in the request, valid or not.
+    pub fn len(&self) -> usize {
+        self.events.len() + self.rejected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Stores the valid events of one request and runs the rules on what they touched, in one
 /// transaction. `items` holds each event's validation result, in request order.
 pub fn ingest(
@@ -150,14 +234,48 @@ pub fn ingest(
     poster: &Poster,
     items: Vec<Result<IntakeEvent, Rejection>>,
 ) -> Result<IngestReport, diesel::result::Error> {
+    let batch = Batch::prepare(keys, poster.clone(), items)?;
+    let mut reports = ingest_group(conn, engine, std::slice::from_ref(&batch))?;
+    Ok(reports.pop().unwrap_or_default())
+}
+
+/// Stores several requests' events and judges everything they touched, in one transaction
+/// (group commit): one report per batch, in order.
+pub fn ingest_group(
+    conn: &mut DbConn,
+    engine: &Engine<'_>,
+    batches: &[Batch],
+) -> Result<Vec<IngestReport>, diesel::result::Error> {
     db::write_tx(conn, |conn| {
-        let (mut report, touched) = store_events(conn, keys, poster, items, engine.now, false)?;
-        report.effects = evaluate(conn, engine, poster, &touched)?;
-        // Last, so that the hospital's row is locked for the shortest time.
-        if report.accepted + report.duplicates > 0 {
-            engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
+        let mut reports = Vec::with_capacity(batches.len());
+        let mut touched = Touched::default();
+        let mut alive = BTreeSet::new();
+        for batch in batches {
+            let (mut report, t) = store_batch(
+                conn,
+                batch.poster.hospital_id,
+                &batch.events,
+                engine.now,
+                false,
+            )?;
+            report.rejected.extend(batch.rejected.iter().cloned());
+            report.rejected.sort_by_key(|r| r.index);
+            if report.accepted + report.duplicates > 0 {
+                alive.insert((batch.poster.hospital_id, batch.poster.jurisdiction.as_str()));
+            }
+            touched.extend(t);
+            reports.push(report);
         }
-        Ok(report)
+        let effects = evaluate(conn, engine, &touched)?;
+        // Last, in hospital order, so that the hospitals' rows are locked for the shortest time
+        // and two groups cannot lock them in opposite orders.
+        for (hospital_id, jurisdiction) in &alive {
+            engine.feed_alive(conn, *hospital_id, jurisdiction)?;
+        }
+        if let Some(first) = reports.first_mut() {
+            first.effects = effects;
+        }
+        Ok(reports)
     })
 }
 
@@ -171,8 +289,12 @@ pub fn store_only(
     poster: &Poster,
     items: Vec<Result<IntakeEvent, Rejection>>,
 ) -> Result<(IngestReport, Touched), diesel::result::Error> {
+    let batch = Batch::prepare(keys, poster.clone(), items)?;
     db::write_tx(conn, |conn| {
-        let (report, touched) = store_events(conn, keys, poster, items, engine.now, true)?;
+        let (mut report, touched) =
+            store_batch(conn, poster.hospital_id, &batch.events, engine.now, true)?;
+        report.rejected.extend(batch.rejected);
+        report.rejected.sort_by_key(|r| r.index);
         if report.accepted + report.duplicates > 0 {
             engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
         }
@@ -184,94 +306,101 @@ pub fn store_only(
 pub fn evaluate(
     conn: &mut DbConn,
     engine: &Engine<'_>,
-    poster: &Poster,
     touched: &Touched,
 ) -> Result<Effects, diesel::result::Error> {
     let mut effects = Effects::default();
     if let Some((from, to)) = touched.span {
-        for key in &touched.patients {
-            effects.extend(engine.patient(conn, key, from, to)?);
-        }
+        effects.extend(engine.patients(conn, &touched.patients, from, to)?);
     }
-    for closure_id in &touched.closures {
-        effects.extend(engine.closure(conn, poster.hospital_id, closure_id)?);
+    for (hospital_id, closure_id) in &touched.closures {
+        effects.extend(engine.closure(conn, *hospital_id, closure_id)?);
     }
     Ok(effects)
 }
 
-fn store_events(
+fn conflict(index: usize, event_id: &str) -> Rejection {
+    Rejection::new(
+        index,
+        Some(event_id.to_string()),
+        vec![FieldError::new(
+            "event_id",
+            "was already used for an event with other content",
+        )],
+    )
+}
+
+/// Stores a hospital's prepared events with one multi-row insert per chunk: new ids are
+/// inserted, an id stored before with the same content is a duplicate, and with other content a
+/// rejection. Returns the report (without the validation rejections) and what was touched.
+fn store_batch(
     conn: &mut DbConn,
-    keys: &Keys,
-    poster: &Poster,
-    items: Vec<Result<IntakeEvent, Rejection>>,
+    hospital_id: i64,
+    events: &[Prepared],
     now: NaiveDateTime,
     touch_duplicates: bool,
 ) -> Result<(IngestReport, Touched), diesel::result::Error> {
     let mut report = IngestReport::default();
     let mut touched = Touched::default();
-    for (index, item) in items.into_iter().enumerate() {
-        let ev = match item {
-            Ok(ev) => ev,
-            Err(rejection) => {
-                report.rejected.push(rejection);
-                continue;
+    // The first event of each id in the request is the one stored; a repeat within the request
+    // is a duplicate of it or a conflict with it.
+    let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
+    let mut unique = Vec::with_capacity(events.len());
+    for (i, ev) in events.iter().enumerate() {
+        match first.get(ev.event_id.as_str()) {
+            None => {
+                first.insert(&ev.event_id, i);
+                unique.push(i);
             }
-        };
-        let key = ev
-            .patient
-            .as_ref()
-            .map(|p| patient_key(keys, poster.hospital_id, p));
-        let payload = serde_json::to_string(&ev.body)
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        let hash = hex::encode(Sha256::digest(
-            format!(
-                "{}\u{0}{}\u{0}{}",
-                ev.event_id,
-                key.as_deref().unwrap_or(""),
-                payload
-            )
-            .as_bytes(),
-        ));
-        let occurred = ev.body.occurred_naive();
-        let closure = ev.body.closure.as_ref().map(|c| c.id.as_str());
-        let new = store::events::NewEvent {
-            hospital_id: poster.hospital_id,
-            event_id: &ev.event_id,
-            content_hash: &hash,
-            kind: ev.body.kind.as_str(),
-            occurred_at: occurred,
-            received_at: now,
-            patient_key: key.as_deref(),
-            acuity: ev.body.acuity.map(|a| a.as_str()),
-            closure_id: closure,
-            payload: &payload,
-        };
-        match db::savepoint(conn, |c| store::events::insert(c, &new)) {
-            Ok(()) => {
-                report.accepted += 1;
-                touched.add(key, occurred, closure);
-            }
-            Err(e) if db::is_unique_violation(&e) => {
-                let stored = store::events::find(conn, poster.hospital_id, &ev.event_id)?;
-                match stored {
-                    Some((_, stored_hash, _)) if stored_hash == hash => {
-                        report.duplicates += 1;
-                        // A duplicate changes nothing; a bulk re-run judges it again anyway.
-                        if touch_duplicates {
-                            touched.add(key, occurred, closure);
-                        }
-                    }
-                    _ => report.rejected.push(Rejection::new(
-                        index,
-                        Some(ev.event_id.clone()),
-                        vec![FieldError::new(
-                            "event_id",
-                            "was already used for an event with other content",
-                        )],
-                    )),
+            Some(&j) if events[j].hash == ev.hash => {
+                report.duplicates += 1;
+                if touch_duplicates {
+                    touched.add(ev, hospital_id);
                 }
             }
-            Err(e) => return Err(e),
+            Some(_) => report.rejected.push(conflict(ev.index, &ev.event_id)),
+        }
+    }
+    let rows: Vec<store::events::NewEvent<'_>> = unique
+        .iter()
+        .map(|&i| {
+            let ev = &events[i];
+            store::events::NewEvent {
+                hospital_id,
+                event_id: &ev.event_id,
+                content_hash: &ev.hash,
+                kind: ev.kind,
+                occurred_at: ev.occurred,
+                received_at: now,
+                patient_key: ev.key.as_deref(),
+                acuity: ev.acuity,
+                closure_id: ev.closure.as_deref(),
+                payload: &ev.payload,
+            }
+        })
+        .collect();
+    let inserted: HashSet<String> = store::events::insert_new(conn, &rows)?
+        .into_iter()
+        .collect();
+    let existing: Vec<&str> = unique
+        .iter()
+        .map(|&i| events[i].event_id.as_str())
+        .filter(|id| !inserted.contains(*id))
+        .collect();
+    let stored: HashMap<String, String> = store::events::hashes(conn, hospital_id, &existing)?
+        .into_iter()
+        .collect();
+    for &i in &unique {
+        let ev = &events[i];
+        if inserted.contains(&ev.event_id) {
+            report.accepted += 1;
+            touched.add(ev, hospital_id);
+        } else if stored.get(&ev.event_id) == Some(&ev.hash) {
+            report.duplicates += 1;
+            if touch_duplicates {
+                touched.add(ev, hospital_id);
+            }
+        } else {
+            report.rejected.push(conflict(ev.index, &ev.event_id));
         }
     }
     Ok((report, touched))

@@ -39,6 +39,25 @@ pub fn by_rule_subject(conn: &mut DbConn, rule: &str, subject: &str) -> QueryRes
         .optional()
 }
 
+/// The cases of one rule among `subjects`: (subject, id, status).
+pub fn status_for(
+    conn: &mut DbConn,
+    rule: &str,
+    subjects: &[String],
+) -> QueryResult<Vec<(String, i64, String)>> {
+    let mut out = Vec::new();
+    for chunk in subjects.chunks(1_000) {
+        out.extend(
+            cases::table
+                .filter(cases::rule.eq(rule))
+                .filter(cases::subject.eq_any(chunk))
+                .select((cases::subject, cases::id, cases::status))
+                .load::<(String, i64, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
     cases::table
         .find(id)
@@ -54,22 +73,15 @@ pub fn link_evidence(
     events: &[i64],
     complaints: &[i64],
 ) -> QueryResult<()> {
-    let have_events: Vec<Option<i64>> = case_evidence::table
-        .filter(case_evidence::case_id.eq(case_id))
-        .select(case_evidence::event_row_id)
-        .load(conn)?;
-    let have_complaints: Vec<Option<i64>> = case_evidence::table
-        .filter(case_evidence::case_id.eq(case_id))
-        .select(case_evidence::complaint_id)
-        .load(conn)?;
+    let (have_events, have_complaints) = evidence_of(conn, case_id)?;
     let new_links = events
         .iter()
-        .filter(|e| !have_events.contains(&Some(**e)))
+        .filter(|e| !have_events.contains(e))
         .map(|e| (Some(*e), None))
         .chain(
             complaints
                 .iter()
-                .filter(|c| !have_complaints.contains(&Some(**c)))
+                .filter(|c| !have_complaints.contains(c))
                 .map(|c| (None, Some(*c))),
         );
     for (event, complaint) in new_links {

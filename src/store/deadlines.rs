@@ -55,6 +55,26 @@ pub fn schedule(
     }
 }
 
+/// The unsettled deadlines of one rule among `subjects`: (subject, due time).
+pub fn open_for(
+    conn: &mut DbConn,
+    rule: &str,
+    subjects: &[String],
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    let mut out = Vec::new();
+    for chunk in subjects.chunks(1_000) {
+        out.extend(
+            deadlines::table
+                .filter(deadlines::rule.eq(rule))
+                .filter(deadlines::subject.eq_any(chunk))
+                .filter(deadlines::done.eq(false))
+                .select((deadlines::subject, deadlines::due_at))
+                .load::<(String, NaiveDateTime)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Marks a subject's deadline as settled (a verdict was reached).
 pub fn settle(conn: &mut DbConn, rule: &str, subject: &str) -> QueryResult<()> {
     diesel::update(

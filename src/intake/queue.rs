@@ -1,0 +1,146 @@
+//! Group commit for the intake API: requests hand their prepared events to a few writer
+//! threads, and a writer stores and judges every request waiting at that moment in one
+//! transaction. Under load, concurrent requests share one commit (and one pass of the rules
+//! over what they touched) instead of queueing for a transaction each; alone, a request is its
+//! own group. The reply is sent only after the commit, so a 200 still means "stored".
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Batch, IngestReport};
+use crate::db::Pool;
+use crate::engine::Engine;
+use crate::error::{AppError, AppResult};
+use crate::mail::Notifier;
+use crate::policy::Policy;
+use crate::store;
+use crate::telemetry::Metrics;
+
+/// A group holds at most this many events (one full request is a group of its own).
+const GROUP_EVENTS: usize = 10_000;
+/// Requests that may wait for a writer before `submit` waits for room.
+const QUEUE_DEPTH: usize = 1_024;
+
+struct Job {
+    batch: Batch,
+    reply: oneshot::Sender<AppResult<IngestReport>>,
+}
+
+/// What a writer needs; shared by the writer threads.
+pub struct Writer {
+    pub pool: Pool,
+    pub policy: Arc<Policy>,
+    pub notifier: Arc<Notifier>,
+    pub metrics: Arc<Metrics>,
+}
+
+pub struct IngestQueue {
+    tx: mpsc::Sender<Job>,
+}
+
+impl IngestQueue {
+    /// Starts `writers` writer threads. They end when the queue is dropped.
+    pub fn start(writer: Writer, writers: usize) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        let rx = Arc::new(Mutex::new(rx));
+        let writer = Arc::new(writer);
+        for n in 0..writers.max(1) {
+            let (rx, writer) = (rx.clone(), writer.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("ingest-{n}"))
+                .spawn(move || writer.run(&rx));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start an ingest writer");
+            }
+        }
+        Self { tx }
+    }
+
+    /// Stores and judges one request's events; returns after they are committed.
+    pub async fn submit(&self, batch: Batch) -> AppResult<IngestReport> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { batch, reply })
+            .await
+            .map_err(|_| AppError::Unavailable("the ingest writers have stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| AppError::Internal("an ingest writer stopped mid-request".into()))?
+    }
+}
+
+impl Writer {
+    fn run(&self, rx: &Mutex<mpsc::Receiver<Job>>) {
+        while let Some(jobs) = next_group(rx) {
+            self.commit(jobs);
+        }
+    }
+
+    /// Commits a group; if the group fails, each request is tried alone, so that one request's
+    /// fault (or a deadlock with another instance) fails no other request.
+    fn commit(&self, jobs: Vec<Job>) {
+        if jobs.len() > 1 {
+            let (batches, replies): (Vec<Batch>, Vec<_>) =
+                jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
+            match self.ingest(&batches) {
+                Ok(reports) => {
+                    for (reply, report) in replies.into_iter().zip(reports) {
+                        let _ = reply.send(Ok(report));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, requests = replies.len(), "group commit failed; committing its requests one by one");
+                    for (batch, reply) in batches.iter().zip(replies) {
+                        let result = self
+                            .ingest(std::slice::from_ref(batch))
+                            .map(|mut r| r.remove(0));
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        } else {
+            for job in jobs {
+                let result = self
+                    .ingest(std::slice::from_ref(&job.batch))
+                    .map(|mut r| r.remove(0));
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+
+    fn ingest(&self, batches: &[Batch]) -> AppResult<Vec<IngestReport>> {
+        let mut conn = self.pool.get()?;
+        let engine = Engine::new(&self.policy, &self.notifier, store::now());
+        let reports = super::ingest_group(&mut conn, &engine, batches)?;
+        self.metrics.group_commits.inc();
+        for report in &reports {
+            for case in &report.effects.opened {
+                self.metrics
+                    .cases_opened
+                    .with_label_values(&[case.rule.as_str()])
+                    .inc();
+            }
+        }
+        Ok(reports)
+    }
+}
+
+/// Waits for a request, then takes every request already waiting, up to `GROUP_EVENTS` events.
+/// `None` when the queue is closed.
+fn next_group(rx: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let first = rx.blocking_recv()?;
+    let mut events = first.batch.len();
+    let mut jobs = vec![first];
+    while events < GROUP_EVENTS {
+        match rx.try_recv() {
+            Ok(job) => {
+                events += job.batch.len();
+                jobs.push(job);
+            }
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
