@@ -54,7 +54,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
     );
     let writers = match (settings.ingest_writers, &settings.database_url) {
         (0, db::DatabaseUrl::Sqlite(_)) => 1,
-        (0, db::DatabaseUrl::Postgres(_)) => 2,
+        (0, db::DatabaseUrl::Postgres(_)) => 2.min(settings.pool_size as usize - 1).max(1),
         (n, _) => n,
     };
     let ingest = IngestQueue::start(

@@ -1,6 +1,8 @@
 //! The case queue and its CSV export.
 
 use super::*;
+use actix_web::web::Bytes;
+use futures_util::StreamExt;
 
 #[derive(Debug, Default, Deserialize, serde::Serialize, Clone)]
 pub struct DashQuery {
@@ -223,16 +225,48 @@ pub async fn export(
         Ok(f) => f,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
-    let rows = match state
-        .db(move |conn| Ok(store::cases::queue(conn, &filter, None, 100_000)?))
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
-    };
-    let mut out = String::from(
-        "\u{feff}id,rule,severity,status,hospital,district,occurred_at,opened_at,summary\r\n",
+    // Streamed a page at a time (keyset), so that memory stays flat however many cases match.
+    let head = Bytes::from_static(
+        "\u{feff}id,rule,severity,status,hospital,district,occurred_at,opened_at,summary\r\n"
+            .as_bytes(),
     );
+    let pages = futures_util::stream::unfold(Some(None), move |after| {
+        let (state, filter) = (state.clone(), filter.clone());
+        async move {
+            let after = after?;
+            let page = state
+                .db(move |conn| Ok(store::cases::queue(conn, &filter, after, EXPORT_PAGE)?))
+                .await;
+            let rows = match page {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::error!(error = %e, "CSV export stopped");
+                    return Some((
+                        Err(actix_web::error::ErrorServiceUnavailable("database")),
+                        None,
+                    ));
+                }
+            };
+            let next = (rows.len() as i64 == EXPORT_PAGE)
+                .then(|| rows.last().map(|r| (rank(&r.severity), r.opened_at, r.id)));
+            Some((Ok(Bytes::from(csv_lines(rows))), next))
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok(head) }).chain(pages);
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"shouzhen-cases.csv\"",
+        ))
+        .streaming(body)
+}
+
+/// Rows per page of the CSV export.
+const EXPORT_PAGE: i64 = 1_000;
+
+fn csv_lines(rows: Vec<store::cases::CaseRow>) -> String {
+    let mut out = String::with_capacity(rows.len() * 160);
     for r in rows {
         let line = [
             r.id.to_string(),
@@ -252,11 +286,5 @@ pub async fn export(
         out.push_str(&line);
         out.push_str("\r\n");
     }
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"shouzhen-cases.csv\"",
-        ))
-        .body(out)
+    out
 }

@@ -1,0 +1,289 @@
+//! The dashboard at scale: 10 million intake events and 100,000 cases, generated in the
+//! database, then the pages inspectors use timed over real HTTP (p50 and p95 of sequential
+//! requests): the case queue with each filter, the cases API, the case page, the CSV export of
+//! every case (streamed: the peak resident size is read before and after), and sweeper passes
+//! with 100 due deadlines and with none.
+//!
+//! `cargo bench --bench dashboard` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...`
+//! for PostgreSQL. `BENCH_EVENTS` (default 10,000,000), `BENCH_CASES` (default 100,000).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use diesel::connection::SimpleConnection;
+
+const HOSPITALS: i64 = 10;
+const RULES: [&str; 6] = [
+    "refusal.prohibited_reason",
+    "handover.delay",
+    "first_diagnosis.shirked",
+    "critical.test_delay",
+    "special_group.refused",
+    "refusal.operational_reason",
+];
+const STATUSES: [&str; 7] = [
+    "open",
+    "acknowledged",
+    "assigned",
+    "escalated",
+    "resolved",
+    "dismissed",
+    "withdrawn",
+];
+
+fn env_number(name: &str, default: i64) -> i64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The SQL that generates events `from..=to` (row ids equal `i`).
+fn events_sql(pg: bool, from: i64, to: i64) -> String {
+    let (series, time, hash, key) = if pg {
+        (
+            format!("generate_series({from}, {to}) AS g(i)"),
+            "timestamp '2022-01-01' + i * interval '3 seconds'".to_string(),
+            "lpad(i::text, 64, '0')".to_string(),
+            "'id:' || lpad((i / 2)::text, 64, '0')".to_string(),
+        )
+    } else {
+        (
+            format!(
+                "(WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n WHERE i < {to}) SELECT i FROM n)"
+            ),
+            "datetime(1640995200 + i * 3, 'unixepoch')".to_string(),
+            "printf('%064d', i)".to_string(),
+            "'id:' || printf('%064d', i / 2)".to_string(),
+        )
+    };
+    format!(
+        "INSERT INTO intake_events (id, hospital_id, event_id, content_hash, kind, occurred_at, received_at, patient_key, acuity, closure_id, payload) \
+         SELECT i, (i % {HOSPITALS}) + 1, 'e' || i, {hash}, CASE WHEN i % 2 = 0 THEN 'arrival' ELSE 'handover' END, {time}, {time}, {key}, 'urgent', NULL, \
+         CASE WHEN i % 2 = 0 THEN '{{\"type\":\"arrival\",\"occurred_at\":\"2022-01-01T00:00:00Z\",\"acuity\":\"urgent\",\"arrived_by\":\"ambulance\"}}' \
+         ELSE '{{\"type\":\"handover\",\"occurred_at\":\"2022-01-01T00:15:00Z\"}}' END FROM {series}"
+    )
+}
+
+/// The SQL that generates `n` cases over the first events, with evidence and history.
+fn cases_sql(pg: bool, n: i64, events: i64) -> String {
+    let step = (events / n).max(2);
+    let rule = RULES
+        .iter()
+        .enumerate()
+        .map(|(k, r)| format!("WHEN {k} THEN '{r}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let status = STATUSES
+        .iter()
+        .enumerate()
+        .map(|(k, s)| format!("WHEN {k} THEN '{s}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (series, time) = if pg {
+        (
+            format!("generate_series(1, {n}) AS g(j)"),
+            "timestamp '2022-01-01' + j * interval '5 minutes'".to_string(),
+        )
+    } else {
+        (
+            format!(
+                "(WITH RECURSIVE n(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM n WHERE j < {n}) SELECT j FROM n)"
+            ),
+            "datetime(1640995200 + j * 300, 'unixepoch')".to_string(),
+        )
+    };
+    format!(
+        "INSERT INTO cases (id, rule, subject, severity, status, hospital_id, district, occurred_at, opened_at, updated_at, summary, escalation_level) \
+         SELECT j, CASE j % {rules} {rule} END, 'ev:' || (j * {step}), \
+         CASE j % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END, CASE j % 7 {status} END, \
+         ((j * {step}) % {HOSPITALS}) + 1, 'district-' || (((j * {step}) % {HOSPITALS}) % 5), {time}, {time}, {time}, \
+         '急诊患者 ' || j || ' 号：救护车到达后未在 15 分钟内交接', 0 FROM {series};\n\
+         INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} FROM {series};\n\
+         INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} + 1 FROM {series};\n\
+         INSERT INTO case_actions (case_id, actor_label, action, from_status, to_status, note, at) \
+         SELECT j, 'system', 'open', '', 'open', 'opened', {time} FROM {series};\n",
+        rules = RULES.len()
+    )
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let events = env_number("BENCH_EVENTS", 10_000_000);
+    let n_cases = env_number("BENCH_CASES", 100_000);
+    let pg = common::is_postgres();
+    actix_web::rt::System::new().block_on(async move {
+        let app = common::TestApp::builder()
+            .var("SHOUZHEN_DB_POOL_SIZE", "8")
+            .var("SHOUZHEN_SWEEP_INTERVAL", "60")
+            .spawn()
+            .await;
+        for h in 0..HOSPITALS {
+            app.add_hospital_in(
+                &format!("H-{h}"),
+                &format!("district-{}", h % 5),
+                "beijing",
+            )
+            .await;
+        }
+        app.staff_token("supervisor@bench.example.cn", "supervisor", None)
+            .await;
+        let token = app
+            .staff_token("inspector@bench.example.cn", "inspector", None)
+            .await;
+
+        // Generate the data, a million events per transaction.
+        let started = Instant::now();
+        let chunk = 1_000_000;
+        let mut from = 1;
+        while from <= events {
+            let to = (from + chunk - 1).min(events);
+            let sql = events_sql(pg, from, to);
+            app.state
+                .db(move |conn| {
+                    conn.batch_execute(&format!("BEGIN; {sql}; COMMIT;"))?;
+                    Ok(())
+                })
+                .await
+                .expect("generate events");
+            from = to + 1;
+        }
+        let sql = cases_sql(pg, n_cases, events);
+        let fixup = if pg {
+            "SELECT setval('intake_events_id_seq', (SELECT max(id) FROM intake_events)); \
+             SELECT setval('cases_id_seq', (SELECT max(id) FROM cases)); ANALYZE;"
+        } else {
+            "ANALYZE;"
+        };
+        app.state
+            .db(move |conn| {
+                conn.batch_execute(&format!("BEGIN; {sql} COMMIT; {fixup}"))?;
+                Ok(())
+            })
+            .await
+            .expect("generate cases");
+        println!(
+            "generated {events} events and {n_cases} cases in {:.0} s (backend: {})",
+            started.elapsed().as_secs_f64(),
+            if pg { "postgresql" } else { "sqlite" }
+        );
+
+        let mut visitor = common::Visitor::new(&app);
+        assert_eq!(visitor.login("supervisor@bench.example.cn").await, 303);
+        let pages: Vec<(&str, String)> = vec![
+            ("queue, no filter", "/dashboard".into()),
+            ("queue, rule", "/dashboard?rule=handover.delay".into()),
+            ("queue, hospital", "/dashboard?hospital=H-3".into()),
+            ("queue, district", "/dashboard?district=district-2".into()),
+            ("queue, severity", "/dashboard?severity=low".into()),
+            ("queue, status", "/dashboard?status=dismissed".into()),
+            (
+                "queue, period",
+                "/dashboard?since=2022-03-01&until=2022-03-08".into(),
+            ),
+            (
+                "queue, all filters",
+                "/dashboard?rule=handover.delay&hospital=H-1&severity=high&status=open".into(),
+            ),
+        ];
+        println!("\nwhat (20 requests each)                p50 ms    p95 ms");
+        for (what, path) in &pages {
+            let mut times = Vec::new();
+            for _ in 0..20 {
+                let t = Instant::now();
+                let (status, _, _) = visitor.get(path).await;
+                assert_eq!(status, 200, "{path}");
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            report(what, times);
+        }
+        for (what, query) in [
+            ("API cases, no filter", ""),
+            ("API cases, rule + status", "rule=handover.delay&status=open"),
+            ("API cases, hospital", "hospital=H-7"),
+        ] {
+            let mut times = Vec::new();
+            for _ in 0..20 {
+                let t = Instant::now();
+                let (status, _) = app
+                    .get(&format!("/api/v1/cases?limit=50&{query}"), Some(&token))
+                    .await;
+                assert_eq!(status, 200);
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            report(what, times);
+        }
+        let mut times = Vec::new();
+        for k in 0..20 {
+            let id = 1 + (k * 4_999) % n_cases;
+            let t = Instant::now();
+            let (status, _, _) = visitor.get(&format!("/cases/{id}")).await;
+            assert_eq!(status, 200);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        report("case page", times);
+        let mut times = Vec::new();
+        for k in 0..20 {
+            let id = 1 + (k * 4_999) % n_cases;
+            let t = Instant::now();
+            let (status, _) = app.get(&format!("/api/v1/cases/{id}"), Some(&token)).await;
+            assert_eq!(status, 200);
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        report("API case", times);
+
+        let before = common::peak_rss_mib();
+        let t = Instant::now();
+        let (status, _, csv) = visitor.get("/dashboard/export.csv?status=").await;
+        assert_eq!(status, 200);
+        let rows = csv.lines().count() - 1;
+        println!(
+            "\nCSV export: {rows} rows, {:.1} MiB in {:.2} s; peak RSS {before:.0} MiB before, {:.0} MiB after",
+            csv.len() as f64 / 1048576.0,
+            t.elapsed().as_secs_f64(),
+            common::peak_rss_mib()
+        );
+
+        // The sweeper: 1,000 handover deadlines due now, among the 10 million events.
+        let due = if pg {
+            "INSERT INTO deadlines (rule, subject, hospital_id, due_at, done) \
+             SELECT 'handover.delay', 'ev:' || (i * 2), (i * 2 % 10) + 1, now() - interval '1 minute', false FROM generate_series(1, 100) i"
+        } else {
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) \
+             INSERT INTO deadlines (rule, subject, hospital_id, due_at, done) \
+             SELECT 'handover.delay', 'ev:' || (i * 2), (i * 2 % 10) + 1, datetime('now', '-1 minute'), 0 FROM n"
+        };
+        app.state
+            .db(move |conn| {
+                conn.batch_execute(due)?;
+                Ok(())
+            })
+            .await
+            .expect("deadlines");
+        let t = Instant::now();
+        app.sweep_at(chrono::Utc::now()).await;
+        let busy = t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
+        app.sweep_at(chrono::Utc::now()).await;
+        let idle = t.elapsed().as_secs_f64() * 1000.0;
+        println!(
+            "sweeper among {events} events: a pass with 100 due deadlines {busy:.1} ms ({:.2} ms a deadline); a pass with none due {idle:.1} ms",
+            busy / 100.0
+        );
+        println!("peak RSS of the process (service and client): {:.0} MiB", common::peak_rss_mib());
+    });
+}
+
+fn report(what: &str, mut times: Vec<f64>) {
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{what:<38} {:>7.1}   {:>7.1}",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95)
+    );
+}

@@ -1,0 +1,94 @@
+//! Single events: 64 concurrent clients (wrk), each request one event, against a running
+//! service. Concurrent requests share transactions (group commit); the figure is events per
+//! second with every response a 200, and the latency percentiles wrk reports.
+//!
+//! `cargo bench --bench single` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...` for
+//! PostgreSQL. Needs `wrk` (`apt-get install wrk`). `BENCH_SECONDS` (default 15).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::process::Command;
+
+/// Each request: an ambulance arrival of a new patient, or the handover of the patient that
+/// thread admitted just before (8 minutes later), so that the rules open and settle deadlines.
+const SCRIPT: &str = r#"
+local counter = 0
+local id = 0
+local threads = {}
+function setup(thread)
+  id = id + 1
+  thread:set("tid", id)
+end
+function request()
+  counter = counter + 1
+  local p = string.format("%d-%d", tid, math.floor((counter + 1) / 2))
+  local minute = math.floor(counter / 2) % 1000
+  local body
+  if counter % 2 == 1 then
+    body = string.format('{"event_id":"a%s","type":"arrival","occurred_at":"2022-07-01T%02d:%02d:00+08:00","patient":{"ref":"%s"},"acuity":"urgent","arrived_by":"ambulance","health_code":"green","test_status":"negative_48h"}', p, 8 + math.floor(minute / 60) % 12, minute % 60, p)
+  else
+    body = string.format('{"event_id":"h%s","type":"handover","occurred_at":"2022-07-01T%02d:%02d:00+08:00","patient":{"ref":"%s"}}', p, 8 + math.floor((minute + 8) / 60) % 12, (minute + 8) % 60, p)
+  end
+  return wrk.format("POST", "/api/v1/intake-events", {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+end
+"#;
+
+fn main() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let backend = if common::is_postgres() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let app = common::TestApp::builder()
+            .var("SHOUZHEN_DB_POOL_SIZE", "8")
+            .var("SHOUZHEN_TOKEN_TTL", "3600")
+            .spawn()
+            .await;
+        let token = app.hospital_token("SINGLE-1").await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = dir.path().join("single.lua");
+        std::fs::write(&script, format!("token = \"{token}\"\n{SCRIPT}")).expect("script");
+        let url = app.url("/");
+        let duration = format!("{seconds}s");
+        // wrk runs in its own process; the server keeps running on this thread's runtime.
+        let output = actix_web::web::block(move || {
+            Command::new("wrk")
+                .args(["-t2", "-c64", "-d", &duration, "--latency", "-s"])
+                .arg(&script)
+                .arg(&url)
+                .output()
+        })
+        .await
+        .expect("block")
+        .expect("run wrk (apt-get install wrk)");
+        let text = String::from_utf8_lossy(&output.stdout);
+        println!("{text}");
+        let stored: i64 = app
+            .state
+            .db(|conn| {
+                use diesel::prelude::*;
+                Ok(shouzhen::schema::intake_events::table
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .expect("count");
+        let commits = app.state.metrics.group_commits.get();
+        let non_2xx = text
+            .lines()
+            .find(|l| l.contains("Non-2xx"))
+            .unwrap_or("all responses 2xx");
+        println!(
+            "{backend}: {stored} events stored in {seconds} s = {:.0} events/s; {commits} commits ({:.1} requests a commit); {non_2xx}; peak RSS {:.0} MiB",
+            stored as f64 / seconds as f64,
+            stored as f64 / commits.max(1) as f64,
+            common::peak_rss_mib()
+        );
+    });
+}
