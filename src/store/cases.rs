@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::rules::{Finding, RuleId};
 use crate::schema::{case_actions, case_evidence, cases, hospitals, users};
 
@@ -74,31 +74,62 @@ pub fn link_evidence(
     complaints: &[i64],
 ) -> QueryResult<()> {
     let (have_events, have_complaints) = evidence_of(conn, case_id)?;
-    let new_links = events
+    let events: Vec<i64> = events
         .iter()
+        .copied()
         .filter(|e| !have_events.contains(e))
-        .map(|e| (Some(*e), None))
-        .chain(
-            complaints
-                .iter()
-                .filter(|c| !have_complaints.contains(c))
-                .map(|c| (None, Some(*c))),
-        );
-    for (event, complaint) in new_links {
-        let inserted = db::savepoint(conn, |c| {
-            diesel::insert_into(case_evidence::table)
-                .values((
+        .collect();
+    let complaints: Vec<i64> = complaints
+        .iter()
+        .copied()
+        .filter(|c| !have_complaints.contains(c))
+        .collect();
+    insert_links(conn, case_id, &events, &complaints)
+}
+
+/// Inserts evidence links, one statement for the events and one for the complaints; a link
+/// that exists already (another transaction's) is skipped by the unique constraints.
+fn insert_links(
+    conn: &mut DbConn,
+    case_id: i64,
+    events: &[i64],
+    complaints: &[i64],
+) -> QueryResult<()> {
+    if !events.is_empty() {
+        let rows: Vec<_> = events
+            .iter()
+            .map(|e| {
+                (
                     case_evidence::case_id.eq(case_id),
-                    case_evidence::event_row_id.eq(event),
-                    case_evidence::complaint_id.eq(complaint),
-                ))
-                .execute(c)
-        });
-        match inserted {
-            Ok(_) => {}
-            Err(e) if db::is_unique_violation(&e) => {}
-            Err(e) => return Err(e),
-        }
+                    case_evidence::event_row_id.eq(*e),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(case_evidence::table)
+            .values(rows)
+            .on_conflict_do_nothing();
+        match conn {
+            DbConn::Pg(c) => q.execute(c)?,
+            DbConn::Sqlite(c) => q.execute(c)?,
+        };
+    }
+    if !complaints.is_empty() {
+        let rows: Vec<_> = complaints
+            .iter()
+            .map(|id| {
+                (
+                    case_evidence::case_id.eq(case_id),
+                    case_evidence::complaint_id.eq(*id),
+                )
+            })
+            .collect();
+        let q = diesel::insert_into(case_evidence::table)
+            .values(rows)
+            .on_conflict_do_nothing();
+        match conn {
+            DbConn::Pg(c) => q.execute(c)?,
+            DbConn::Sqlite(c) => q.execute(c)?,
+        };
     }
     Ok(())
 }
@@ -178,25 +209,11 @@ pub fn record_violation(
     finding: &Finding,
     now: NaiveDateTime,
 ) -> QueryResult<Option<Case>> {
-    let existing = by_rule_subject(conn, rule.as_str(), subject)?;
-    let opened = match existing {
-        Some(case) => {
-            if case.status == "withdrawn" {
-                set_status(conn, case.id, "open", now)?;
-                system_action(
-                    conn,
-                    case.id,
-                    "reinstate",
-                    "withdrawn",
-                    "open",
-                    "the evidence supports the case again",
-                    now,
-                )?;
-            }
-            link_evidence(conn, case.id, &finding.evidence, &finding.complaints)?;
-            return Ok(None);
-        }
-        None => db::savepoint(conn, |c| {
+    // `ON CONFLICT DO NOTHING`: a case that exists (or that another transaction opened at the
+    // same moment) is kept to one by the unique constraint, and nothing is returned.
+    // Built once per backend: `as_returning` is typed by the backend.
+    macro_rules! insert {
+        () => {
             diesel::insert_into(cases::table)
                 .values((
                     cases::rule.eq(rule.as_str()),
@@ -211,22 +228,41 @@ pub fn record_violation(
                     cases::summary.eq(&finding.summary),
                     cases::escalation_level.eq(0),
                 ))
-                .execute(c)
-        }),
+                .on_conflict_do_nothing()
+                .returning(Case::as_returning())
+        };
+    }
+    let opened: Option<Case> = match conn {
+        DbConn::Pg(c) => insert!().get_result(c).optional()?,
+        DbConn::Sqlite(c) => insert!().get_result(c).optional()?,
     };
-    let is_new = match opened {
-        Ok(_) => true,
-        // Opened at the same moment by another transaction: the constraint kept it to one.
-        Err(e) if db::is_unique_violation(&e) => false,
-        Err(e) => return Err(e),
-    };
+    if let Some(case) = opened {
+        let mut events = finding.evidence.clone();
+        events.sort_unstable();
+        events.dedup();
+        let mut complaints = finding.complaints.clone();
+        complaints.sort_unstable();
+        complaints.dedup();
+        insert_links(conn, case.id, &events, &complaints)?;
+        system_action(conn, case.id, "open", "", "open", &finding.summary, now)?;
+        return Ok(Some(case));
+    }
     let case =
         by_rule_subject(conn, rule.as_str(), subject)?.ok_or(diesel::result::Error::NotFound)?;
-    link_evidence(conn, case.id, &finding.evidence, &finding.complaints)?;
-    if is_new {
-        system_action(conn, case.id, "open", "", "open", &finding.summary, now)?;
+    if case.status == "withdrawn" {
+        set_status(conn, case.id, "open", now)?;
+        system_action(
+            conn,
+            case.id,
+            "reinstate",
+            "withdrawn",
+            "open",
+            "the evidence supports the case again",
+            now,
+        )?;
     }
-    Ok(is_new.then_some(case))
+    link_evidence(conn, case.id, &finding.evidence, &finding.complaints)?;
+    Ok(None)
 }
 
 /// Records that a subject no longer violates the rule: a case no inspector has touched is
