@@ -76,6 +76,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
         pool,
         metrics,
         ingest,
+        hospitals: Default::default(),
     })
 }
 
@@ -111,6 +112,9 @@ impl Application {
             state.settings.digest_hour,
             stopped.clone(),
         ));
+        if matches!(state.settings.database_url, db::DatabaseUrl::Sqlite(_)) {
+            actix_web::rt::spawn(checkpointer(state.pool.clone(), stopped.clone()));
+        }
         let s = &state.settings;
         let retry = Retry {
             base: chrono::Duration::seconds(s.smtp_retry_base as i64),
@@ -130,5 +134,26 @@ impl Application {
             state,
             stop,
         })
+    }
+}
+
+/// Checkpoints the SQLite write-ahead log every second, beside the writers (see
+/// [`db::checkpoint`]).
+async fn checkpointer(pool: db::Pool, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let pool = pool.clone();
+        let done = tokio::task::spawn_blocking(move || -> Result<(), String> {
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            db::checkpoint(&mut conn).map_err(|e| e.to_string())
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
     }
 }

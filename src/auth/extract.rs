@@ -91,20 +91,66 @@ impl FromRequest for HospitalPrincipal {
                     "this endpoint is for hospital clients; dashboard tokens cannot use it".into(),
                 ));
             }
-            let hospital = state
-                .db(move |conn| Ok(store::hospitals::by_client_id(conn, &claims.sub)?))
+            if let Some(known) = state.hospitals.get(&claims.sub) {
+                return known.ok_or_else(unknown_client);
+            }
+            let client_id = claims.sub.clone();
+            let principal = state
+                .db(move |conn| Ok(store::hospitals::by_client_id(conn, &client_id)?))
                 .await?
                 .filter(|h| !h.disabled)
-                .ok_or_else(|| {
-                    AppError::Unauthorized("this client is unknown or disabled".into())
-                })?;
-            Ok(Self {
-                hospital_id: hospital.id,
-                code: hospital.code,
-                district: hospital.district,
-                jurisdiction: hospital.jurisdiction,
-            })
+                .map(|h| Self {
+                    hospital_id: h.id,
+                    code: h.code,
+                    district: h.district,
+                    jurisdiction: h.jurisdiction,
+                });
+            state.hospitals.put(claims.sub, principal.clone());
+            principal.ok_or_else(unknown_client)
         })
+    }
+}
+
+fn unknown_client() -> AppError {
+    AppError::Unauthorized("this client is unknown or disabled".into())
+}
+
+/// Hospitals by client id, as the token check last read them, for a few seconds: a busy
+/// hospital's requests do not each read its row. Disabling a hospital takes effect on every
+/// instance within [`HospitalCache::TTL`].
+#[derive(Default)]
+pub struct HospitalCache {
+    entries: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, Option<HospitalPrincipal>)>,
+    >,
+}
+
+impl HospitalCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn get(&self, client_id: &str) -> Option<Option<HospitalPrincipal>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(client_id)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, h)| h.clone())
+    }
+
+    fn put(&self, client_id: String, hospital: Option<HospitalPrincipal>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: stale entries go whenever the map grows large.
+        if entries.len() > 10_000 {
+            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+        }
+        entries.insert(client_id, (std::time::Instant::now(), hospital));
+    }
+
+    /// Forgets everything (a hospital was disabled or its secret rotated on this instance).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 

@@ -4,7 +4,7 @@
 pub mod event;
 pub mod queue;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -247,24 +247,41 @@ pub fn ingest_group(
     batches: &[Batch],
 ) -> Result<Vec<IngestReport>, diesel::result::Error> {
     db::write_tx(conn, |conn| {
-        let mut reports = Vec::with_capacity(batches.len());
+        let mut reports: Vec<IngestReport> = batches
+            .iter()
+            .map(|b| IngestReport {
+                rejected: b.rejected.clone(),
+                ..Default::default()
+            })
+            .collect();
         let mut touched = Touched::default();
+        // One insert per hospital for the whole group, the requests' events in their order.
+        let mut by_hospital: BTreeMap<i64, Vec<(usize, &Prepared)>> = BTreeMap::new();
+        for (b, batch) in batches.iter().enumerate() {
+            let mine = by_hospital.entry(batch.poster.hospital_id).or_default();
+            mine.extend(batch.events.iter().map(|ev| (b, ev)));
+        }
+        for (hospital_id, events) in &by_hospital {
+            let refs: Vec<&Prepared> = events.iter().map(|(_, ev)| *ev).collect();
+            let outcomes = store_events(conn, *hospital_id, &refs, engine.now)?;
+            for ((b, ev), outcome) in events.iter().zip(outcomes) {
+                let report = &mut reports[*b];
+                match outcome {
+                    Stored::New => {
+                        report.accepted += 1;
+                        touched.add(ev, *hospital_id);
+                    }
+                    Stored::Duplicate => report.duplicates += 1,
+                    Stored::Conflict => report.rejected.push(conflict(ev.index, &ev.event_id)),
+                }
+            }
+        }
         let mut alive = BTreeSet::new();
-        for batch in batches {
-            let (mut report, t) = store_batch(
-                conn,
-                batch.poster.hospital_id,
-                &batch.events,
-                engine.now,
-                false,
-            )?;
-            report.rejected.extend(batch.rejected.iter().cloned());
+        for (batch, report) in batches.iter().zip(reports.iter_mut()) {
             report.rejected.sort_by_key(|r| r.index);
             if report.accepted + report.duplicates > 0 {
                 alive.insert((batch.poster.hospital_id, batch.poster.jurisdiction.as_str()));
             }
-            touched.extend(t);
-            reports.push(report);
         }
         let effects = evaluate(conn, engine, &touched)?;
         // Last, in hospital order, so that the hospitals' rows are locked for the shortest time
@@ -291,9 +308,25 @@ pub fn store_only(
 ) -> Result<(IngestReport, Touched), diesel::result::Error> {
     let batch = Batch::prepare(keys, poster.clone(), items)?;
     db::write_tx(conn, |conn| {
-        let (mut report, touched) =
-            store_batch(conn, poster.hospital_id, &batch.events, engine.now, true)?;
-        report.rejected.extend(batch.rejected);
+        let mut report = IngestReport {
+            rejected: batch.rejected.clone(),
+            ..Default::default()
+        };
+        let mut touched = Touched::default();
+        let refs: Vec<&Prepared> = batch.events.iter().collect();
+        let outcomes = store_events(conn, poster.hospital_id, &refs, engine.now)?;
+        for (ev, outcome) in batch.events.iter().zip(outcomes) {
+            match outcome {
+                Stored::New => report.accepted += 1,
+                Stored::Duplicate => report.duplicates += 1,
+                Stored::Conflict => {
+                    report.rejected.push(conflict(ev.index, &ev.event_id));
+                    continue;
+                }
+            }
+            // A re-run after an interruption judges the duplicates too.
+            touched.add(ev, poster.hospital_id);
+        }
         report.rejected.sort_by_key(|r| r.index);
         if report.accepted + report.duplicates > 0 {
             engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
@@ -329,20 +362,27 @@ fn conflict(index: usize, event_id: &str) -> Rejection {
     )
 }
 
-/// Stores a hospital's prepared events with one multi-row insert per chunk: new ids are
-/// inserted, an id stored before with the same content is a duplicate, and with other content a
-/// rejection. Returns the report (without the validation rejections) and what was touched.
-fn store_batch(
+/// What became of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    New,
+    /// The same id with the same content: stored before, changes nothing.
+    Duplicate,
+    /// The same id with other content: rejected.
+    Conflict,
+}
+
+/// Stores a hospital's prepared events with one multi-row insert per chunk: a new id is
+/// inserted; an id stored before (or earlier in `events`) is a duplicate when its content is
+/// the same and a conflict when it is not. One outcome per event, in order.
+fn store_events(
     conn: &mut DbConn,
     hospital_id: i64,
-    events: &[Prepared],
+    events: &[&Prepared],
     now: NaiveDateTime,
-    touch_duplicates: bool,
-) -> Result<(IngestReport, Touched), diesel::result::Error> {
-    let mut report = IngestReport::default();
-    let mut touched = Touched::default();
-    // The first event of each id in the request is the one stored; a repeat within the request
-    // is a duplicate of it or a conflict with it.
+) -> Result<Vec<Stored>, diesel::result::Error> {
+    let mut outcomes = vec![Stored::Duplicate; events.len()];
+    // The first event of each id is the one stored; a repeat is judged against it.
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
     let mut unique = Vec::with_capacity(events.len());
     for (i, ev) in events.iter().enumerate() {
@@ -351,19 +391,14 @@ fn store_batch(
                 first.insert(&ev.event_id, i);
                 unique.push(i);
             }
-            Some(&j) if events[j].hash == ev.hash => {
-                report.duplicates += 1;
-                if touch_duplicates {
-                    touched.add(ev, hospital_id);
-                }
-            }
-            Some(_) => report.rejected.push(conflict(ev.index, &ev.event_id)),
+            Some(&j) if events[j].hash == ev.hash => outcomes[i] = Stored::Duplicate,
+            Some(_) => outcomes[i] = Stored::Conflict,
         }
     }
     let rows: Vec<store::events::NewEvent<'_>> = unique
         .iter()
         .map(|&i| {
-            let ev = &events[i];
+            let ev = events[i];
             store::events::NewEvent {
                 hospital_id,
                 event_id: &ev.event_id,
@@ -390,18 +425,14 @@ fn store_batch(
         .into_iter()
         .collect();
     for &i in &unique {
-        let ev = &events[i];
-        if inserted.contains(&ev.event_id) {
-            report.accepted += 1;
-            touched.add(ev, hospital_id);
+        let ev = events[i];
+        outcomes[i] = if inserted.contains(&ev.event_id) {
+            Stored::New
         } else if stored.get(&ev.event_id) == Some(&ev.hash) {
-            report.duplicates += 1;
-            if touch_duplicates {
-                touched.add(ev, hospital_id);
-            }
+            Stored::Duplicate
         } else {
-            report.rejected.push(conflict(ev.index, &ev.event_id));
-        }
+            Stored::Conflict
+        };
     }
-    Ok((report, touched))
+    Ok(outcomes)
 }

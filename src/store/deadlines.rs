@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::schema::deadlines;
 
 #[derive(Debug, Clone, Queryable)]
@@ -16,7 +16,7 @@ pub struct Deadline {
     pub done: bool,
 }
 
-/// Sets (or moves) the deadline of a rule's subject.
+/// Sets (or moves) the deadline of a rule's subject: one upsert on the `(rule, subject)` key.
 pub fn schedule(
     conn: &mut DbConn,
     rule: &str,
@@ -24,35 +24,31 @@ pub fn schedule(
     hospital_id: Option<i64>,
     due_at: NaiveDateTime,
 ) -> QueryResult<()> {
-    let target = deadlines::table
-        .filter(deadlines::rule.eq(rule))
-        .filter(deadlines::subject.eq(subject));
-    let updated = diesel::update(target)
-        .set((deadlines::due_at.eq(due_at), deadlines::done.eq(false)))
-        .execute(conn)?;
-    if updated > 0 {
-        return Ok(());
+    use diesel::upsert::excluded;
+    // Built per backend: diesel's MultiConnection has no upserts.
+    macro_rules! upsert {
+        () => {
+            diesel::insert_into(deadlines::table)
+                .values((
+                    deadlines::rule.eq(rule),
+                    deadlines::subject.eq(subject),
+                    deadlines::hospital_id.eq(hospital_id),
+                    deadlines::due_at.eq(due_at),
+                    deadlines::done.eq(false),
+                ))
+                .on_conflict((deadlines::rule, deadlines::subject))
+                .do_update()
+                .set((
+                    deadlines::due_at.eq(excluded(deadlines::due_at)),
+                    deadlines::done.eq(false),
+                ))
+        };
     }
-    let inserted = db::savepoint(conn, |c| {
-        diesel::insert_into(deadlines::table)
-            .values((
-                deadlines::rule.eq(rule),
-                deadlines::subject.eq(subject),
-                deadlines::hospital_id.eq(hospital_id),
-                deadlines::due_at.eq(due_at),
-                deadlines::done.eq(false),
-            ))
-            .execute(c)
-    });
-    match inserted {
-        Ok(_) => Ok(()),
-        // Another transaction inserted it first: move that one.
-        Err(e) if db::is_unique_violation(&e) => diesel::update(target)
-            .set((deadlines::due_at.eq(due_at), deadlines::done.eq(false)))
-            .execute(conn)
-            .map(|_| ()),
-        Err(e) => Err(e),
+    match conn {
+        DbConn::Pg(c) => upsert!().execute(c),
+        DbConn::Sqlite(c) => upsert!().execute(c),
     }
+    .map(|_| ())
 }
 
 /// The unsettled deadlines of one rule among `subjects`: (subject, due time).

@@ -191,7 +191,8 @@ pub async fn admin_toggle_hospital(
     path: web::Path<String>,
 ) -> HttpResponse {
     let code = path.into_inner();
-    admin_post(req, payload, state, "hospital.toggle", move |conn, _| {
+    let cached = state.clone();
+    let response = admin_post(req, payload, state, "hospital.toggle", move |conn, _| {
         let h = store::hospitals::by_code(conn, &code)?
             .ok_or_else(|| AppError::NotFound(String::new()))?;
         diesel::update(crate::schema::hospitals::table.find(h.id))
@@ -199,7 +200,10 @@ pub async fn admin_toggle_hospital(
             .execute(conn)?;
         Ok((h.code, None))
     })
-    .await
+    .await;
+    // This instance stops taking the hospital's tokens at once; others within seconds.
+    cached.hospitals.clear();
+    response
 }
 
 pub async fn admin_rotate(
