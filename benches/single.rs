@@ -48,6 +48,10 @@ fn main() {
         let app = common::TestApp::builder()
             .var("SHOUZHEN_DB_POOL_SIZE", "8")
             .var("SHOUZHEN_TOKEN_TTL", "3600")
+            .var(
+                "SHOUZHEN_INGEST_WRITERS",
+                &std::env::var("BENCH_WRITERS").unwrap_or_else(|_| "0".into()),
+            )
             .spawn()
             .await;
         let token = app.hospital_token("SINGLE-1").await;

@@ -43,7 +43,15 @@ impl Manager {
 
     pub fn connect_once(&self) -> Result<DbConn, diesel::ConnectionError> {
         match &self.url {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConn::Pg),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // Plan each execution with its parameters and the tables' current size: a
+                // generic plan cached while the tables were small (a seq scan) would otherwise
+                // stay until autovacuum's next ANALYZE.
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Pg(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers and one writer work at once; the busy timeout makes writers

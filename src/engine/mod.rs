@@ -207,7 +207,10 @@ impl<'a> Engine<'a> {
         hospital_id: i64,
         jurisdiction: &str,
     ) -> QueryResult<()> {
-        store::hospitals::touch(conn, hospital_id, self.now)?;
+        // To the minute: the silence limit is hours long.
+        if !store::hospitals::touch(conn, hospital_id, self.now, Duration::minutes(1))? {
+            return Ok(());
+        }
         let limit = self
             .policy
             .setting(RuleId::FeedSilent, jurisdiction, self.now)

@@ -84,9 +84,23 @@ pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<
 }
 
 /// Records that the hospital's feed delivered something now.
-pub fn touch(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(hospitals::table.find(id))
-        .set(hospitals::last_received_at.eq(at))
-        .execute(conn)
-        .map(|_| ())
+/// Notes that the hospital's feed is alive at `at`, unless it was noted less than `grain`
+/// before (a busy feed does not rewrite its hospital's row with every request). True when the
+/// row changed.
+pub fn touch(
+    conn: &mut DbConn,
+    id: i64,
+    at: NaiveDateTime,
+    grain: chrono::Duration,
+) -> QueryResult<bool> {
+    diesel::update(
+        hospitals::table.find(id).filter(
+            hospitals::last_received_at
+                .is_null()
+                .or(hospitals::last_received_at.le(at - grain)),
+        ),
+    )
+    .set(hospitals::last_received_at.eq(at))
+    .execute(conn)
+    .map(|n| n > 0)
 }
