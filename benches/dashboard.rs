@@ -96,13 +96,13 @@ fn cases_sql(pg: bool, n: i64, events: i64) -> String {
         )
     };
     format!(
-        "INSERT INTO cases (id, rule, subject, severity, status, hospital_id, district, occurred_at, opened_at, updated_at, summary, escalation_level) \
+        "INSERT INTO cases (id, rule, subject, severity, severity_rank, status, hospital_id, district, occurred_at, opened_at, updated_at, summary, escalation_level) \
          SELECT j, CASE j % {rules} {rule} END, 'ev:' || (j * {step}), \
-         CASE j % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END, CASE j % 7 {status} END, \
-         ((j * {step}) % {HOSPITALS}) + 1, 'district-' || (((j * {step}) % {HOSPITALS}) % 5), {time}, {time}, {time}, \
+         CASE j % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END, 3 - j % 3, CASE j % 7 {status} END, \
+         (j % {HOSPITALS}) + 1, 'district-' || ((j % {HOSPITALS}) % 5), {time}, {time}, {time}, \
          '急诊患者 ' || j || ' 号：救护车到达后未在 15 分钟内交接', 0 FROM {series};\n\
          INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} FROM {series};\n\
-         INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} + 1 FROM {series};\n\
+         INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} - 1 FROM {series};\n\
          INSERT INTO case_actions (case_id, actor_label, action, from_status, to_status, note, at) \
          SELECT j, 'system', 'open', '', 'open', 'opened', {time} FROM {series};\n",
         rules = RULES.len()
@@ -239,12 +239,12 @@ fn main() {
 
         let before = common::peak_rss_mib();
         let t = Instant::now();
-        let (status, _, csv) = visitor.get("/dashboard/export.csv?status=").await;
+        let (status, bytes, lines) = visitor.download("/dashboard/export.csv?status=all").await;
         assert_eq!(status, 200);
-        let rows = csv.lines().count() - 1;
         println!(
-            "\nCSV export: {rows} rows, {:.1} MiB in {:.2} s; peak RSS {before:.0} MiB before, {:.0} MiB after",
-            csv.len() as f64 / 1048576.0,
+            "\nCSV export (read as a stream): {} rows, {:.1} MiB in {:.2} s; peak RSS {before:.0} MiB before, {:.0} MiB after",
+            lines - 1,
+            bytes as f64 / 1048576.0,
             t.elapsed().as_secs_f64(),
             common::peak_rss_mib()
         );
@@ -276,6 +276,10 @@ fn main() {
             busy / 100.0
         );
         println!("peak RSS of the process (service and client): {:.0} MiB", common::peak_rss_mib());
+        if std::env::var("BENCH_KEEP_DB").is_ok() {
+            println!("database kept: {}", app.database_url);
+            std::mem::forget(app);
+        }
     });
 }
 

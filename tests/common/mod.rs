@@ -475,6 +475,26 @@ impl<'a> Visitor<'a> {
         )
     }
 
+    /// Downloads a page as a stream, keeping nothing: (status, bytes, lines).
+    pub async fn download(&mut self, path: &str) -> (u16, usize, usize) {
+        use futures_util::StreamExt;
+        let mut resp = self
+            .app
+            .client
+            .get(self.app.url(path))
+            .insert_header(("cookie", self.cookie_header()))
+            .send()
+            .await
+            .expect("get");
+        let (mut bytes, mut lines) = (0, 0);
+        while let Some(chunk) = resp.next().await {
+            let chunk = chunk.expect("chunk");
+            bytes += chunk.len();
+            lines += chunk.iter().filter(|b| **b == b'\n').count();
+        }
+        (resp.status().as_u16(), bytes, lines)
+    }
+
     /// Signs in (the user must exist with the test password).
     pub async fn login(&mut self, email: &str) -> u16 {
         let token = self.token("/login").await;
