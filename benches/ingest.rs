@@ -141,10 +141,12 @@ async fn raw_bulk_load(app: &common::TestApp) -> f64 {
              CREATE TABLE intake_events (hospital_id BIGINT NOT NULL, event_id TEXT NOT NULL, \
              content_hash TEXT NOT NULL, kind TEXT NOT NULL, occurred_at TIMESTAMP NOT NULL, \
              received_at TIMESTAMP NOT NULL, patient_key TEXT, acuity TEXT, closure_id TEXT, \
-             payload TEXT NOT NULL, UNIQUE (hospital_id, event_id));\n\
+             payload TEXT NOT NULL, row_hash TEXT NOT NULL, chain_hash TEXT NOT NULL, \
+             UNIQUE (hospital_id, event_id));\n\
              CREATE INDEX p ON intake_events (patient_key, occurred_at);\n\
              CREATE INDEX k ON intake_events (hospital_id, kind, occurred_at);\n\
-             CREATE INDEX c ON intake_events (hospital_id, closure_id);\n";
+             CREATE INDEX c ON intake_events (hospital_id, closure_id);\n\
+             CREATE INDEX h ON intake_events (hospital_id);\n";
         run(Command::new("sqlite3").arg(&raw), schema);
         let started = Instant::now();
         run(

@@ -54,6 +54,23 @@ pub enum Command {
     /// Policy packs.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The tamper-evident record.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print everything held about one complaint, as JSON, for the complainant's data request.
+    Export {
+        /// The complaint's tracking code (as printed to the complainant, dashes optional).
+        #[arg(long)]
+        tracking_code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chains of intake events and case actions; report the first row of each
+    /// chain that was changed, deleted or inserted out of order (exit status 1), and print each
+    /// chain's head to keep elsewhere.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +148,57 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         } => {
             let state = blocking(move || startup::prepare(settings)).await?;
             blocking(move || import::run(&state, &file, &hospital, batch.max(1))).await
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            let report = state
+                .db(|conn| Ok(crate::chain::verify(conn)?))
+                .await
+                .map_err(describe)?;
+            for (chain, head) in &report.heads {
+                println!(
+                    "head {chain}: {}",
+                    if head.is_empty() { "(empty)" } else { head }
+                );
+            }
+            if report.breaks.is_empty() {
+                println!(
+                    "ok: {} intake events and {} case actions, every chain intact",
+                    report.events, report.actions
+                );
+                Ok(())
+            } else {
+                for b in &report.breaks {
+                    println!("BROKEN {b}");
+                }
+                Err(format!(
+                    "{} chain(s) broken among {} intake events and {} case actions",
+                    report.breaks.len(),
+                    report.events,
+                    report.actions
+                ))
+            }
+        }
+        Command::Export { tracking_code } => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            let keys = state.keys.clone();
+            let code = tracking_code.clone();
+            let found = state
+                .db(move |conn| Ok(crate::complaints::export::export(conn, &keys, &code)?))
+                .await
+                .map_err(describe)?;
+            match found {
+                Some(v) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?
+                    );
+                    Ok(())
+                }
+                None => Err(format!(
+                    "--tracking-code: no complaint has the code {tracking_code}"
+                )),
+            }
         }
         Command::Migrate => {
             let state = blocking(move || startup::prepare(settings)).await?;

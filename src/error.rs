@@ -208,6 +208,9 @@ impl ResponseError for AppError {
             Self::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
             _ => {}
         }
         if matches!(self, Self::OAuth { .. }) {
@@ -217,10 +220,42 @@ impl ResponseError for AppError {
     }
 }
 
+/// Whether a database error means "unavailable for now" (try again) rather than a fault: a
+/// lost or refused connection, a server shutting down, a serialization failure or deadlock,
+/// SQLite busy or locked, a full disk.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            [
+                "database is locked",
+                "database table is locked",
+                "database or disk is full",
+                "disk i/o error",
+                "server closed the connection",
+                "terminating connection",
+                "connection to server",
+                "no connection to the server",
+                "the database system is",
+                "could not connect",
+                "deadlock detected",
+                "could not serialize",
+            ]
+            .iter()
+            .any(|needle| m.contains(needle))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::NotFound("not found".into()),
+            other if is_transient(&other) => Self::Unavailable(format!("database: {other}")),
             other => Self::Internal(format!("database: {other}")),
         }
     }

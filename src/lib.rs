@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod board;
+pub mod chain;
 pub mod cli;
 pub mod complaints;
 pub mod config;

@@ -42,6 +42,8 @@ diesel::table! {
         acuity -> Nullable<Text>,
         closure_id -> Nullable<Text>,
         payload -> Text,
+        row_hash -> Text,
+        chain_hash -> Text,
     }
 }
 
@@ -72,6 +74,7 @@ diesel::table! {
         assignee_id -> Nullable<BigInt>,
         acknowledged_at -> Nullable<Timestamp>,
         escalation_level -> Integer,
+        severity_rank -> Integer,
     }
 }
 
@@ -127,6 +130,8 @@ diesel::table! {
         to_status -> Text,
         note -> Text,
         at -> Timestamp,
+        row_hash -> Text,
+        chain_hash -> Text,
     }
 }
 

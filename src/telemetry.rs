@@ -180,6 +180,26 @@ fn request_id(req: &ServiceRequest) -> String {
 /// Gives every request an id (echoed in `X-Request-Id`), a span that carries it, a log line,
 /// and its place in the metrics. Logs name the route pattern, never the path, so that
 /// tracking codes and other values in paths stay out of the logs.
+/// Headers every response carries. Pages set a content policy of their own (their styles and
+/// forms); everything else (JSON, CSV, metrics) may load nothing and be framed by no one.
+fn security_headers(headers: &mut actix_web::http::header::HeaderMap) {
+    use actix_web::http::header::{self, HeaderName};
+    let defaults: [(HeaderName, &'static str); 4] = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in defaults {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -199,6 +219,7 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
+    security_headers(res.headers_mut());
     if let Some(state) = state {
         state.metrics.observe(&method, &route, status, elapsed);
     }

@@ -1,6 +1,7 @@
 //! Citizens' complaints (12320-style): validation, tracking codes, sealing of personal data,
 //! filing (with the complaint rules and links to matching cases), and the inspectors' actions.
 
+pub mod export;
 pub mod seal;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};

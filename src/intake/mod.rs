@@ -108,6 +108,17 @@ fn patient_key(keys: &Keys, hospital_id: i64, patient: &PatientId) -> String {
     }
 }
 
+/// The idempotency hash of an event: SHA-256 of `event_id \0 patient key \0 payload`, hex.
+pub fn content_hash(event_id: &str, patient_key: Option<&str>, payload: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(event_id.as_bytes());
+    h.update([0u8]);
+    h.update(patient_key.unwrap_or("").as_bytes());
+    h.update([0u8]);
+    h.update(payload.as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// The subjects a set of events touched: the rules look at these again.
 #[derive(Debug, Default)]
 pub struct Touched {
@@ -189,20 +200,13 @@ impl Batch {
                 .map(|p| patient_key(keys, poster.hospital_id, p));
             let payload = serde_json::to_string(&ev.body)
                 .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-            // SHA-256 of `event_id \0 patient key \0 payload`, as stored since the first release.
-            let mut h = Sha256::new();
-            h.update(ev.event_id.as_bytes());
-            h.update([0u8]);
-            h.update(key.as_deref().unwrap_or("").as_bytes());
-            h.update([0u8]);
-            h.update(payload.as_bytes());
             events.push(Prepared {
                 index,
                 kind: ev.body.kind.as_str(),
                 acuity: ev.body.acuity.map(|a| a.as_str()),
                 occurred: ev.body.occurred_naive(),
                 closure: ev.body.closure.as_ref().map(|c| c.id.clone()),
-                hash: hex::encode(h.finalize()),
+                hash: content_hash(&ev.event_id, key.as_deref(), &payload),
                 event_id: ev.event_id,
                 key,
                 payload,
@@ -395,9 +399,37 @@ fn store_events(
             Some(_) => outcomes[i] = Stored::Conflict,
         }
     }
+    // The hospital's hash chain continues from its last event; on PostgreSQL the hospital's
+    // chain is locked until commit, so that two writers cannot fork it.
+    crate::db::lock_subject(conn, &format!("chain:events:{hospital_id}"))?;
+    let head = crate::chain::event_head(conn, hospital_id)?;
+    let row_hash = |ev: &Prepared| {
+        crate::chain::EventContent {
+            hospital_id,
+            event_id: &ev.event_id,
+            content_hash: &ev.hash,
+            kind: ev.kind,
+            occurred_at: ev.occurred,
+            received_at: now,
+            patient_key: ev.key.as_deref(),
+            acuity: ev.acuity,
+            closure_id: ev.closure.as_deref(),
+            payload: &ev.payload,
+        }
+        .hash()
+    };
+    let row_hashes: Vec<String> = unique.iter().map(|&i| row_hash(events[i])).collect();
+    let chain_hashes: Vec<String> = row_hashes
+        .iter()
+        .scan(head.clone(), |prev, row| {
+            *prev = crate::chain::link(prev, row);
+            Some(prev.clone())
+        })
+        .collect();
     let rows: Vec<store::events::NewEvent<'_>> = unique
         .iter()
-        .map(|&i| {
+        .zip(row_hashes.iter().zip(&chain_hashes))
+        .map(|(&i, (row_hash, chain_hash))| {
             let ev = events[i];
             store::events::NewEvent {
                 hospital_id,
@@ -410,12 +442,26 @@ fn store_events(
                 acuity: ev.acuity,
                 closure_id: ev.closure.as_deref(),
                 payload: &ev.payload,
+                row_hash,
+                chain_hash,
             }
         })
         .collect();
     let inserted: HashSet<String> = store::events::insert_new(conn, &rows)?
         .into_iter()
         .collect();
+    if inserted.len() < rows.len() {
+        // Some ids were stored before: the chain links the rows that were inserted, in order.
+        let mut prev = head;
+        for (row, row_hash) in rows.iter().zip(&row_hashes) {
+            if inserted.contains(row.event_id) {
+                prev = crate::chain::link(&prev, row_hash);
+                if prev != row.chain_hash {
+                    store::events::set_chain_hash(conn, hospital_id, row.event_id, &prev)?;
+                }
+            }
+        }
+    }
     let existing: Vec<&str> = unique
         .iter()
         .map(|&i| events[i].event_id.as_str())

@@ -23,6 +23,26 @@ pub struct NewEvent<'a> {
     pub acuity: Option<&'a str>,
     pub closure_id: Option<&'a str>,
     pub payload: &'a str,
+    pub row_hash: &'a str,
+    pub chain_hash: &'a str,
+}
+
+/// Rewrites the chain hash of one stored event (its chain was computed before a duplicate in
+/// the same insert was left out).
+pub fn set_chain_hash(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    event_id: &str,
+    chain_hash: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        intake_events::table
+            .filter(intake_events::hospital_id.eq(hospital_id))
+            .filter(intake_events::event_id.eq(event_id)),
+    )
+    .set(intake_events::chain_hash.eq(chain_hash))
+    .execute(conn)
+    .map(|_| ())
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewEvent<'_>) -> QueryResult<()> {

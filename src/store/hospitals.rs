@@ -84,9 +84,9 @@ pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<
 }
 
 /// Records that the hospital's feed delivered something now.
-/// Notes that the hospital's feed is alive at `at`, unless it was noted less than `grain`
-/// before (a busy feed does not rewrite its hospital's row with every request). True when the
-/// row changed.
+/// Notes that the hospital's feed is alive at `at`, unless it was noted within the `grain`
+/// before `at` (a busy feed does not rewrite its hospital's row with every request). True when
+/// the row changed.
 pub fn touch(
     conn: &mut DbConn,
     id: i64,
@@ -97,7 +97,8 @@ pub fn touch(
         hospitals::table.find(id).filter(
             hospitals::last_received_at
                 .is_null()
-                .or(hospitals::last_received_at.le(at - grain)),
+                .or(hospitals::last_received_at.le(at - grain))
+                .or(hospitals::last_received_at.gt(at)),
         ),
     )
     .set(hospitals::last_received_at.eq(at))
