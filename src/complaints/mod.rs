@@ -245,7 +245,15 @@ pub fn file(
     lang: &str,
 ) -> QueryResult<(rows::Complaint, Effects)> {
     db::write_tx(conn, |conn| {
-        let (redacted, changed) = crate::redact::redact(&c.description);
+        let (mut redacted, mut changed) = crate::redact::redact(&c.description);
+        // The complainant's own name, written into the text, is masked like the contact field.
+        if let Some(name) = c.contact_name.as_deref().map(str::trim)
+            && !name.is_empty()
+            && redacted.contains(name)
+        {
+            redacted = redacted.replace(name, &mask_name(name));
+            changed = true;
+        }
         let description_sealed = changed.then(|| seal::seal(&keys.contact, &c.description));
         let contact_sealed = (c.contact_name.is_some() || c.contact_phone.is_some()).then(|| {
             let contact = Contact {
@@ -326,17 +334,20 @@ pub fn reveal(keys: &Keys, c: &rows::Complaint) -> (Option<String>, Option<Strin
     (name, phone, original)
 }
 
+/// A name masked but for its first character: 张*.
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    let first: String = chars.next().map(String::from).unwrap_or_default();
+    format!("{first}{}", "*".repeat(chars.count().clamp(1, 3)))
+}
+
 /// Masked for the queue: 张*, 138****8000.
 pub fn masked_contact(keys: &Keys, c: &rows::Complaint) -> Option<String> {
     let (name, phone, _) = reveal(keys, c);
     if name.is_none() && phone.is_none() {
         return None;
     }
-    let name = name.map(|n| {
-        let mut chars = n.chars();
-        let first: String = chars.next().map(String::from).unwrap_or_default();
-        format!("{first}{}", "*".repeat(chars.count().clamp(1, 3)))
-    });
+    let name = name.as_deref().map(mask_name);
     let phone = phone.map(|p| {
         let digits: Vec<char> = p.chars().filter(char::is_ascii_digit).collect();
         if digits.len() >= 7 {

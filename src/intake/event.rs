@@ -425,7 +425,10 @@ impl IntakeEvent {
 
         let to_hospital = short_text(&mut errors, "to_hospital", raw.to_hospital.as_deref(), 32);
         let department = short_text(&mut errors, "department", raw.department.as_deref(), 100);
-        let note = short_text(&mut errors, "note", raw.note.as_deref(), MAX_NOTE);
+        // Free text may carry a patient's identity or phone number: masked on receipt, like
+        // the id_number itself never stored.
+        let note = short_text(&mut errors, "note", raw.note.as_deref(), MAX_NOTE)
+            .map(|n| crate::redact::redact(&n).0);
 
         let closure = match raw.closure {
             None => None,

@@ -1,0 +1,586 @@
+//! The record holds up: the hash chains reveal rows changed, deleted or inserted behind the
+//! service's back; a `kill -9` loses nothing acknowledged and leaves no half-written request;
+//! no identity number or complainant contact is in clear on disk or in the log; a complainant's
+//! data request is answered; every response carries the security headers.
+
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shouzhen");
+
+/// The binary, against a database, with the test key.
+fn shouzhen(url: &str, dir: &std::path::Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SHOUZHEN_DATABASE_URL", url)
+        .env("SHOUZHEN_SECRET_KEY", common::SECRET_KEY)
+        .env("SHOUZHEN_LOG", "warn");
+    c
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn verify(app: &common::TestApp) -> Output {
+    shouzhen(&app.database_url, app.dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("run audit verify")
+}
+
+/// Runs SQL behind the service's back.
+async fn tamper(app: &common::TestApp, sql: &'static str) {
+    app.state
+        .db(move |conn| {
+            conn.batch_execute(sql)?;
+            Ok(())
+        })
+        .await
+        .expect("tamper");
+}
+
+/// A hospital's day: a critical patient refused over a health code (a high case with its
+/// history) and five routine walk-ins. Returns the app and the hospital token.
+async fn seeded() -> (common::TestApp, String) {
+    let app = common::TestApp::spawn().await;
+    let token = app.hospital_token("BJ-1").await;
+    let mut events = vec![
+        json!({"event_id": "a-1", "type": "arrival", "occurred_at": common::at("10:00", 0),
+               "patient": {"id_number": "110105199003071234"}, "acuity": "critical",
+               "arrived_by": "walk_in", "health_code": "yellow"}),
+        json!({"event_id": "r-1", "type": "refusal", "occurred_at": common::at("10:05", 0),
+               "patient": {"id_number": "110105199003071234"}, "reasons": ["health_code"]}),
+    ];
+    for i in 0..5 {
+        events.push(json!({"event_id": format!("w-{i}"), "type": "arrival",
+            "occurred_at": common::at("11:00", i * 60), "patient": {"ref": format!("p-{i}")},
+            "acuity": "routine", "arrived_by": "walk_in"}));
+    }
+    let report = app.post_events(&token, json!(events)).await;
+    assert_eq!(report["accepted"], 7, "{report}");
+    // A second request continues the hospital's chain.
+    let report = app
+        .post_events(
+            &token,
+            json!({"event_id": "w-9", "type": "arrival", "occurred_at": common::at("12:00", 0),
+                   "patient": {"ref": "p-9"}, "acuity": "routine", "arrived_by": "walk_in"}),
+        )
+        .await;
+    assert_eq!(report["accepted"], 1);
+    (app, token)
+}
+
+/// The row id of a hospital's event.
+async fn row_id(app: &common::TestApp, event_id: &'static str) -> i64 {
+    app.state
+        .db(move |conn| {
+            use diesel::prelude::*;
+            use shouzhen::schema::intake_events as e;
+            Ok(e::table
+                .filter(e::event_id.eq(event_id))
+                .select(e::id)
+                .first::<i64>(conn)?)
+        })
+        .await
+        .expect("row id")
+}
+
+#[actix_web::test]
+async fn an_untouched_record_verifies_and_prints_its_chain_heads() {
+    let (app, _) = seeded().await;
+    let out = verify(&app);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("ok: 8 intake events and"), "{stdout}");
+    assert!(stdout.contains("head BJ-1: "), "{stdout}");
+    assert!(stdout.contains("head case actions: "), "{stdout}");
+}
+
+#[actix_web::test]
+async fn an_event_changed_behind_the_services_back_is_reported() {
+    let (app, _) = seeded().await;
+    let id = row_id(&app, "a-1").await;
+    // The critical patient becomes routine: the refusal would no longer be a violation.
+    tamper(
+        &app,
+        "UPDATE intake_events SET payload = replace(payload, 'critical', 'routine') WHERE event_id = 'a-1'",
+    )
+    .await;
+    let out = verify(&app);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains(&format!(
+            "BROKEN intake_events row {id} (BJ-1): its content was changed"
+        )),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains("1 chain(s) broken"));
+}
+
+#[actix_web::test]
+async fn a_deleted_event_is_reported_at_the_row_after_it() {
+    let (app, _) = seeded().await;
+    let next = row_id(&app, "w-3").await;
+    tamper(&app, "DELETE FROM intake_events WHERE event_id = 'w-2'").await;
+    let out = verify(&app);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains(&format!(
+            "BROKEN intake_events row {next} (BJ-1): the row before it in the chain was deleted"
+        )),
+        "{stdout}"
+    );
+}
+
+#[actix_web::test]
+async fn an_event_inserted_out_of_order_is_reported() {
+    let (app, _) = seeded().await;
+    // A forged event, hashed as if it were the hospital's first, appended at the end.
+    let forged = app
+        .state
+        .db(|conn| {
+            use diesel::prelude::*;
+            use shouzhen::schema::intake_events as e;
+            let (hospital_id, t): (i64, chrono::NaiveDateTime) = e::table
+                .select((e::hospital_id, e::occurred_at))
+                .first(conn)?;
+            let payload =
+                r#"{"type":"arrival","occurred_at":"2022-07-01T01:00:00Z","acuity":"routine"}"#;
+            let content = shouzhen::intake::content_hash("forged", None, payload);
+            let row_hash = shouzhen::chain::EventContent {
+                hospital_id,
+                event_id: "forged",
+                content_hash: &content,
+                kind: "arrival",
+                occurred_at: t,
+                received_at: t,
+                patient_key: None,
+                acuity: Some("routine"),
+                closure_id: None,
+                payload,
+            }
+            .hash();
+            let chain_hash = shouzhen::chain::link(shouzhen::chain::GENESIS, &row_hash);
+            diesel::insert_into(e::table)
+                .values((
+                    e::hospital_id.eq(hospital_id),
+                    e::event_id.eq("forged"),
+                    e::content_hash.eq(&content),
+                    e::kind.eq("arrival"),
+                    e::occurred_at.eq(t),
+                    e::received_at.eq(t),
+                    e::acuity.eq("routine"),
+                    e::payload.eq(payload),
+                    e::row_hash.eq(&row_hash),
+                    e::chain_hash.eq(&chain_hash),
+                ))
+                .returning(e::id)
+                .get_result::<i64>(conn)
+                .map_err(Into::into)
+        })
+        .await
+        .expect("forge");
+    let out = verify(&app);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains(&format!("BROKEN intake_events row {forged} (BJ-1): the row before it in the chain was deleted or changed, or this row was inserted out of order")),
+        "{stdout}"
+    );
+}
+
+#[actix_web::test]
+async fn a_case_action_changed_behind_the_services_back_is_reported() {
+    let (app, _) = seeded().await;
+    tamper(
+        &app,
+        "UPDATE case_actions SET note = 'nothing happened' WHERE action = 'open'",
+    )
+    .await;
+    let out = verify(&app);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("BROKEN case_actions row 1 (case actions): its content was changed"),
+        "{stdout}"
+    );
+}
+
+#[actix_web::test]
+async fn chains_stay_whole_when_requests_race_and_repeat() {
+    let app = common::TestApp::spawn().await;
+    let a = app.hospital_token("BJ-1").await;
+    let b = app.hospital_token("BJ-2").await;
+    let batch = |prefix: &str, n: usize| {
+        json!((0..n)
+            .map(|i| json!({"event_id": format!("{prefix}-{i}"), "type": "arrival",
+                "occurred_at": common::at("09:00", i as i64), "patient": {"ref": format!("{prefix}-{i}")},
+                "acuity": "urgent", "arrived_by": "ambulance"}))
+            .collect::<Vec<_>>())
+    };
+    // Concurrent requests of two hospitals (shared commits), one of them half re-posted.
+    let posts = (0..8).map(|k| {
+        let (token, body) = if k % 2 == 0 {
+            (&a, batch(&format!("a{k}"), 50))
+        } else {
+            (&b, batch(&format!("b{k}"), 50))
+        };
+        let app = &app;
+        async move { app.post_events(token, body).await }
+    });
+    futures_util::future::join_all(posts).await;
+    let mut again = batch("a0", 50).as_array().cloned().unwrap_or_default();
+    again.truncate(25);
+    again.extend(batch("a-new", 10).as_array().cloned().unwrap_or_default());
+    let report = app.post_events(&a, json!(again)).await;
+    assert_eq!(
+        (report["accepted"].as_i64(), report["duplicates"].as_i64()),
+        (Some(10), Some(25))
+    );
+    let out = verify(&app);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("ok: 410 intake events"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = common::TestApp::spawn().await;
+    for path in [
+        "/healthz",
+        "/api/v1/hospitals",
+        "/api/v1/cases",
+        "/complaints/new",
+        "/nope",
+    ] {
+        let resp = app.client.get(app.url(path)).send().await.expect("get");
+        let h = resp.headers();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(
+            h.get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert!(h.get("referrer-policy").is_some(), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn a_complainant_gets_everything_held_about_their_complaint() {
+    let app = common::TestApp::spawn().await;
+    app.add_hospital("BJ-1").await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/complaints",
+            None,
+            &json!({"hospital": "BJ-1", "category": "refused_health_code",
+                    "occurred_at": "2022-07-01T10:00:00+08:00",
+                    "description": "我父亲（身份证 110105194912310021）发烧被拒收",
+                    "contact_name": "王小明", "contact_phone": "13912345678"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let code = body["tracking_code"].as_str().expect("code").to_string();
+    let out = shouzhen(&app.database_url, app.dir.path())
+        .args(["export", "--tracking-code", &code])
+        .output()
+        .expect("export");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let export: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(export["contact"]["name"], "王小明");
+    assert_eq!(export["contact"]["phone"], "13912345678");
+    assert_eq!(
+        export["description_as_filed"],
+        "我父亲（身份证 110105194912310021）发烧被拒收"
+    );
+    assert!(
+        !export["description_shown_to_staff"]
+            .as_str()
+            .unwrap_or("")
+            .contains("110105194912310021")
+    );
+    assert_eq!(export["hospital"], "BJ-1");
+    assert!(export["timeline"].as_array().is_some_and(|t| !t.is_empty()));
+
+    let out = shouzhen(&app.database_url, app.dir.path())
+        .args(["export", "--tracking-code", "ABCD-EFGH-JKMNP"])
+        .output()
+        .expect("export");
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--tracking-code"));
+}
+
+/// The service as a process of its own, on a free port, its log in a file.
+struct Service {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Service {
+    fn start(url: &str, dir: &std::path::Path, log_name: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let log = dir.join(log_name);
+        let child = shouzhen(url, dir)
+            .arg("serve")
+            .env("SHOUZHEN_BIND", format!("127.0.0.1:{port}"))
+            .env("SHOUZHEN_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn serve");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, base, log }
+    }
+
+    fn kill9(mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let mut log = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut log);
+        }
+        log
+    }
+}
+
+fn credentials(url: &str, dir: &std::path::Path, code: &str) -> (String, String) {
+    let out = shouzhen(url, dir)
+        .args([
+            "hospital", "add", "--code", code, "--name", "医院", "--json",
+        ])
+        .output()
+        .expect("hospital add");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    (
+        v["client_id"].as_str().unwrap_or_default().to_string(),
+        v["client_secret"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+async fn fetch_token(client: &awc::Client, base: &str, id: &str, secret: &str) -> String {
+    let mut resp = client
+        .post(format!("{base}/oauth/token"))
+        .send_form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .await
+        .expect("token");
+    let v: Value = resp.json().await.expect("json");
+    v["access_token"].as_str().unwrap_or_default().to_string()
+}
+
+#[actix_web::test]
+async fn kill_9_under_load_loses_nothing_acknowledged_and_half_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = common::fresh_database(dir.path());
+    let (id, secret) = credentials(&url, dir.path(), "BJ-1");
+    let service = Service::start(&url, dir.path(), "serve-1.log");
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let token = fetch_token(&client, &service.base, &id, &secret).await;
+    let batch = |k: usize| {
+        json!((0..200)
+            .map(|i| json!({"event_id": format!("b{k}-{i}"), "type": "arrival",
+                "occurred_at": common::at("08:00", (k * 200 + i) as i64),
+                "patient": {"ref": format!("p{k}-{i}")}, "acuity": "urgent", "arrived_by": "ambulance"}))
+            .collect::<Vec<_>>())
+    };
+    // Four clients post batches until the service dies under them.
+    let acknowledged = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let base = service.base.clone();
+    let clients = (0..4).map(|c| {
+        let (client, token, base, acknowledged) = (
+            client.clone(),
+            token.clone(),
+            base.clone(),
+            acknowledged.clone(),
+        );
+        async move {
+            for n in 0..1000 {
+                let k = n * 4 + c;
+                let sent = client
+                    .post(format!("{base}/api/v1/intake-events"))
+                    .bearer_auth(&token)
+                    .send_json(&batch(k))
+                    .await;
+                match sent {
+                    Ok(resp) if resp.status() == 200 => acknowledged.borrow_mut().push(k),
+                    Ok(mut resp) => {
+                        // Only the kill may stop a client: any other answer is a failure.
+                        let body = resp.body().await.unwrap_or_default();
+                        panic!("batch {k}: {} {}", resp.status(), text(&body));
+                    }
+                    Err(_) => return k,
+                }
+            }
+            usize::MAX
+        }
+    });
+    // The kill comes once a dozen batches are acknowledged, with others in flight.
+    let watched = acknowledged.clone();
+    let killer = async move {
+        let started = Instant::now();
+        while watched.borrow().len() < 12 && started.elapsed() < Duration::from_secs(60) {
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        }
+        service.kill9();
+    };
+    let (in_flight, ()) = futures_util::join!(futures_util::future::join_all(clients), killer);
+    let acknowledged = acknowledged.borrow().clone();
+    assert!(
+        acknowledged.len() >= 4,
+        "too few batches before the kill: {acknowledged:?}"
+    );
+
+    let service = Service::start(&url, dir.path(), "serve-2.log");
+    let token = fetch_token(&client, &service.base, &id, &secret).await;
+    for k in &acknowledged {
+        let mut resp = client
+            .post(format!("{}/api/v1/intake-events", service.base))
+            .bearer_auth(&token)
+            .send_json(&batch(*k))
+            .await
+            .expect("re-post");
+        let report: Value = resp.json().await.expect("json");
+        assert_eq!(
+            (report["accepted"].as_i64(), report["duplicates"].as_i64()),
+            (Some(0), Some(200)),
+            "acknowledged batch {k} lost events: {report}"
+        );
+    }
+    // A batch cut off by the kill was stored whole or not at all.
+    for k in in_flight.into_iter().filter(|k| *k != usize::MAX) {
+        let mut resp = client
+            .post(format!("{}/api/v1/intake-events", service.base))
+            .bearer_auth(&token)
+            .send_json(&batch(k))
+            .await
+            .expect("re-post");
+        let report: Value = resp.json().await.expect("json");
+        let accepted = report["accepted"].as_i64().unwrap_or(-1);
+        assert!(
+            accepted == 0 || accepted == 200,
+            "batch {k} half-written: {report}"
+        );
+    }
+    service.stop();
+    let out = shouzhen(&url, dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .expect("verify");
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+#[actix_web::test]
+async fn no_identity_number_or_contact_in_clear_on_disk_or_in_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = common::fresh_database(dir.path());
+    let (id, secret) = credentials(&url, dir.path(), "BJ-1");
+    let service = Service::start(&url, dir.path(), "serve.log");
+    let client = awc::Client::default();
+    let token = fetch_token(&client, &service.base, &id, &secret).await;
+    let id_number = "110105199003071234";
+    let phone = "13987654321";
+    let name = "赵大海";
+    let mut resp = client
+        .post(format!("{}/api/v1/intake-events", service.base))
+        .bearer_auth(&token)
+        .send_json(&json!([
+            {"event_id": "a-1", "type": "arrival", "occurred_at": common::at("10:00", 0),
+             "patient": {"id_number": id_number}, "acuity": "critical", "arrived_by": "ambulance",
+             "health_code": "red"},
+            {"event_id": "r-1", "type": "refusal", "occurred_at": common::at("10:03", 0),
+             "patient": {"id_number": id_number}, "reasons": ["health_code"],
+             "note": format!("家属电话 {phone}")},
+            // A misplaced identity number, in a field that does not exist: rejected, not echoed.
+            {"event_id": "x-1", "type": "arrival", "occurred_at": common::at("10:04", 0),
+             "patient": {"ref": "p-1"}, "acuity": "critical", "idcard": id_number}
+        ]))
+        .await
+        .expect("post");
+    let report: Value = resp.json().await.expect("json");
+    assert_eq!(report["accepted"], 2, "{report}");
+    assert!(!report.to_string().contains(id_number), "{report}");
+    let mut resp = client
+        .post(format!("{}/api/v1/complaints", service.base))
+        .send_json(
+            &json!({"hospital": "BJ-1", "category": "refused_health_code",
+            "occurred_at": "2022-07-01T10:00:00+08:00",
+            "description": format!("我叫{name}，身份证 {id_number}，电话 {phone}，被拒收"),
+            "contact_name": name, "contact_phone": phone}),
+        )
+        .await
+        .expect("complaint");
+    assert_eq!(resp.status(), 201, "{:?}", resp.body().await);
+    let log = service.stop();
+    assert!(log.contains("intake events"), "the log was captured: {log}");
+
+    let mut haystacks: Vec<(String, Vec<u8>)> = vec![("log".into(), log.into_bytes())];
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            if let Ok(bytes) = std::fs::read(&file) {
+                haystacks.push((file, bytes));
+            }
+        }
+    } else {
+        let dump = Command::new("pg_dump").arg(&url).output().expect("pg_dump");
+        assert!(dump.status.success(), "{}", text(&dump.stderr));
+        haystacks.push(("pg_dump".into(), dump.stdout));
+    }
+    for (what, bytes) in &haystacks {
+        for secret in [id_number, phone, name] {
+            let needle = secret.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{secret} found in clear in {what}"
+            );
+        }
+    }
+}
