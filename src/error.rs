@@ -274,3 +274,47 @@ impl From<actix_web::error::BlockingError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn db_error(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn database_outages_are_503_and_faults_are_500() {
+        for transient in [
+            db_error(DatabaseErrorKind::Unknown, "database is locked"),
+            db_error(DatabaseErrorKind::Unknown, "database or disk is full"),
+            db_error(DatabaseErrorKind::Unknown, "disk I/O error"),
+            db_error(
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection unexpectedly",
+            ),
+            db_error(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            db_error(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize",
+            ),
+        ] {
+            let e = AppError::from(transient);
+            assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
+            let response = e.error_response();
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.as_bytes()),
+                Some(&b"5"[..])
+            );
+        }
+        let fault = AppError::from(db_error(DatabaseErrorKind::Unknown, "no such column: x"));
+        assert_eq!(fault.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -584,3 +584,149 @@ async fn no_identity_number_or_contact_in_clear_on_disk_or_in_the_log() {
         }
     }
 }
+
+/// A TCP proxy in front of PostgreSQL that can cut every connection and refuse new ones, as a
+/// restart of the server does.
+struct Proxy {
+    port: u16,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(upstream: &str) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (d, o, upstream) = (down.clone(), open.clone(), upstream.to_string());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if d.load(Ordering::SeqCst) {
+                    continue; // refused: dropped at once
+                }
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                let pairs = [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ];
+                if let Ok(mut open) = o.lock() {
+                    open.extend([client, server]);
+                }
+                for pair in pairs {
+                    if let (Ok(mut from), Ok(mut to)) = pair {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Both);
+                        });
+                    }
+                }
+            }
+        });
+        Self { port, down, open }
+    }
+
+    fn cut(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut open) = self.open.lock() {
+            for s in open.drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[actix_web::test]
+async fn a_database_outage_answers_503_with_retry_after_and_the_service_recovers_by_itself() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, _pg) = common::fresh_database(dir.path());
+    let Some(rest) = url.strip_prefix("postgres://postgres@127.0.0.1:5432/") else {
+        eprintln!(
+            "skipped: needs PostgreSQL on 127.0.0.1:5432 (SQLite's faults: error.rs unit tests)"
+        );
+        return;
+    };
+    let proxy = Proxy::start("127.0.0.1:5432");
+    let proxied = format!("postgres://postgres@127.0.0.1:{}/{rest}", proxy.port);
+    let app = common::TestApp::builder()
+        .var("SHOUZHEN_DATABASE_URL", &proxied)
+        .spawn()
+        .await;
+    let token = app.hospital_token("BJ-1").await;
+    let batch = |k: usize| {
+        json!((0..20)
+            .map(|i| json!({"event_id": format!("b{k}-{i}"), "type": "arrival",
+                "occurred_at": common::at("08:00", (k * 20 + i) as i64),
+                "patient": {"ref": format!("p{k}-{i}")}, "acuity": "routine", "arrived_by": "walk_in"}))
+            .collect::<Vec<_>>())
+    };
+    let post = |k: usize| {
+        let (app, token, body) = (&app, &token, batch(k));
+        async move {
+            let mut resp = app
+                .client
+                .post(app.url("/api/v1/intake-events"))
+                .bearer_auth(token)
+                .send_json(&body)
+                .await
+                .expect("the service answers during the outage");
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body: Value = resp.json().await.unwrap_or_default();
+            (resp.status().as_u16(), retry, body)
+        }
+    };
+    let mut acknowledged = Vec::new();
+    for k in 0..5 {
+        let (status, _, body) = post(k).await;
+        assert_eq!(status, 200, "{body}");
+        acknowledged.push(k);
+    }
+    proxy.cut();
+    let mut unavailable = 0;
+    for k in 5..8 {
+        let (status, retry, body) = post(k).await;
+        match status {
+            200 => acknowledged.push(k),
+            503 => {
+                assert!(retry.is_some(), "503 without Retry-After: {body}");
+                assert_eq!(body["status"], 503);
+                unavailable += 1;
+            }
+            other => panic!("during the outage: {other} {body}"),
+        }
+    }
+    assert!(unavailable > 0, "the outage was not noticed");
+    let (status, _) = app.get("/readyz", None).await;
+    assert_eq!(status, 503, "readiness reports the outage");
+    proxy.restore();
+    // It recovers by itself: no restart, the next requests succeed.
+    let started = Instant::now();
+    let mut k = 8;
+    while acknowledged.iter().filter(|a| **a >= 8).count() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no recovery");
+        let (status, _, body) = post(k).await;
+        match status {
+            200 => acknowledged.push(k),
+            503 => {}
+            other => panic!("after the outage: {other} {body}"),
+        }
+        k += 1;
+    }
+    // Nothing acknowledged was lost.
+    for k in acknowledged {
+        let (status, _, body) = post(k).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["duplicates"], 20, "batch {k}: {body}");
+    }
+}
