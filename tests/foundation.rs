@@ -150,6 +150,12 @@ async fn expired_tampered_and_unsigned_tokens_are_refused() {
     let expired = forge(hs256.clone(), claims(now - 3600), &key);
     let unsigned = forge(json!({"alg": "none", "typ": "JWT"}), claims(now + 600), &[]);
     let other_key = forge(hs256.clone(), claims(now + 600), &[9u8; 32]);
+    // Signed with the right key, but announcing another algorithm: the algorithm is pinned.
+    let other_alg = forge(
+        json!({"alg": "HS384", "typ": "JWT"}),
+        claims(now + 600),
+        &key,
+    );
     let as_admin = {
         // Payload changed after signing: the signature no longer matches.
         let mut parts: Vec<String> = good.split('.').map(str::to_string).collect();
@@ -166,6 +172,7 @@ async fn expired_tampered_and_unsigned_tokens_are_refused() {
         ("expired", expired),
         ("alg none", unsigned),
         ("other key", other_key),
+        ("other algorithm", other_alg),
         ("tampered", as_admin),
         ("wrong issuer", wrong_issuer),
         ("garbage", "not.a.token".to_string()),
