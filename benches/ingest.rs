@@ -122,7 +122,7 @@ fn main() {
     });
 }
 
-const COLUMNS: &str = "hospital_id,event_id,content_hash,kind,occurred_at,received_at,patient_key,acuity,closure_id,payload";
+const COLUMNS: &str = "hospital_id,event_id,content_hash,kind,occurred_at,received_at,patient_key,acuity,closure_id,payload,row_hash,chain_hash";
 
 /// Dumps the stored rows to CSV and times the database's own bulk loader on them, into an
 /// empty table with the same columns and indexes. Returns the seconds the load took.
