@@ -40,6 +40,8 @@ pub fn link(prev: &str, row_hash: &str) -> String {
 }
 
 /// What an intake event's `row_hash` covers: every column but the row id and the hashes.
+#[derive(Debug, diesel::Insertable)]
+#[diesel(table_name = intake_events, treat_none_as_default_value = false)]
 pub struct EventContent<'a> {
     pub hospital_id: i64,
     pub event_id: &'a str,

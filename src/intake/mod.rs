@@ -403,35 +403,12 @@ fn store_events(
     // chain is locked until commit, so that two writers cannot fork it.
     crate::db::lock_subject(conn, &format!("chain:events:{hospital_id}"))?;
     let head = crate::chain::event_head(conn, hospital_id)?;
-    let row_hash = |ev: &Prepared| {
-        crate::chain::EventContent {
-            hospital_id,
-            event_id: &ev.event_id,
-            content_hash: &ev.hash,
-            kind: ev.kind,
-            occurred_at: ev.occurred,
-            received_at: now,
-            patient_key: ev.key.as_deref(),
-            acuity: ev.acuity,
-            closure_id: ev.closure.as_deref(),
-            payload: &ev.payload,
-        }
-        .hash()
-    };
-    let row_hashes: Vec<String> = unique.iter().map(|&i| row_hash(events[i])).collect();
-    let chain_hashes: Vec<String> = row_hashes
-        .iter()
-        .scan(head.clone(), |prev, row| {
-            *prev = crate::chain::link(prev, row);
-            Some(prev.clone())
-        })
-        .collect();
+    let mut prev = head.clone();
     let rows: Vec<store::events::NewEvent<'_>> = unique
         .iter()
-        .zip(row_hashes.iter().zip(&chain_hashes))
-        .map(|(&i, (row_hash, chain_hash))| {
+        .map(|&i| {
             let ev = events[i];
-            store::events::NewEvent {
+            let content = crate::chain::EventContent {
                 hospital_id,
                 event_id: &ev.event_id,
                 content_hash: &ev.hash,
@@ -442,8 +419,13 @@ fn store_events(
                 acuity: ev.acuity,
                 closure_id: ev.closure.as_deref(),
                 payload: &ev.payload,
+            };
+            let row_hash = content.hash();
+            prev = crate::chain::link(&prev, &row_hash);
+            store::events::NewEvent {
+                content,
                 row_hash,
-                chain_hash,
+                chain_hash: prev.clone(),
             }
         })
         .collect();
@@ -453,12 +435,13 @@ fn store_events(
     if inserted.len() < rows.len() {
         // Some ids were stored before: the chain links the rows that were inserted, in order.
         let mut prev = head;
-        for (row, row_hash) in rows.iter().zip(&row_hashes) {
-            if inserted.contains(row.event_id) {
-                prev = crate::chain::link(&prev, row_hash);
-                if prev != row.chain_hash {
-                    store::events::set_chain_hash(conn, hospital_id, row.event_id, &prev)?;
-                }
+        for row in rows
+            .iter()
+            .filter(|r| inserted.contains(r.content.event_id))
+        {
+            prev = crate::chain::link(&prev, &row.row_hash);
+            if prev != row.chain_hash {
+                store::events::set_chain_hash(conn, hospital_id, row.content.event_id, &prev)?;
             }
         }
     }

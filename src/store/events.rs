@@ -10,21 +10,14 @@ use crate::intake::event::EventBody;
 use crate::rules::EventView;
 use crate::schema::{hospitals, intake_events};
 
+/// A row to insert: its content (what `row_hash` covers) and its two hashes.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = intake_events, treat_none_as_default_value = false)]
 pub struct NewEvent<'a> {
-    pub hospital_id: i64,
-    pub event_id: &'a str,
-    pub content_hash: &'a str,
-    pub kind: &'a str,
-    pub occurred_at: NaiveDateTime,
-    pub received_at: NaiveDateTime,
-    pub patient_key: Option<&'a str>,
-    pub acuity: Option<&'a str>,
-    pub closure_id: Option<&'a str>,
-    pub payload: &'a str,
-    pub row_hash: &'a str,
-    pub chain_hash: &'a str,
+    #[diesel(embed)]
+    pub content: crate::chain::EventContent<'a>,
+    pub row_hash: String,
+    pub chain_hash: String,
 }
 
 /// Rewrites the chain hash of one stored event (its chain was computed before a duplicate in
