@@ -382,3 +382,44 @@ async fn inspectors_handle_complaints_from_the_dashboard() {
         .expect("audit");
     assert_eq!(reveals, 1);
 }
+
+#[actix_web::test]
+async fn the_queue_puts_high_severity_first_whatever_opened_first() {
+    let app = TestApp::spawn().await;
+    two_districts(&app).await; // two medium handover.delay cases, opened first
+    let h = app.hospital_token("BJ-X").await;
+    app.post_events(
+        &h,
+        json!([{"event_id": "a", "type": "arrival", "occurred_at": at("11:00", 0), "patient": {"ref": "x"},
+                "acuity": "critical", "arrived_by": "walk_in", "health_code": "yellow"},
+               {"event_id": "r", "type": "refusal", "occurred_at": at("11:05", 0), "patient": {"ref": "x"},
+                "reasons": ["health_code"]}]),
+    )
+    .await;
+    app.supervisor_token().await;
+    let mut sup = Visitor::new(&app);
+    sup.login("supervisor@wjw.example.cn").await;
+    let severities = |csv: &str| -> Vec<String> {
+        csv.trim_start_matches('\u{feff}')
+            .lines()
+            .skip(1)
+            .map(|l| {
+                l.split(',')
+                    .nth(2)
+                    .unwrap_or("")
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .collect()
+    };
+    // The export follows the queue's order.
+    let (status, _, csv) = sup.get("/dashboard/export.csv").await;
+    assert_eq!(status, 200);
+    let order = severities(&csv);
+    assert!(order.len() >= 3, "{csv}");
+    assert_eq!(order[0], "high", "{csv}");
+    let first_medium = order.iter().position(|s| s == "medium").expect("medium");
+    assert!(order[first_medium..].iter().all(|s| s == "medium"), "{csv}");
+    let (_, _, csv) = sup.get("/dashboard/export.csv?severity=medium").await;
+    assert_eq!(severities(&csv), ["medium", "medium"], "{csv}");
+}
