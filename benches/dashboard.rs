@@ -23,15 +23,6 @@ const RULES: [&str; 6] = [
     "special_group.refused",
     "refusal.operational_reason",
 ];
-const STATUSES: [&str; 7] = [
-    "open",
-    "acknowledged",
-    "assigned",
-    "escalated",
-    "resolved",
-    "dismissed",
-    "withdrawn",
-];
 
 fn env_number(name: &str, default: i64) -> i64 {
     std::env::var(name)
@@ -76,7 +67,7 @@ fn cases_sql(pg: bool, n: i64, events: i64) -> String {
         .map(|(k, r)| format!("WHEN {k} THEN '{r}'"))
         .collect::<Vec<_>>()
         .join(" ");
-    let status = STATUSES
+    let status = shouzhen::api::cases::STATUSES
         .iter()
         .enumerate()
         .map(|(k, s)| format!("WHEN {k} THEN '{s}'"))

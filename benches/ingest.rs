@@ -14,7 +14,6 @@ use std::process::Command;
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};
-use diesel::prelude::*;
 use serde_json::{Value, json};
 
 const BATCH: usize = 1000;
@@ -96,15 +95,7 @@ fn main() {
             .cases_opened
             .with_label_values(&["handover.delay"])
             .get();
-        let stored: i64 = app
-            .state
-            .db(|conn| {
-                Ok(shouzhen::schema::intake_events::table
-                    .count()
-                    .get_result(conn)?)
-            })
-            .await
-            .expect("count");
+        let stored = app.stored_events().await;
         assert_eq!(stored as usize, events);
 
         // The raw limit: the rows the service stored, bulk-loaded into an equivalent table.

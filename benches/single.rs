@@ -73,16 +73,7 @@ fn main() {
         .expect("run wrk (apt-get install wrk)");
         let text = String::from_utf8_lossy(&output.stdout);
         println!("{text}");
-        let stored: i64 = app
-            .state
-            .db(|conn| {
-                use diesel::prelude::*;
-                Ok(shouzhen::schema::intake_events::table
-                    .count()
-                    .get_result(conn)?)
-            })
-            .await
-            .expect("count");
+        let stored = app.stored_events().await;
         let commits = app.state.metrics.group_commits.get();
         let non_2xx = text
             .lines()

@@ -87,50 +87,36 @@ pub fn link_evidence(
     insert_links(conn, case_id, &events, &complaints)
 }
 
-/// Inserts evidence links, one statement for the events and one for the complaints; a link
-/// that exists already (another transaction's) is skipped by the unique constraints.
+/// Inserts evidence links in one statement; a link that exists already (another
+/// transaction's) is skipped by the unique constraints.
 fn insert_links(
     conn: &mut DbConn,
     case_id: i64,
     events: &[i64],
     complaints: &[i64],
 ) -> QueryResult<()> {
-    if !events.is_empty() {
-        let rows: Vec<_> = events
-            .iter()
-            .map(|e| {
-                (
-                    case_evidence::case_id.eq(case_id),
-                    case_evidence::event_row_id.eq(*e),
-                )
-            })
-            .collect();
-        let q = diesel::insert_into(case_evidence::table)
-            .values(rows)
-            .on_conflict_do_nothing();
-        match conn {
-            DbConn::Pg(c) => q.execute(c)?,
-            DbConn::Sqlite(c) => q.execute(c)?,
-        };
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| (Some(*e), None))
+        .chain(complaints.iter().map(|c| (None, Some(*c))))
+        .map(|(event, complaint): (Option<i64>, Option<i64>)| {
+            (
+                case_evidence::case_id.eq(case_id),
+                case_evidence::event_row_id.eq(event),
+                case_evidence::complaint_id.eq(complaint),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
     }
-    if !complaints.is_empty() {
-        let rows: Vec<_> = complaints
-            .iter()
-            .map(|id| {
-                (
-                    case_evidence::case_id.eq(case_id),
-                    case_evidence::complaint_id.eq(*id),
-                )
-            })
-            .collect();
-        let q = diesel::insert_into(case_evidence::table)
-            .values(rows)
-            .on_conflict_do_nothing();
-        match conn {
-            DbConn::Pg(c) => q.execute(c)?,
-            DbConn::Sqlite(c) => q.execute(c)?,
-        };
-    }
+    let q = diesel::insert_into(case_evidence::table)
+        .values(rows)
+        .on_conflict_do_nothing();
+    match conn {
+        DbConn::Pg(c) => q.execute(c)?,
+        DbConn::Sqlite(c) => q.execute(c)?,
+    };
     Ok(())
 }
 

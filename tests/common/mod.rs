@@ -335,6 +335,19 @@ impl TestApp {
         body
     }
 
+    /// How many intake events are stored.
+    pub async fn stored_events(&self) -> i64 {
+        use diesel::prelude::*;
+        self.state
+            .db(|conn| {
+                Ok(shouzhen::schema::intake_events::table
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .expect("count events")
+    }
+
     /// Runs one sweeper pass as if the clock showed `now`.
     pub async fn sweep_at(&self, now: chrono::DateTime<chrono::Utc>) -> usize {
         let (policy, notifier) = (self.state.policy.clone(), self.state.notifier.clone());
