@@ -41,6 +41,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// The path exists, the method does not; `allow` lists the methods it answers.
+    #[error("this path answers {allow} only")]
+    MethodNotAllowed { allow: String },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -82,6 +85,18 @@ impl AppError {
         Self::BadRequest { detail, errors }
     }
 
+    /// The database is unreachable, locked or full (not a deadlock or serialization failure,
+    /// which trying again at once can cure).
+    pub fn is_outage(&self) -> bool {
+        match self {
+            Self::Unavailable(cause) => {
+                let c = cause.to_ascii_lowercase();
+                !c.contains("deadlock") && !c.contains("serializ")
+            }
+            _ => false,
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Self::Internal(e.to_string())
     }
@@ -94,6 +109,7 @@ impl AppError {
             Self::Unauthorized(_) => "Unauthorized",
             Self::Forbidden(_) => "Forbidden",
             Self::NotFound(_) => "Not found",
+            Self::MethodNotAllowed { .. } => "Method not allowed",
             Self::Conflict(_) => "Conflict",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::UnsupportedMediaType(_) => "Unsupported media type",
@@ -110,6 +126,7 @@ impl AppError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
+            Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -146,6 +163,7 @@ impl ResponseError for AppError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -211,6 +229,11 @@ impl ResponseError for AppError {
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
+            Self::MethodNotAllowed { allow } => {
+                if let Ok(v) = HeaderValue::from_str(allow) {
+                    response.insert_header((header::ALLOW, v));
+                }
+            }
             _ => {}
         }
         if matches!(self, Self::OAuth { .. }) {
@@ -242,6 +265,9 @@ pub fn is_transient(e: &diesel::result::Error) -> bool {
                 "could not connect",
                 "deadlock detected",
                 "could not serialize",
+                // SQLite rolls a transaction back by itself only after a full disk, an I/O
+                // error, a busy lock or no memory; the rollback that follows then fails so.
+                "cannot rollback - no transaction is active",
             ]
             .iter()
             .any(|needle| m.contains(needle))

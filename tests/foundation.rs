@@ -354,3 +354,61 @@ async fn the_openapi_document_covers_the_endpoints_and_auth_schemes() {
     );
     assert_eq!(schemes["inspector_bearer"]["scheme"], "bearer");
 }
+
+#[actix_web::test]
+async fn a_known_path_asked_with_another_method_answers_405_naming_the_allowed_ones() {
+    let app = TestApp::spawn().await;
+    for (method, path, allow) in [
+        ("TRACE", "/api/v1/cases", "GET"),
+        ("DELETE", "/api/v1/intake-events", "POST"),
+        ("PUT", "/api/v1/complaints", "POST"),
+    ] {
+        let mut resp = app
+            .client
+            .request(method.parse().expect("method"), app.url(path))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(resp.status().as_u16(), 405, "{method} {path}");
+        let allowed = resp.headers().get("allow").and_then(|v| v.to_str().ok());
+        assert!(
+            allowed.is_some_and(|a| a.contains(allow)),
+            "{method} {path}: {allowed:?}"
+        );
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let body: serde_json::Value = resp.json().await.expect("problem");
+        assert_eq!(body["status"], 405);
+    }
+    // An unknown path is still a 404.
+    let (status, _) = app.get("/api/v1/nothing-here", None).await;
+    assert_eq!(status, 404);
+}
+
+#[actix_web::test]
+async fn the_openapi_document_declares_every_error_as_a_problem() {
+    let app = TestApp::spawn().await;
+    let (_, doc) = app.get("/api/v1/openapi.json", None).await;
+    let post = &doc["paths"]["/api/v1/cases/{id}/actions"]["post"]["responses"];
+    for status in ["400", "401", "403", "404", "409", "413", "415", "503"] {
+        assert!(
+            post[status]["content"]["application/problem+json"].is_object(),
+            "{status}: {}",
+            post[status]
+        );
+    }
+    let list = &doc["paths"]["/api/v1/cases"]["get"]["parameters"];
+    let status = list
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "status"))
+        .expect("status parameter");
+    assert!(
+        status["schema"]["enum"]
+            .as_array()
+            .is_some_and(|e| e.len() == 7)
+    );
+}

@@ -1,8 +1,6 @@
 //! `GET /api/v1/cases` and `GET /api/v1/cases/{id}`.
 
 use actix_web::{HttpResponse, web};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -32,21 +30,40 @@ pub fn rfc3339(t: NaiveDateTime) -> String {
 #[into_params(parameter_in = Query)]
 pub struct CasesQuery {
     /// open, acknowledged, assigned, escalated, resolved, dismissed, withdrawn
+    #[param(schema_with = status_schema)]
     pub status: Option<String>,
     /// A rule id, e.g. `handover.delay`
+    #[param(schema_with = rule_schema)]
     pub rule: Option<String>,
     /// A hospital's code
     pub hospital: Option<String>,
     /// low, medium, high
+    #[param(schema_with = severity_schema)]
     pub severity: Option<String>,
     /// Opened at or after (RFC 3339)
+    #[param(value_type = Option<String>, format = DateTime)]
     pub since: Option<String>,
     /// Opened before (RFC 3339)
+    #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
     /// 1-200, default 50
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page
+    #[param(pattern = r"^-?[0-9]{1,18}_[0-9]{1,18}$")]
     pub cursor: Option<String>,
+}
+
+fn status_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(STATUSES.iter().copied())
+}
+
+fn rule_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(crate::rules::ALL.iter().map(|r| r.as_str()))
+}
+
+fn severity_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(["low", "medium", "high"])
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -82,13 +99,14 @@ fn parse_time(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<
     }
 }
 
+/// A position in the queue: the last row's opening time (microseconds) and id, so that every
+/// string of the documented pattern is a position (a page after it may be empty).
 fn encode_cursor(t: NaiveDateTime, id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{id}", t.and_utc().timestamp_micros()))
+    format!("{}_{id}", t.and_utc().timestamp_micros())
 }
 
 fn decode_cursor(s: &str) -> Option<(NaiveDateTime, i64)> {
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(s).ok()?).ok()?;
-    let (t, id) = raw.split_once('|')?;
+    let (t, id) = s.split_once('_')?;
     let t = DateTime::from_timestamp_micros(t.parse().ok()?)?.naive_utc();
     Some((t, id.parse().ok()?))
 }
@@ -443,11 +461,21 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     /// acknowledge, assign, escalate, resolve, dismiss, reopen
+    #[schema(schema_with = action_schema)]
     pub action: String,
     /// Required on every action (the reason, for dismiss)
+    #[schema(schema_with = note_schema, required = true)]
     pub note: Option<String>,
     /// The user's email (assign only)
     pub assignee: Option<String>,
+}
+
+fn action_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(crate::workflow::ACTIONS.iter().copied())
+}
+
+fn note_schema() -> utoipa::openapi::Object {
+    super::openapi::text(crate::workflow::MAX_NOTE)
 }
 
 /// Act on a case; every action is recorded in the case's history and the audit trail.

@@ -196,6 +196,7 @@ pub async fn get_public(
 #[serde(deny_unknown_fields)]
 pub struct RatingBody {
     /// 1 (very dissatisfied) to 5 (very satisfied)
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: i32,
 }
 
@@ -246,9 +247,16 @@ pub struct QueueItem {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
+    /// received, acknowledged, info_requested, closed, merged
+    #[param(schema_with = complaint_status_schema)]
     pub status: Option<String>,
     /// 1-500, default 100
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+}
+
+fn complaint_status_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(complaints::STATUSES.iter().copied())
 }
 
 /// The inspectors' complaint queue, newest first.
@@ -265,9 +273,24 @@ pub async fn queue(
     staff: Staff,
     query: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
+    let mut errors = Vec::new();
+    if let Some(s) = &query.status
+        && !complaints::STATUSES.contains(&s.as_str())
+    {
+        errors.push(crate::error::FieldError::new(
+            "status",
+            format!("must be one of {}", complaints::STATUSES.join(", ")),
+        ));
+    }
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::field("limit", "must be from 1 to 500"));
+        errors.push(crate::error::FieldError::new(
+            "limit",
+            "must be from 1 to 500",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::fields(errors));
     }
     let status = query.status.clone();
     let keys = state.keys.clone();
@@ -306,11 +329,16 @@ pub async fn queue(
 #[serde(deny_unknown_fields)]
 pub struct ComplaintActionBody {
     /// acknowledge, request_info, close, merge
+    #[schema(schema_with = complaint_action_schema)]
     pub action: String,
     /// Shown to the citizen (required for request_info and close)
     pub note: Option<String>,
     /// merge: the tracking code this complaint duplicates
     pub into: Option<String>,
+}
+
+fn complaint_action_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(complaints::ACTIONS.iter().copied())
 }
 
 /// Act on a complaint; the step appears on the citizen's timeline.

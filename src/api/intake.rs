@@ -2,51 +2,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
-use serde_json::Value;
 
 use super::body::{is_json, media_type, read_body};
 use crate::auth::HospitalPrincipal;
 use crate::error::{AppError, AppResult};
-use crate::intake::{self, Batch, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
+use crate::intake::{self, Batch, BodyFormat, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
 use crate::state::AppState;
-
-enum Format {
-    Json,
-    Ndjson,
-}
-
-/// Splits the body into one JSON value per event. A body that does not parse is a 400.
-fn split(body: &[u8], format: Format) -> AppResult<Vec<Value>> {
-    match format {
-        Format::Json => {
-            let value: Value = serde_json::from_slice(body)
-                .map_err(|e| AppError::field("body", format!("is not valid JSON: {e}")))?;
-            match value {
-                Value::Array(items) => Ok(items),
-                Value::Object(_) => Ok(vec![value]),
-                _ => Err(AppError::field(
-                    "body",
-                    "must be an event object or an array of events",
-                )),
-            }
-        }
-        Format::Ndjson => {
-            let text =
-                std::str::from_utf8(body).map_err(|_| AppError::field("body", "is not UTF-8"))?;
-            let mut values = Vec::new();
-            for (n, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let value: Value = serde_json::from_str(line).map_err(|e| {
-                    AppError::field(format!("line {}", n + 1), format!("is not valid JSON: {e}"))
-                })?;
-                values.push(value);
-            }
-            Ok(values)
-        }
-    }
-}
 
 /// Post intake events (patient arrivals, handovers, refusals, transfers, closures, tests).
 ///
@@ -80,8 +41,10 @@ pub async fn post_events(
     hospital: HospitalPrincipal,
 ) -> AppResult<HttpResponse> {
     let format = match media_type(&req).as_deref() {
-        Some(m) if is_json(m) => Format::Json,
-        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => Format::Ndjson,
+        Some(m) if is_json(m) => BodyFormat::Json,
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
+            BodyFormat::Ndjson
+        }
         _ => {
             return Err(AppError::UnsupportedMediaType(
                 "send application/json (an event or an array) or application/x-ndjson".into(),
@@ -90,7 +53,7 @@ pub async fn post_events(
     };
     let mut payload = payload.into_inner();
     let body = read_body(&req, &mut payload, MAX_BYTES).await?;
-    let values = split(&body, format)?;
+    let values = intake::split_body(&body, format)?;
     if values.len() > MAX_EVENTS {
         return Err(AppError::PayloadTooLarge(format!(
             "{} events in one request; the limit is {MAX_EVENTS}",

@@ -9,6 +9,8 @@ pub mod login;
 pub mod oauth;
 pub mod openapi;
 
+use actix_web::http::header;
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::error::{AppError, FieldError};
@@ -35,111 +37,85 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(64 * 1024)
             .error_handler(|err, _req| AppError::field("body", err.to_string()).into()),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
-    .route("/metrics", web::get().to(health::metrics))
-    .route("/oauth/token", web::post().to(oauth::token))
-    .route("/api/v1/auth/login", web::post().to(login::login))
-    .route("/api/v1/intake-events", web::post().to(intake::post_events))
-    .route("/api/v1/cases", web::get().to(cases::list))
-    .route("/api/v1/cases/{id}", web::get().to(cases::get))
-    .route("/api/v1/cases/{id}/actions", web::post().to(cases::act))
-    .route("/api/v1/hospitals", web::get().to(complaints::hospitals))
-    .route("/api/v1/complaints", web::post().to(complaints::create))
-    .route("/api/v1/complaints", web::get().to(complaints::queue))
-    .route(
-        "/api/v1/complaints/{code}",
-        web::get().to(complaints::get_public),
+    .service(web::resource("/healthz").get(health::healthz))
+    .service(web::resource("/readyz").get(health::readyz))
+    .service(web::resource("/metrics").get(health::metrics))
+    .service(web::resource("/oauth/token").post(oauth::token))
+    .service(web::resource("/api/v1/auth/login").post(login::login))
+    .service(web::resource("/api/v1/intake-events").post(intake::post_events))
+    .service(web::resource("/api/v1/cases").get(cases::list))
+    .service(web::resource("/api/v1/cases/{id}").get(cases::get))
+    .service(web::resource("/api/v1/cases/{id}/actions").post(cases::act))
+    .service(web::resource("/api/v1/hospitals").get(complaints::hospitals))
+    .service(
+        web::resource("/api/v1/complaints")
+            .post(complaints::create)
+            .get(complaints::queue),
     )
-    .route(
-        "/api/v1/complaints/{code}/rating",
-        web::post().to(complaints::post_rating),
+    .service(web::resource("/api/v1/complaints/{code}").get(complaints::get_public))
+    .service(web::resource("/api/v1/complaints/{code}/rating").post(complaints::post_rating))
+    .service(web::resource("/api/v1/complaints/{id}/actions").post(complaints::act))
+    .service(web::resource("/api/v1/complaints/{id}/reveal").post(complaints::reveal))
+    .service(web::resource("/complaints/new").get(crate::web::complaints::new))
+    .service(web::resource("/complaints").post(crate::web::complaints::submit))
+    .service(web::resource("/complaints/{code}").get(crate::web::complaints::show))
+    .service(web::resource("/complaints/{code}/rating").post(crate::web::complaints::rating))
+    .service(web::resource("/static/app.css").get(crate::web::stylesheet))
+    .service(
+        web::resource("/login")
+            .get(crate::web::staff::login_page)
+            .post(crate::web::staff::login_submit),
     )
-    .route(
-        "/api/v1/complaints/{id}/actions",
-        web::post().to(complaints::act),
+    .service(web::resource("/logout").post(crate::web::staff::logout))
+    .service(web::resource("/dashboard").get(crate::web::staff::dashboard))
+    .service(web::resource("/dashboard/export.csv").get(crate::web::staff::export))
+    .service(web::resource("/cases/{id}").get(crate::web::staff::case_page))
+    .service(web::resource("/cases/{id}/actions").post(crate::web::staff::case_action))
+    .service(web::resource("/charts").get(crate::web::staff::charts))
+    .service(web::resource("/hospitals").get(crate::web::staff::board))
+    .service(web::resource("/hospitals/{code}").get(crate::web::staff::scorecard))
+    .service(web::resource("/admin").get(crate::web::staff::admin))
+    .service(web::resource("/admin/users").post(crate::web::staff::admin_add_user))
+    .service(web::resource("/admin/users/{id}/toggle").post(crate::web::staff::admin_toggle_user))
+    .service(web::resource("/admin/hospitals").post(crate::web::staff::admin_add_hospital))
+    .service(
+        web::resource("/admin/hospitals/{code}/toggle")
+            .post(crate::web::staff::admin_toggle_hospital),
     )
-    .route(
-        "/api/v1/complaints/{id}/reveal",
-        web::post().to(complaints::reveal),
+    .service(web::resource("/admin/hospitals/{code}/rotate").post(crate::web::staff::admin_rotate))
+    .service(web::resource("/audit").get(crate::web::staff::audit))
+    .service(web::resource("/inspect/complaints/{id}").get(crate::web::staff::complaint_page))
+    .service(
+        web::resource("/inspect/complaints/{id}/reveal").post(crate::web::staff::complaint_reveal),
     )
-    .route(
-        "/complaints/new",
-        web::get().to(crate::web::complaints::new),
+    .service(
+        web::resource("/inspect/complaints/{id}/actions").post(crate::web::staff::complaint_action),
     )
-    .route(
-        "/complaints",
-        web::post().to(crate::web::complaints::submit),
-    )
-    .route(
-        "/complaints/{code}",
-        web::get().to(crate::web::complaints::show),
-    )
-    .route(
-        "/complaints/{code}/rating",
-        web::post().to(crate::web::complaints::rating),
-    )
-    .route("/static/app.css", web::get().to(crate::web::stylesheet))
-    .route("/login", web::get().to(crate::web::staff::login_page))
-    .route("/login", web::post().to(crate::web::staff::login_submit))
-    .route("/logout", web::post().to(crate::web::staff::logout))
-    .route("/dashboard", web::get().to(crate::web::staff::dashboard))
-    .route(
-        "/dashboard/export.csv",
-        web::get().to(crate::web::staff::export),
-    )
-    .route("/cases/{id}", web::get().to(crate::web::staff::case_page))
-    .route(
-        "/cases/{id}/actions",
-        web::post().to(crate::web::staff::case_action),
-    )
-    .route("/charts", web::get().to(crate::web::staff::charts))
-    .route("/hospitals", web::get().to(crate::web::staff::board))
-    .route(
-        "/hospitals/{code}",
-        web::get().to(crate::web::staff::scorecard),
-    )
-    .route("/admin", web::get().to(crate::web::staff::admin))
-    .route(
-        "/admin/users",
-        web::post().to(crate::web::staff::admin_add_user),
-    )
-    .route(
-        "/admin/users/{id}/toggle",
-        web::post().to(crate::web::staff::admin_toggle_user),
-    )
-    .route(
-        "/admin/hospitals",
-        web::post().to(crate::web::staff::admin_add_hospital),
-    )
-    .route(
-        "/admin/hospitals/{code}/toggle",
-        web::post().to(crate::web::staff::admin_toggle_hospital),
-    )
-    .route(
-        "/admin/hospitals/{code}/rotate",
-        web::post().to(crate::web::staff::admin_rotate),
-    )
-    .route("/audit", web::get().to(crate::web::staff::audit))
-    .route(
-        "/inspect/complaints/{id}",
-        web::get().to(crate::web::staff::complaint_page),
-    )
-    .route(
-        "/inspect/complaints/{id}/reveal",
-        web::post().to(crate::web::staff::complaint_reveal),
-    )
-    .route(
-        "/inspect/complaints/{id}/actions",
-        web::post().to(crate::web::staff::complaint_action),
-    )
-    .route("/api/v1/openapi.json", web::get().to(openapi::serve))
+    .service(web::resource("/api/v1/openapi.json").get(openapi::serve))
     .default_service(web::to(not_found));
 }
 
 /// A query-string error from serde_urlencoded names the field in its message.
 fn query_error(message: &str) -> FieldError {
     body::field_error(".", message.trim_start_matches("Query deserialize error: "))
+}
+
+/// actix answers a known path asked with another method by an empty 405 with `Allow`; this
+/// turns it into a problem like every other error, keeping `Allow`.
+pub fn method_not_allowed<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let allow = res
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let problem = actix_web::ResponseError::error_response(&AppError::MethodNotAllowed { allow });
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, problem).map_into_right_body(),
+    ))
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -20,11 +20,16 @@ const FORM_LIMIT: usize = 8 * 1024;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct TokenForm {
     /// Must be `client_credentials`.
+    #[schema(schema_with = grant_type_schema)]
     pub grant_type: Option<String>,
     /// Or send the credentials with HTTP Basic.
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub scope: Option<String>,
+}
+
+fn grant_type_schema() -> utoipa::openapi::Object {
+    super::openapi::one_of(["client_credentials"])
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

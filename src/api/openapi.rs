@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, Http, HttpAuthScheme, OAuth2, Scopes, SecurityScheme,
 };
@@ -39,7 +40,7 @@ use crate::error::{FieldError, Problem};
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         crate::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
         complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed, crate::board::BoardRow)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &Conformance),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),
         (name = "intake", description = "Hospitals' intake logs"),
@@ -82,6 +83,95 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
         );
     }
+}
+
+/// Declares on every operation the errors that the shared extractors and middleware give, so
+/// that each response the service can send is documented (schemathesis checks this in CI):
+/// 400 where there is a query or body, 401 and 403 where a token is required, 404 where the
+/// path names a resource, 413 and 415 where there is a body, and 503 when the database is
+/// unreachable. Every error is a problem document (`application/problem+json`).
+struct Conformance;
+
+impl Modify for Conformance {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{Content, RefOr, Response};
+        let problem = || {
+            Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                "Problem",
+            ))))
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                let body = op.request_body.is_some();
+                let defaults = [
+                    (
+                        query || body,
+                        "400",
+                        "The request is invalid; `errors` names the field",
+                    ),
+                    (secured, "401", "No valid token"),
+                    (secured, "403", "The token's role may not do this"),
+                    (path.contains('{'), "404", "No such resource"),
+                    (body, "413", "The body is over the limit"),
+                    (
+                        body,
+                        "415",
+                        "The body is not of a type this operation reads",
+                    ),
+                    (
+                        true,
+                        "503",
+                        "The database is unreachable; try again after Retry-After",
+                    ),
+                ];
+                let responses = &mut op.responses.responses;
+                for (applies, status, description) in defaults {
+                    if applies && !responses.contains_key(status) {
+                        responses.insert(status.to_string(), RefOr::T(Response::new(description)));
+                    }
+                }
+                for (status, response) in responses.iter_mut() {
+                    if let (true, RefOr::T(r)) = (status.as_str() >= "400", response) {
+                        r.content.clear();
+                        r.content
+                            .insert("application/problem+json".to_string(), problem());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A string schema that takes one of `values`, for `#[schema(schema_with = ..)]`.
+pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .build()
+}
+
+/// A text that must hold something besides whitespace, up to `max` characters.
+pub fn text(max: usize) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(r"\S"))
+        .build()
 }
 
 pub async fn serve() -> HttpResponse {

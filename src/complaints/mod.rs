@@ -63,16 +63,28 @@ pub struct ComplaintInput {
     pub hospital: Option<String>,
     /// The hospital's name when it is not listed
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub hospital_name: Option<String>,
+    #[schema(schema_with = category_schema, required = true)]
     pub category: Option<String>,
-    /// RFC 3339, or `YYYY-MM-DDTHH:MM` in China time
+    /// RFC 3339, or `YYYY-MM-DDTHH:MM` in China time; not in the future
+    #[schema(required = true)]
     pub occurred_at: Option<String>,
     /// 1-5,000 characters
+    #[schema(schema_with = description_schema, required = true)]
     pub description: Option<String>,
     #[serde(default)]
     pub contact_name: Option<String>,
     #[serde(default)]
     pub contact_phone: Option<String>,
+}
+
+fn category_schema() -> utoipa::openapi::Object {
+    crate::api::openapi::one_of(CATEGORIES.iter().copied())
+}
+
+fn description_schema() -> utoipa::openapi::Object {
+    crate::api::openapi::text(MAX_DESCRIPTION)
 }
 
 pub struct ValidComplaint {
@@ -395,6 +407,15 @@ pub fn likely_duplicates(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<
         .map(|o| o.tracking_code)
         .collect())
 }
+
+/// A complaint's statuses, from filing to closing.
+pub const STATUSES: &[&str] = &[
+    "received",
+    "acknowledged",
+    "info_requested",
+    "closed",
+    "merged",
+];
 
 /// The inspectors' actions on a complaint.
 pub const ACTIONS: &[&str] = &["acknowledge", "request_info", "close", "merge"];

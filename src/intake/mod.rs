@@ -12,10 +12,11 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{self, DbConn};
 use crate::engine::{Effects, Engine};
-use crate::error::FieldError;
+use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::Keys;
 use crate::store;
 use event::{IntakeEvent, PatientId, RawEvent};
+use serde_json::Value;
 
 /// At most this many events in one request.
 pub const MAX_EVENTS: usize = 10_000;
@@ -67,12 +68,50 @@ pub struct Poster {
     pub jurisdiction: String,
 }
 
+/// How a request body lists its events.
+pub enum BodyFormat {
+    /// One event object, or an array of them.
+    Json,
+    /// One event per line.
+    Ndjson,
+}
+
+/// Splits a request body into one JSON value per event; a body that does not parse is a 400
+/// naming the body (or the NDJSON line).
+pub fn split_body(body: &[u8], format: BodyFormat) -> AppResult<Vec<Value>> {
+    match format {
+        BodyFormat::Json => {
+            let value: Value = serde_json::from_slice(body)
+                .map_err(|e| AppError::field("body", format!("is not valid JSON: {e}")))?;
+            match value {
+                Value::Array(items) => Ok(items),
+                Value::Object(_) => Ok(vec![value]),
+                _ => Err(AppError::field(
+                    "body",
+                    "must be an event object or an array of events",
+                )),
+            }
+        }
+        BodyFormat::Ndjson => {
+            let text =
+                std::str::from_utf8(body).map_err(|_| AppError::field("body", "is not UTF-8"))?;
+            let mut values = Vec::new();
+            for (n, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let value: Value = serde_json::from_str(line).map_err(|e| {
+                    AppError::field(format!("line {}", n + 1), format!("is not valid JSON: {e}"))
+                })?;
+                values.push(value);
+            }
+            Ok(values)
+        }
+    }
+}
+
 /// Validates one parsed JSON value as an event.
-pub fn validate(
-    index: usize,
-    value: serde_json::Value,
-    now: DateTime<Utc>,
-) -> Result<IntakeEvent, Rejection> {
+pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<IntakeEvent, Rejection> {
     let event_id = value
         .get("event_id")
         .and_then(|v| v.as_str())
@@ -167,6 +206,23 @@ pub struct Prepared {
     closure: Option<String>,
     payload: String,
     hash: String,
+}
+
+impl Prepared {
+    /// The event's position in its request.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The event as it is stored (identifiers pseudonymised, the note masked).
+    pub fn payload(&self) -> &str {
+        &self.payload
+    }
+
+    /// The idempotency hash of the event.
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
 }
 
 /// One request's events, prepared: what the write transaction needs and nothing more.
