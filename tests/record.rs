@@ -643,6 +643,157 @@ impl Proxy {
     }
 }
 
+/// Posts a batch of events; the status, the Retry-After header and the body.
+async fn post_batch(
+    app: &common::TestApp,
+    token: &str,
+    body: Value,
+) -> (u16, Option<String>, Value) {
+    let mut resp = app
+        .client
+        .post(app.url("/api/v1/intake-events"))
+        .bearer_auth(token)
+        .send_json(&body)
+        .await
+        .expect("the service answers during a database fault");
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body: Value = resp.json().limit(1 << 20).await.unwrap_or_default();
+    (resp.status().as_u16(), retry, body)
+}
+
+/// `n` routine walk-ins; `note` characters of note each (so that a batch takes room on disk).
+fn walk_ins(prefix: &str, n: usize, note: usize) -> Value {
+    json!((0..n)
+        .map(|i| json!({"event_id": format!("{prefix}-{i}"), "type": "arrival",
+            "occurred_at": common::at("09:00", i as i64), "patient": {"ref": format!("{prefix}-p{i}")},
+            "acuity": "routine", "arrived_by": "walk_in", "note": "候".repeat(note)}))
+        .collect::<Vec<_>>())
+}
+
+#[actix_web::test]
+async fn a_locked_sqlite_database_answers_503_writes_nothing_and_recovers() {
+    let app = common::TestApp::spawn().await;
+    let Some(file) = app.sqlite_file() else {
+        eprintln!("skipped: SQLite only (PostgreSQL's outage has its own test)");
+        return;
+    };
+    let token = app.hospital_token("BJ-1").await;
+    let (status, _, body) = post_batch(&app, &token, walk_ins("before", 5, 0)).await;
+    assert_eq!(status, 200, "{body}");
+    // Another process holds the write lock longer than the service's busy timeout (10 s).
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        use diesel::Connection;
+        let mut conn = diesel::SqliteConnection::establish(&file.display().to_string())
+            .expect("open the file");
+        conn.batch_execute("BEGIN EXCLUSIVE")
+            .expect("take the write lock");
+        locked.send(()).expect("tell");
+        let _ = released.recv();
+        conn.batch_execute("ROLLBACK").expect("release");
+    });
+    is_locked.recv().expect("locked");
+    let (status, retry, body) = post_batch(&app, &token, walk_ins("during", 20, 0)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    assert_eq!(body["title"], "Service unavailable");
+    release.send(()).expect("release");
+    holder.join().expect("the lock holder");
+    // Nothing of the refused request was written: posted again, all of it is new.
+    let (status, _, body) = post_batch(&app, &token, walk_ins("during", 20, 0)).await;
+    assert_eq!(
+        (status, &body["accepted"], &body["duplicates"]),
+        (200, &json!(20), &json!(0)),
+        "{body}"
+    );
+    assert_eq!(app.stored_events().await, 25);
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped (needs root, as CI has).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, size: &str) -> Option<Self> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Self(at.to_path_buf()))
+    }
+
+    /// Writes zeros into `filler` until the disk is full.
+    fn fill(&self, filler: &std::path::Path) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(filler).expect("filler");
+        for chunk in [64 * 1024, 4096, 512] {
+            while f
+                .write_all(&vec![0u8; chunk])
+                .and_then(|_| f.flush())
+                .is_ok()
+            {}
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[actix_web::test]
+async fn a_full_disk_under_sqlite_answers_503_writes_nothing_and_recovers() {
+    if common::is_postgres() {
+        eprintln!("skipped: SQLite only");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let Some(disk) = SmallDisk::mount(&tmp.path().join("disk"), "16m") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs as root and must mount a tmpfs"
+        );
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    };
+    let url = format!("sqlite://{}", disk.0.join("shouzhen.db").display());
+    let app = common::TestApp::builder()
+        .var("SHOUZHEN_DATABASE_URL", &url)
+        .spawn()
+        .await;
+    let token = app.hospital_token("BJ-1").await;
+    let (status, _, body) = post_batch(&app, &token, walk_ins("before", 5, 0)).await;
+    assert_eq!(status, 200, "{body}");
+    let filler = disk.0.join("filler");
+    disk.fill(&filler);
+    // 1,000 events with 500-character notes: far more than the WAL has room for.
+    let big = walk_ins("big", 1000, 500);
+    let (status, retry, body) = post_batch(&app, &token, big.clone()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    std::fs::remove_file(&filler).expect("free the disk");
+    let (status, _, body) = post_batch(&app, &token, big).await;
+    assert_eq!(
+        (status, &body["accepted"], &body["duplicates"]),
+        (200, &json!(1000), &json!(0)),
+        "{body}"
+    );
+    assert_eq!(app.stored_events().await, 1005);
+    let out = verify(&app);
+    assert!(
+        out.status.success(),
+        "the chain holds: {}",
+        text(&out.stdout)
+    );
+}
+
 #[actix_web::test]
 async fn a_database_outage_answers_503_with_retry_after_and_the_service_recovers_by_itself() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -667,25 +818,7 @@ async fn a_database_outage_answers_503_with_retry_after_and_the_service_recovers
                 "patient": {"ref": format!("p{k}-{i}")}, "acuity": "routine", "arrived_by": "walk_in"}))
             .collect::<Vec<_>>())
     };
-    let post = |k: usize| {
-        let (app, token, body) = (&app, &token, batch(k));
-        async move {
-            let mut resp = app
-                .client
-                .post(app.url("/api/v1/intake-events"))
-                .bearer_auth(token)
-                .send_json(&body)
-                .await
-                .expect("the service answers during the outage");
-            let retry = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body: Value = resp.json().await.unwrap_or_default();
-            (resp.status().as_u16(), retry, body)
-        }
-    };
+    let post = |k: usize| post_batch(&app, &token, batch(k));
     let mut acknowledged = Vec::new();
     for k in 0..5 {
         let (status, _, body) = post(k).await;

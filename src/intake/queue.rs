@@ -78,7 +78,8 @@ impl Writer {
     }
 
     /// Commits a group; if the group fails, each request is tried alone, so that one request's
-    /// fault (or a deadlock with another instance) fails no other request.
+    /// fault (or a deadlock with another instance) fails no other request. If the database is
+    /// unavailable, every request of the group is answered so at once (503).
     fn commit(&self, jobs: Vec<Job>) {
         if jobs.len() > 1 {
             let (batches, replies): (Vec<Batch>, Vec<_>) =
@@ -87,6 +88,13 @@ impl Writer {
                 Ok(reports) => {
                     for (reply, report) in replies.into_iter().zip(reports) {
                         let _ = reply.send(Ok(report));
+                    }
+                }
+                Err(e) if e.is_outage() => {
+                    // The database is away: each request alone would wait out the same timeout.
+                    let cause = e.to_string();
+                    for reply in replies {
+                        let _ = reply.send(Err(AppError::Unavailable(cause.clone())));
                     }
                 }
                 Err(e) => {
