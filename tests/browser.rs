@@ -22,20 +22,13 @@ fn browser_available() -> bool {
     ok
 }
 
-#[actix_web::test]
-async fn a_citizen_files_a_complaint_in_chinese_and_in_english() {
-    if !browser_available() {
-        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
-        return;
-    }
-    let app = TestApp::spawn().await;
-    app.add_hospital("BJ-CY").await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/complaint.mjs");
-    let address = app.address.clone();
+/// Runs one of the browser scripts in `tests/browser` with node; its JSON report.
+async fn run_script(name: &str, args: Vec<String>) -> Value {
+    let script = format!("{}/tests/browser/{name}", env!("CARGO_MANIFEST_DIR"));
     let out = actix_web::rt::task::spawn_blocking(move || {
         Command::new("node")
             .arg(script)
-            .arg(address)
+            .args(args)
             .env("SCREENSHOT_DIR", std::env::temp_dir())
             .output()
     })
@@ -44,10 +37,21 @@ async fn a_citizen_files_a_complaint_in_chinese_and_in_english() {
     .expect("node");
     assert!(
         out.status.success(),
-        "browser script failed: {}",
+        "browser script {name} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("report");
+    serde_json::from_slice(&out.stdout).expect("report")
+}
+
+#[actix_web::test]
+async fn a_citizen_files_a_complaint_in_chinese_and_in_english() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    let report = run_script("complaint.mjs", vec![app.address.clone()]).await;
     for (lang, h1, status, error_word) in [
         (
             "zh",
@@ -125,27 +129,15 @@ async fn an_inspector_signs_in_filters_opens_a_case_and_acts() {
     )
     .await;
     app.inspector_token().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/dashboard.mjs");
-    let address = app.address.clone();
-    let out = actix_web::rt::task::spawn_blocking(move || {
-        Command::new("node")
-            .args([
-                script,
-                &address,
-                "inspector@wjw.example.cn",
-                "a long enough password",
-            ])
-            .output()
-    })
-    .await
-    .expect("join")
-    .expect("node");
-    assert!(
-        out.status.success(),
-        "browser script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("report");
+    let r = run_script(
+        "dashboard.mjs",
+        vec![
+            app.address.clone(),
+            "inspector@wjw.example.cn".into(),
+            "a long enough password".into(),
+        ],
+    )
+    .await;
     assert!(
         r["redirected"]
             .as_str()
@@ -180,4 +172,148 @@ async fn an_inspector_signs_in_filters_opens_a_case_and_acts() {
     let sup = app.supervisor_token().await;
     let cases = app.cases(&sup, "rule=handover.delay").await;
     assert_eq!(cases[0]["status"], "acknowledged");
+}
+
+/// SQL-injection and XSS payloads in every text field: what hospitals post, what citizens file,
+/// what inspectors write, a hospital's name and a login email.
+const PAYLOAD: &str =
+    r#"<img src=x onerror=__pwned=1><script>__pwned=1</script>' OR '1'='1'; DROP TABLE cases; --"#;
+/// A complainant's name (a name inside the description would be masked there).
+const NAME: &str = "\"><svg onload=__pwned=1>";
+/// Its markup half, for fields of at most 64 characters.
+const MARKUP: &str = "<img src=x onerror=__pwned=1><script>__pwned=1</script>";
+
+#[actix_web::test]
+async fn injected_markup_and_sql_are_stored_as_given_and_shown_as_text() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    // A hospital whose name is a payload.
+    let input = shouzhen::accounts::HospitalInput {
+        code: "BJ-CY".into(),
+        name: PAYLOAD.into(),
+        district: "朝阳区".into(),
+        jurisdiction: "beijing".into(),
+        capacity: 40,
+    };
+    let (_, creds) = app
+        .state
+        .db(move |conn| shouzhen::accounts::add_hospital(conn, &input))
+        .await
+        .expect("hospital");
+    let h = app.token_for(&creds).await;
+    // Events whose every free text is a payload; the refusal opens a case.
+    let report = app
+        .post_events(
+            &h,
+            serde_json::json!([
+                {"event_id": PAYLOAD, "type": "arrival", "occurred_at": common::at("10:00", 0),
+                 "patient": {"ref": PAYLOAD}, "acuity": "critical", "arrived_by": "walk_in",
+                 "department": PAYLOAD, "note": PAYLOAD, "symptoms": [MARKUP]},
+                {"event_id": format!("{PAYLOAD}-r"), "type": "refusal", "occurred_at": common::at("10:05", 0),
+                 "patient": {"ref": PAYLOAD}, "reasons": ["fever"], "note": PAYLOAD},
+            ]),
+        )
+        .await;
+    assert_eq!(report["accepted"], 2, "{report}");
+    let sup = app.supervisor_token().await;
+    let cases = app.cases(&sup, "rule=refusal.prohibited_reason").await;
+    let case_id = cases[0]["id"].as_i64().expect("a case");
+    // An inspector's action, with a payload as its note; the status it answers.
+    let act = |path: String, action: &'static str| {
+        let (app, sup) = (&app, &sup);
+        async move {
+            let body = serde_json::json!({"action": action, "note": PAYLOAD});
+            app.post_json(&path, Some(sup), &body).await.0
+        }
+    };
+    let status = act(format!("/api/v1/cases/{case_id}/actions"), "acknowledge").await;
+    assert_eq!(status, 200);
+    // A complaint whose every text field is a payload, answered with a payload.
+    let (status, filed) = app
+        .post_json(
+            "/api/v1/complaints",
+            None,
+            &serde_json::json!({"hospital": "", "hospital_name": PAYLOAD, "category": "pushed_away",
+                "occurred_at": common::at("11:00", 0), "description": PAYLOAD, "contact_name": NAME}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let code = filed["tracking_code"]
+        .as_str()
+        .expect("code")
+        .replace('-', "");
+    let (_, queue) = app.get("/api/v1/complaints", Some(&sup)).await;
+    let complaint_id = queue[0]["id"].as_i64().expect("complaint");
+    let status = act(
+        format!("/api/v1/complaints/{complaint_id}/actions"),
+        "request_info",
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // Stored as given: the API gives every payload back unchanged, and no table was dropped.
+    let (_, detail) = app
+        .get(&format!("/api/v1/cases/{case_id}"), Some(&sup))
+        .await;
+    let text = detail.to_string();
+    assert!(
+        text.contains(&serde_json::to_string(PAYLOAD).expect("json")),
+        "the case shows the payloads as given: {detail}"
+    );
+    assert_eq!(detail["actions"][1]["note"], PAYLOAD, "{detail}");
+    assert_eq!(
+        detail["evidence"]["events"][0]["details"]["department"],
+        PAYLOAD
+    );
+    assert_eq!(queue[0]["description"], PAYLOAD);
+    assert_eq!(queue[0]["hospital_name"], PAYLOAD);
+    let (_, hospitals) = app.get("/api/v1/hospitals", None).await;
+    assert_eq!(hospitals[0]["name"], PAYLOAD);
+    let all = app.cases(&sup, "").await;
+    assert!(
+        all.iter().any(|c| c["id"] == case_id),
+        "the cases table is whole"
+    );
+
+    // Shown as text: no page runs it or turns it into markup (an administrator sees them all).
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let paths = [
+        "/dashboard".to_string(),
+        format!("/cases/{case_id}"),
+        format!("/inspect/complaints/{complaint_id}"),
+        format!("/complaints/{code}"),
+        "/complaints/new".to_string(),
+        "/hospitals".to_string(),
+        "/audit".to_string(),
+    ];
+    let mut args: Vec<String> = vec![
+        app.address.clone(),
+        "admin@wjw.example.cn".into(),
+        "a long enough password".into(),
+        PAYLOAD.into(),
+    ];
+    args.extend(paths.iter().cloned());
+    let r = run_script("injection.mjs", args).await;
+    let harmless = |what: &str, p: &Value| {
+        assert_eq!(p["pwned"], false, "{what} ran the payload: {p}");
+        assert_eq!(
+            p["injected"], 0,
+            "{what} turned the payload into markup: {p}"
+        );
+        assert_eq!(p["dialogs"], 0, "{what} opened a dialog: {p}");
+    };
+    harmless("the login page", &r["login"]);
+    assert_eq!(r["login"]["kept_email"], true, "{r}");
+    for path in &paths {
+        let p = &r["pages"][path];
+        assert_eq!(p["status"], 200, "{path}: {p}");
+        harmless(path, p);
+        // Every page but the form (which lists only the hospital, in a <select>) shows a payload.
+        if path != "/complaints/new" {
+            assert_eq!(p["shows"], true, "{path} shows the payload as text: {p}");
+        }
+    }
 }
