@@ -209,6 +209,66 @@ async fn a_handover_deadline_is_found_by_the_sweeper_and_cleared_by_a_timely_han
 }
 
 #[actix_web::test]
+async fn one_sweep_over_hundreds_of_due_deadlines_opens_each_case_once() {
+    // More due handovers than the sweeper judges in one transaction, half of them handed over
+    // in time, and a closure deadline among them (judged on its own).
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("DD-1").await;
+    let insp = app.supervisor_token().await;
+    let now = Utc::now();
+    let at = (now - Duration::minutes(5)).to_rfc3339();
+    let handed = (now - Duration::minutes(1)).to_rfc3339();
+    let mut events: Vec<serde_json::Value> = (0..250)
+        .map(|i| {
+            arrival(
+                &format!("a{i}"),
+                &format!("P{i}"),
+                &at,
+                "urgent",
+                "ambulance",
+            )
+        })
+        .collect();
+    events.extend(
+        (0..250)
+            .step_by(2)
+            .map(|i| event(&format!("h{i}"), "handover", &format!("P{i}"), &handed)),
+    );
+    events.push(
+        json!({"event_id": "c1", "type": "closure_start", "occurred_at": at,
+        "closure": {"id": "k1", "scope": "facility"}}),
+    );
+    app.post_events(&h, json!(events)).await;
+    assert_eq!(app.sweep_at(now + Duration::minutes(11)).await, 125);
+    let cases = app.cases(&insp, "rule=handover.delay").await;
+    assert_eq!(cases.len(), 125);
+    assert!(
+        cases.iter().all(|c| {
+            let n: usize = c["summary"]
+                .as_str()
+                .unwrap_or("")
+                .split(|ch: char| !ch.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1);
+            n % 2 == 1
+        }),
+        "only the patients not handed over: {cases:?}"
+    );
+    // Nothing is left due; the closure and the hospital's feed are judged at their own times.
+    assert_eq!(app.sweep_at(now + Duration::minutes(30)).await, 0);
+    assert_eq!(app.sweep_at(now + Duration::hours(49)).await, 2);
+    assert_eq!(app.cases(&insp, "rule=closure.too_long").await.len(), 1);
+    assert_eq!(app.cases(&insp, "rule=feed.silent").await.len(), 1);
+    assert_eq!(
+        app.cases(&insp, "rule=handover.delay")
+            .await
+            .len(),
+        125
+    );
+}
+
+#[actix_web::test]
 async fn the_background_sweeper_runs_by_itself() {
     let app = TestApp::builder()
         .var("SHOUZHEN_SWEEP_INTERVAL", "1")

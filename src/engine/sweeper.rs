@@ -1,6 +1,7 @@
 //! The sweeper: at least once a minute, finds the deadlines that have passed (through the
 //! `(done, due_at)` index, never a scan of the events) and re-evaluates their subjects.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -17,6 +18,9 @@ use crate::telemetry::Metrics;
 
 /// How many deadlines one pass takes at most; a backlog is worked off over several passes.
 const BATCH: i64 = 500;
+
+/// How many patient deadlines are judged in one transaction.
+const PATIENT_GROUP: usize = 100;
 
 /// Evaluates one deadline's subject.
 fn evaluate(
@@ -79,7 +83,39 @@ fn evaluate(
     Ok(effects)
 }
 
-/// One pass: every due deadline, each in its own transaction. Returns the cases opened.
+/// The row id of the event a patient rule's deadline hangs on (`ev:ROW`), if it is one.
+fn patient_anchor(d: &deadlines::Deadline) -> Option<i64> {
+    matches!(
+        RuleId::parse(&d.rule),
+        Some(RuleId::HandoverDelay | RuleId::CriticalTestDelay)
+    )
+    .then(|| d.subject.strip_prefix("ev:")?.parse().ok())
+    .flatten()
+}
+
+/// Judges the patients of several due deadlines together: one read of their anchors, one lock
+/// statement, one read of their histories, one settling update, one commit.
+fn evaluate_patients(
+    conn: &mut DbConn,
+    engine: &Engine<'_>,
+    due: &[(i64, &deadlines::Deadline)],
+) -> QueryResult<Effects> {
+    let rows: Vec<i64> = due.iter().map(|(row, _)| *row).collect();
+    let anchors = store::events::anchors(conn, &rows)?;
+    let keys: BTreeSet<String> = anchors.iter().filter_map(|(k, _)| k.clone()).collect();
+    let times = anchors.iter().map(|(_, at)| *at);
+    let effects = match (times.clone().min(), times.max()) {
+        (Some(from), Some(to)) => engine.patients(conn, &keys, from, to)?,
+        _ => Effects::default(),
+    };
+    let ids: Vec<i64> = due.iter().map(|(_, d)| d.id).collect();
+    deadlines::settle_all_if_due(conn, &ids, engine.now)?;
+    Ok(effects)
+}
+
+/// One pass over the due deadlines. Patient deadlines (a handover or a test not recorded in
+/// time: nearly all of them) are judged `PATIENT_GROUP` at a time in one transaction; any other,
+/// or a group that fails, one deadline per transaction. Returns the cases opened.
 pub fn sweep(
     conn: &mut DbConn,
     policy: &Policy,
@@ -88,8 +124,27 @@ pub fn sweep(
 ) -> QueryResult<Effects> {
     let engine = Engine::new(policy, notifier, now);
     let mut effects = Effects::default();
-    for d in deadlines::due(conn, now, BATCH)? {
-        match db::write_tx(conn, |c| evaluate(c, &engine, &d)) {
+    let due = deadlines::due(conn, now, BATCH)?;
+    let (patients, others): (Vec<_>, Vec<_>) = due
+        .iter()
+        .map(|d| (patient_anchor(d), d))
+        .partition(|(row, _)| row.is_some());
+    let patients: Vec<(i64, &deadlines::Deadline)> = patients
+        .into_iter()
+        .filter_map(|(row, d)| Some((row?, d)))
+        .collect();
+    let mut one_by_one: Vec<&deadlines::Deadline> = others.into_iter().map(|(_, d)| d).collect();
+    for group in patients.chunks(PATIENT_GROUP) {
+        match db::write_tx(conn, |c| evaluate_patients(c, &engine, group)) {
+            Ok(e) => effects.extend(e),
+            Err(e) => {
+                tracing::warn!(error = %e, deadlines = group.len(), "sweeper could not judge a group of patients; judging them one by one");
+                one_by_one.extend(group.iter().map(|(_, d)| *d));
+            }
+        }
+    }
+    for d in one_by_one {
+        match db::write_tx(conn, |c| evaluate(c, &engine, d)) {
             Ok(e) => effects.extend(e),
             Err(e) => {
                 tracing::error!(rule = %d.rule, deadline = d.id, error = %e, "sweeper could not evaluate a deadline")
@@ -99,8 +154,6 @@ pub fn sweep(
     Ok(effects)
 }
 
-/// Runs passes every `interval` until `stop` fires; each pass also writes the daily digest once
-/// its hour has come.
 pub async fn run(
     pool: Pool,
     policy: Arc<Policy>,

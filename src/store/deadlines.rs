@@ -96,9 +96,14 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec
 
 /// Settles a deadline unless it was moved past `now` meanwhile.
 pub fn settle_if_due(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    settle_all_if_due(conn, &[id], now)
+}
+
+/// `settle_if_due` for several deadlines in one statement.
+pub fn settle_all_if_due(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(
         deadlines::table
-            .find(id)
+            .filter(deadlines::id.eq_any(ids))
             .filter(deadlines::done.eq(false))
             .filter(deadlines::due_at.le(now)),
     )

@@ -243,9 +243,16 @@ pub fn anchor(
     conn: &mut DbConn,
     row_id: i64,
 ) -> QueryResult<Option<(Option<String>, NaiveDateTime)>> {
+    Ok(anchors(conn, &[row_id])?.into_iter().next())
+}
+
+/// `anchor` for several rows in one query (rows that do not exist are left out).
+pub fn anchors(
+    conn: &mut DbConn,
+    row_ids: &[i64],
+) -> QueryResult<Vec<(Option<String>, NaiveDateTime)>> {
     intake_events::table
-        .find(row_id)
+        .filter(intake_events::id.eq_any(row_ids))
         .select((intake_events::patient_key, intake_events::occurred_at))
-        .first(conn)
-        .optional()
+        .load(conn)
 }
