@@ -260,12 +260,7 @@ async fn one_sweep_over_hundreds_of_due_deadlines_opens_each_case_once() {
     assert_eq!(app.sweep_at(now + Duration::hours(49)).await, 2);
     assert_eq!(app.cases(&insp, "rule=closure.too_long").await.len(), 1);
     assert_eq!(app.cases(&insp, "rule=feed.silent").await.len(), 1);
-    assert_eq!(
-        app.cases(&insp, "rule=handover.delay")
-            .await
-            .len(),
-        125
-    );
+    assert_eq!(app.cases(&insp, "rule=handover.delay").await.len(), 125);
 }
 
 #[actix_web::test]
