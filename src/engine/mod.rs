@@ -17,7 +17,8 @@ use crate::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
     feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
 };
-use crate::store::{self, cases::Case, deadlines};
+use crate::store::deadlines::{self, Change};
+use crate::store::{self, cases::Case};
 
 /// How far around the touched events a patient's history is read: episodes are at most a few
 /// days long, so a month each side holds every event that can matter.
@@ -231,6 +232,8 @@ impl<'a> Engine<'a> {
         let mut effects = Effects::default();
         let mut known = Known::load(conn, &verdicts)?;
         let mut districts: HashMap<i64, String> = HashMap::new();
+        // Deadline changes are written together at the end: one upsert, one update per rule.
+        let mut changes = deadlines::Changes::new();
         for v in verdicts {
             let rule = v.rule.as_str();
             let deadline_subject = deadline_subject(&v);
@@ -238,7 +241,7 @@ impl<'a> Engine<'a> {
             match v.outcome {
                 Outcome::Violation(finding) => {
                     if known.deadlines.remove(&deadline_key).is_some() {
-                        deadlines::settle(conn, rule, &deadline_subject)?;
+                        changes.insert((rule.into(), deadline_subject), Change::Settle);
                     }
                     // A case that stands already only gains any new evidence.
                     if let Some((id, status)) = known.cases.get(&(rule, v.subject.clone()))
@@ -281,13 +284,19 @@ impl<'a> Engine<'a> {
                 }
                 Outcome::Pending { due } => {
                     if known.deadlines.get(&deadline_key) != Some(&due) {
-                        deadlines::schedule(conn, rule, &deadline_subject, v.hospital_id, due)?;
+                        changes.insert(
+                            (rule.into(), deadline_subject),
+                            Change::Schedule {
+                                hospital_id: v.hospital_id,
+                                due_at: due,
+                            },
+                        );
                         known.deadlines.insert(deadline_key, due);
                     }
                 }
                 Outcome::Clear => {
                     if known.deadlines.remove(&deadline_key).is_some() {
-                        deadlines::settle(conn, rule, &deadline_subject)?;
+                        changes.insert((rule.into(), deadline_subject), Change::Settle);
                     }
                     if known.cases.contains_key(&(rule, v.subject.clone())) {
                         store::cases::record_clear(conn, v.rule, &v.subject, self.now)?;
@@ -295,6 +304,7 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        deadlines::write(conn, &changes)?;
         Ok(effects)
     }
 }

@@ -24,18 +24,58 @@ pub fn schedule(
     hospital_id: Option<i64>,
     due_at: NaiveDateTime,
 ) -> QueryResult<()> {
+    let mut changes = Changes::new();
+    changes.insert(
+        (rule.to_string(), subject.to_string()),
+        Change::Schedule {
+            hospital_id,
+            due_at,
+        },
+    );
+    write(conn, &changes)
+}
+
+/// What becomes of one deadline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    /// Set or move it (and mark it not done).
+    Schedule {
+        hospital_id: Option<i64>,
+        due_at: NaiveDateTime,
+    },
+    /// Mark it done.
+    Settle,
+}
+
+/// Changes keyed by `(rule, subject)`, in key order (so that two writers lock rows in the
+/// same order); the last change of a key is the one that counts.
+pub type Changes = std::collections::BTreeMap<(String, String), Change>;
+
+/// Writes changes: every schedule in one multi-row upsert, the settlements in one update per
+/// rule.
+pub fn write(conn: &mut DbConn, changes: &Changes) -> QueryResult<()> {
     use diesel::upsert::excluded;
+    let rows: Vec<_> = changes
+        .iter()
+        .filter_map(|((rule, subject), change)| match change {
+            Change::Schedule {
+                hospital_id,
+                due_at,
+            } => Some((
+                deadlines::rule.eq(rule),
+                deadlines::subject.eq(subject),
+                deadlines::hospital_id.eq(*hospital_id),
+                deadlines::due_at.eq(*due_at),
+                deadlines::done.eq(false),
+            )),
+            Change::Settle => None,
+        })
+        .collect();
     // Built per backend: diesel's MultiConnection has no upserts.
     macro_rules! upsert {
-        () => {
+        ($rows:expr) => {
             diesel::insert_into(deadlines::table)
-                .values((
-                    deadlines::rule.eq(rule),
-                    deadlines::subject.eq(subject),
-                    deadlines::hospital_id.eq(hospital_id),
-                    deadlines::due_at.eq(due_at),
-                    deadlines::done.eq(false),
-                ))
+                .values($rows)
                 .on_conflict((deadlines::rule, deadlines::subject))
                 .do_update()
                 .set((
@@ -44,11 +84,32 @@ pub fn schedule(
                 ))
         };
     }
-    match conn {
-        DbConn::Pg(c) => upsert!().execute(c),
-        DbConn::Sqlite(c) => upsert!().execute(c),
+    // Bound parameters stay under SQLite's limit (32,766) and PostgreSQL's (65,535).
+    for chunk in rows.chunks(5_000) {
+        match conn {
+            DbConn::Pg(c) => upsert!(chunk).execute(c),
+            DbConn::Sqlite(c) => upsert!(chunk).execute(c),
+        }?;
     }
-    .map(|_| ())
+    let mut settled: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for ((rule, subject), change) in changes {
+        if *change == Change::Settle {
+            settled.entry(rule).or_default().push(subject);
+        }
+    }
+    for (rule, subjects) in settled {
+        for chunk in subjects.chunks(5_000) {
+            diesel::update(
+                deadlines::table
+                    .filter(deadlines::rule.eq(rule))
+                    .filter(deadlines::subject.eq_any(chunk))
+                    .filter(deadlines::done.eq(false)),
+            )
+            .set(deadlines::done.eq(true))
+            .execute(conn)?;
+        }
+    }
+    Ok(())
 }
 
 /// The unsettled deadlines of one rule among `subjects`: (subject, due time).
@@ -73,15 +134,9 @@ pub fn open_for(
 
 /// Marks a subject's deadline as settled (a verdict was reached).
 pub fn settle(conn: &mut DbConn, rule: &str, subject: &str) -> QueryResult<()> {
-    diesel::update(
-        deadlines::table
-            .filter(deadlines::rule.eq(rule))
-            .filter(deadlines::subject.eq(subject))
-            .filter(deadlines::done.eq(false)),
-    )
-    .set(deadlines::done.eq(true))
-    .execute(conn)
-    .map(|_| ())
+    let mut changes = Changes::new();
+    changes.insert((rule.to_string(), subject.to_string()), Change::Settle);
+    write(conn, &changes)
 }
 
 /// Deadlines that have passed and are not settled, oldest first.
