@@ -234,6 +234,9 @@ impl<'a> Engine<'a> {
         let mut districts: HashMap<i64, String> = HashMap::new();
         // Deadline changes are written together at the end: one upsert, one update per rule.
         let mut changes = deadlines::Changes::new();
+        // New cases too: one insert for the cases, one for their links, one for their actions.
+        let mut opening: Vec<store::cases::NewViolation> = Vec::new();
+        let mut to_open: HashMap<(&'static str, String), usize> = HashMap::new();
         for v in verdicts {
             let rule = v.rule.as_str();
             let deadline_subject = deadline_subject(&v);
@@ -268,18 +271,24 @@ impl<'a> Engine<'a> {
                         },
                         None => String::new(),
                     };
-                    if let Some(case) = store::cases::record_violation(
-                        conn,
-                        v.rule,
-                        &v.subject,
-                        v.hospital_id,
-                        &district,
-                        &finding,
-                        self.now,
-                    )? {
-                        link_complaints(conn, &case)?;
-                        crate::notify::case_opened(conn, self.notifier, &case, self.now)?;
-                        effects.opened.push(case);
+                    // Opened together after the loop; the same subject twice gains both
+                    // findings' evidence.
+                    match to_open.get(&(rule, v.subject.clone())) {
+                        Some(&i) => {
+                            let f = &mut opening[i].finding;
+                            f.evidence.extend(finding.evidence);
+                            f.complaints.extend(finding.complaints);
+                        }
+                        None => {
+                            to_open.insert((rule, v.subject.clone()), opening.len());
+                            opening.push(store::cases::NewViolation {
+                                rule: v.rule,
+                                subject: v.subject,
+                                hospital_id: v.hospital_id,
+                                district,
+                                finding,
+                            });
+                        }
                     }
                 }
                 Outcome::Pending { due } => {
@@ -305,6 +314,12 @@ impl<'a> Engine<'a> {
             }
         }
         deadlines::write(conn, &changes)?;
+        let opened = store::cases::open_cases(conn, &opening, self.now)?;
+        link_complaints(conn, &opened)?;
+        for case in &opened {
+            crate::notify::case_opened(conn, self.notifier, case, self.now)?;
+        }
+        effects.opened.extend(opened);
         Ok(effects)
     }
 }
@@ -354,27 +369,60 @@ impl Known {
 
 /// Links the complaints that corroborate a newly opened case (the twin of
 /// `complaints::link_to_cases`, so that the order of case and complaint does not matter).
-fn link_complaints(conn: &mut DbConn, case: &Case) -> QueryResult<()> {
-    let (Some(hospital_id), Some(rule)) = (case.hospital_id, RuleId::parse(&case.rule)) else {
+fn link_complaints(conn: &mut DbConn, opened: &[Case]) -> QueryResult<()> {
+    // Each case's hospital and the categories of complaint that bear on its rule.
+    let wanted: Vec<(&Case, i64, Vec<&str>)> = opened
+        .iter()
+        .filter_map(|case| {
+            let (hospital_id, rule) = (case.hospital_id?, RuleId::parse(&case.rule)?);
+            let categories: Vec<&str> = crate::complaints::CATEGORIES
+                .iter()
+                .copied()
+                .filter(|c| crate::complaints::rules_for(c).contains(&rule))
+                .collect();
+            (!categories.is_empty()).then_some((case, hospital_id, categories))
+        })
+        .collect();
+    let (Some(from), Some(to)) = (
+        wanted.iter().map(|(c, ..)| c.occurred_at).min(),
+        wanted.iter().map(|(c, ..)| c.occurred_at).max(),
+    ) else {
         return Ok(());
     };
-    let categories: Vec<&str> = crate::complaints::CATEGORIES
-        .iter()
-        .copied()
-        .filter(|c| crate::complaints::rules_for(c).contains(&rule))
-        .collect();
-    if categories.is_empty() {
-        return Ok(());
-    }
+    // One read for all of them, then each case takes its own.
     let window = Duration::hours(24);
-    let ids = store::complaints::for_case(
+    let hospitals: BTreeSet<i64> = wanted.iter().map(|(_, h, _)| *h).collect();
+    let categories: BTreeSet<&str> = wanted
+        .iter()
+        .flat_map(|(.., c)| c.iter().copied())
+        .collect();
+    let found = store::complaints::for_cases(
         conn,
-        hospital_id,
-        &categories,
-        case.occurred_at - window,
-        case.occurred_at + window,
+        &hospitals.into_iter().collect::<Vec<_>>(),
+        &categories.into_iter().collect::<Vec<_>>(),
+        from - window,
+        to + window,
     )?;
-    store::cases::link_evidence(conn, case.id, &[], &ids)
+    let mut links: Vec<(i64, Vec<i64>)> = Vec::new();
+    for (case, hospital_id, categories) in &wanted {
+        let ids: Vec<i64> = found
+            .iter()
+            .filter(|c| {
+                c.hospital_id == *hospital_id
+                    && categories.contains(&c.category.as_str())
+                    && (c.occurred_at - case.occurred_at).abs() <= window
+            })
+            .map(|c| c.id)
+            .collect();
+        if !ids.is_empty() {
+            links.push((case.id, ids));
+        }
+    }
+    let links: Vec<(i64, &[i64], &[i64])> = links
+        .iter()
+        .map(|(case, ids)| (*case, &[][..], ids.as_slice()))
+        .collect();
+    store::cases::insert_links(conn, &links)
 }
 
 pub fn feed_deadline_subject(hospital_id: i64) -> String {

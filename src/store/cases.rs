@@ -84,39 +84,39 @@ pub fn link_evidence(
         .copied()
         .filter(|c| !have_complaints.contains(c))
         .collect();
-    insert_links(conn, case_id, &events, &complaints)
+    insert_links(conn, &[(case_id, &events, &complaints)])
 }
 
-/// Inserts evidence links in one statement; a link that exists already (another
-/// transaction's) is skipped by the unique constraints.
-fn insert_links(
-    conn: &mut DbConn,
-    case_id: i64,
-    events: &[i64],
-    complaints: &[i64],
-) -> QueryResult<()> {
-    let rows: Vec<_> = events
+/// Inserts the evidence links of cases, `(case, event rows, complaints)`, in one statement (per
+/// 5,000 links); a link that exists already (another transaction's) is skipped by the unique
+/// constraints.
+pub fn insert_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> QueryResult<()> {
+    let rows: Vec<_> = links
         .iter()
-        .map(|e| (Some(*e), None))
-        .chain(complaints.iter().map(|c| (None, Some(*c))))
-        .map(|(event, complaint): (Option<i64>, Option<i64>)| {
-            (
-                case_evidence::case_id.eq(case_id),
-                case_evidence::event_row_id.eq(event),
-                case_evidence::complaint_id.eq(complaint),
-            )
+        .flat_map(|(case_id, events, complaints)| {
+            let case_id = *case_id;
+            events
+                .iter()
+                .map(|e| (Some(*e), None))
+                .chain(complaints.iter().map(|c| (None, Some(*c))))
+                .map(move |(event, complaint): (Option<i64>, Option<i64>)| {
+                    (
+                        case_evidence::case_id.eq(case_id),
+                        case_evidence::event_row_id.eq(event),
+                        case_evidence::complaint_id.eq(complaint),
+                    )
+                })
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
+    for chunk in rows.chunks(5_000) {
+        let q = diesel::insert_into(case_evidence::table)
+            .values(chunk)
+            .on_conflict_do_nothing();
+        match conn {
+            DbConn::Pg(c) => q.execute(c)?,
+            DbConn::Sqlite(c) => q.execute(c)?,
+        };
     }
-    let q = diesel::insert_into(case_evidence::table)
-        .values(rows)
-        .on_conflict_do_nothing();
-    match conn {
-        DbConn::Pg(c) => q.execute(c)?,
-        DbConn::Sqlite(c) => q.execute(c)?,
-    };
     Ok(())
 }
 
@@ -133,36 +133,60 @@ pub struct Action<'a> {
 }
 
 pub fn add_action(conn: &mut DbConn, a: &Action<'_>) -> QueryResult<()> {
-    let actor_label = a.actor.map(|x| x.1).unwrap_or(SYSTEM);
-    let row_hash = crate::chain::ActionContent {
-        case_id: a.case_id,
-        actor_id: a.actor.map(|x| x.0),
-        actor_label,
-        action: a.action,
-        from_status: a.from,
-        to_status: a.to,
-        note: a.note,
-        at: a.at,
+    add_actions(conn, std::slice::from_ref(a))
+}
+
+/// Appends history entries, in order, to the one chain of case actions: the chain is locked
+/// (until commit, on PostgreSQL) and its head read once, and the rows go in one statement per
+/// 1,000.
+pub fn add_actions(conn: &mut DbConn, actions: &[Action<'_>]) -> QueryResult<()> {
+    if actions.is_empty() {
+        return Ok(());
     }
-    .hash();
-    // One chain for all case actions, locked until commit on PostgreSQL.
     db::lock_subject(conn, "chain:case_actions")?;
-    let chain_hash = crate::chain::link(&crate::chain::action_head(conn)?, &row_hash);
-    diesel::insert_into(case_actions::table)
-        .values((
-            case_actions::case_id.eq(a.case_id),
-            case_actions::actor_id.eq(a.actor.map(|x| x.0)),
-            case_actions::actor_label.eq(actor_label),
-            case_actions::action.eq(a.action),
-            case_actions::from_status.eq(a.from),
-            case_actions::to_status.eq(a.to),
-            case_actions::note.eq(a.note),
-            case_actions::at.eq(a.at),
-            case_actions::row_hash.eq(&row_hash),
-            case_actions::chain_hash.eq(&chain_hash),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let mut head = crate::chain::action_head(conn)?;
+    let mut hashes = Vec::with_capacity(actions.len());
+    for a in actions {
+        let row_hash = crate::chain::ActionContent {
+            case_id: a.case_id,
+            actor_id: a.actor.map(|x| x.0),
+            actor_label: a.actor.map(|x| x.1).unwrap_or(SYSTEM),
+            action: a.action,
+            from_status: a.from,
+            to_status: a.to,
+            note: a.note,
+            at: a.at,
+        }
+        .hash();
+        head = crate::chain::link(&head, &row_hash);
+        hashes.push((row_hash, head.clone()));
+    }
+    let rows: Vec<_> = actions
+        .iter()
+        .zip(&hashes)
+        .map(|(a, (row_hash, chain_hash))| {
+            (
+                case_actions::case_id.eq(a.case_id),
+                case_actions::actor_id.eq(a.actor.map(|x| x.0)),
+                case_actions::actor_label.eq(a.actor.map(|x| x.1).unwrap_or(SYSTEM)),
+                case_actions::action.eq(a.action),
+                case_actions::from_status.eq(a.from),
+                case_actions::to_status.eq(a.to),
+                case_actions::note.eq(a.note),
+                case_actions::at.eq(a.at),
+                case_actions::row_hash.eq(row_hash),
+                case_actions::chain_hash.eq(chain_hash),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(1_000) {
+        let q = diesel::insert_into(case_actions::table).values(chunk);
+        match conn {
+            DbConn::Pg(c) => q.execute(c)?,
+            DbConn::Sqlite(c) => q.execute(c)?,
+        };
+    }
+    Ok(())
 }
 
 /// A history entry by the system (the rule engine).
@@ -199,6 +223,111 @@ pub fn set_status(
         .set((cases::status.eq(status), cases::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// A violation whose case is not known to exist.
+pub struct NewViolation {
+    pub rule: RuleId,
+    pub subject: String,
+    pub hospital_id: Option<i64>,
+    pub district: String,
+    pub finding: Finding,
+}
+
+/// Opens the cases of violations together: one `INSERT .. ON CONFLICT DO NOTHING RETURNING`
+/// (per 1,000 cases), their evidence links in one statement, their `open` actions in one. A
+/// case that another transaction opened meanwhile goes through `record_violation` (it gains
+/// the evidence). Returns the cases opened, in the order given.
+pub fn open_cases(
+    conn: &mut DbConn,
+    new: &[NewViolation],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<Case>> {
+    let rows: Vec<_> = new
+        .iter()
+        .map(|v| {
+            (
+                cases::rule.eq(v.rule.as_str()),
+                cases::subject.eq(&v.subject),
+                cases::severity.eq(v.finding.severity.as_str()),
+                cases::status.eq("open"),
+                cases::hospital_id.eq(v.hospital_id),
+                cases::district.eq(&v.district),
+                cases::occurred_at.eq(v.finding.occurred_at),
+                cases::opened_at.eq(now),
+                cases::updated_at.eq(now),
+                cases::summary.eq(&v.finding.summary),
+                cases::escalation_level.eq(0),
+                cases::severity_rank.eq(v.finding.severity.rank()),
+            )
+        })
+        .collect();
+    // Built per backend: `as_returning` is typed by the backend.
+    macro_rules! insert {
+        ($rows:expr) => {
+            diesel::insert_into(cases::table)
+                .values($rows)
+                .on_conflict_do_nothing()
+                .returning(Case::as_returning())
+        };
+    }
+    let mut inserted: std::collections::HashMap<(String, String), Case> = Default::default();
+    for chunk in rows.chunks(1_000) {
+        let got: Vec<Case> = match conn {
+            DbConn::Pg(c) => insert!(chunk).get_results(c)?,
+            DbConn::Sqlite(c) => insert!(chunk).get_results(c)?,
+        };
+        inserted.extend(
+            got.into_iter()
+                .map(|c| ((c.rule.clone(), c.subject.clone()), c)),
+        );
+    }
+    let mut opened = Vec::with_capacity(inserted.len());
+    let mut links: Vec<(i64, Vec<i64>, Vec<i64>)> = Vec::new();
+    for v in new {
+        match inserted.remove(&(v.rule.as_str().to_string(), v.subject.clone())) {
+            Some(case) => {
+                let mut events = v.finding.evidence.clone();
+                events.sort_unstable();
+                events.dedup();
+                let mut complaints = v.finding.complaints.clone();
+                complaints.sort_unstable();
+                complaints.dedup();
+                links.push((case.id, events, complaints));
+                opened.push((case, v));
+            }
+            None => {
+                record_violation(
+                    conn,
+                    v.rule,
+                    &v.subject,
+                    v.hospital_id,
+                    &v.district,
+                    &v.finding,
+                    now,
+                )?;
+            }
+        }
+    }
+    let links: Vec<(i64, &[i64], &[i64])> = links
+        .iter()
+        .map(|(c, e, k)| (*c, e.as_slice(), k.as_slice()))
+        .collect();
+    insert_links(conn, &links)?;
+    let actions: Vec<Action<'_>> = opened
+        .iter()
+        .map(|(case, v)| Action {
+            case_id: case.id,
+            actor: None,
+            action: "open",
+            from: "",
+            to: "open",
+            note: &v.finding.summary,
+            at: now,
+        })
+        .collect();
+    add_actions(conn, &actions)?;
+    Ok(opened.into_iter().map(|(case, _)| case).collect())
 }
 
 /// Records a violation: opens the case if it is new (returning it), else adds any new evidence
@@ -247,7 +376,7 @@ pub fn record_violation(
         let mut complaints = finding.complaints.clone();
         complaints.sort_unstable();
         complaints.dedup();
-        insert_links(conn, case.id, &events, &complaints)?;
+        insert_links(conn, &[(case.id, &events, &complaints)])?;
         system_action(conn, case.id, "open", "", "open", &finding.summary, now)?;
         return Ok(Some(case));
     }

@@ -280,19 +280,34 @@ pub fn queue(
         .load(conn)
 }
 
-/// Complaints of a hospital in the given categories that happened within `[from, to]`.
-pub fn for_case(
+/// A complaint that may corroborate a case.
+#[derive(Debug, Queryable)]
+pub struct Candidate {
+    pub id: i64,
+    pub hospital_id: i64,
+    pub category: String,
+    pub occurred_at: NaiveDateTime,
+}
+
+/// The complaints against any of `hospital_ids` in any of `categories` that happened between
+/// `from` and `to`.
+pub fn for_cases(
     conn: &mut DbConn,
-    hospital_id: i64,
+    hospital_ids: &[i64],
     categories: &[&str],
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<Candidate>> {
     complaints::table
-        .filter(complaints::hospital_id.eq(hospital_id))
+        .filter(complaints::hospital_id.eq_any(hospital_ids))
         .filter(complaints::category.eq_any(categories))
         .filter(complaints::occurred_at.between(from, to))
-        .select(complaints::id)
+        .select((
+            complaints::id,
+            complaints::hospital_id.assume_not_null(),
+            complaints::category,
+            complaints::occurred_at,
+        ))
         .load(conn)
 }
 
