@@ -110,32 +110,36 @@ pub async fn dashboard(
     };
     let after = q.cursor.as_deref().and_then(decode_cursor);
     let f = filter.clone();
-    let loaded = state
-        .db(move |conn| {
-            let rows = store::cases::queue(conn, &f, after, PAGE)?;
-            let counts = store::cases::status_counts(conn, &f)?;
-            let hospitals = store::hospitals::all(conn)?;
-            let complaints = store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
-            let mut complaint_rows = Vec::new();
-            for c in complaints {
-                let duplicates = crate::complaints::likely_duplicates(conn, &c)?.join(", ");
-                complaint_rows.push((c, duplicates));
-            }
-            let ratings: Vec<Option<i32>> = complaints::table
-                .filter(complaints::rating.is_not_null())
-                .select(complaints::rating)
-                .load(conn)?;
-            let dead = crate::mail::outbox::counts(conn)?
-                .into_iter()
-                .find(|(s, _)| s == "dead")
-                .map(|(_, n)| n)
-                .unwrap_or(0);
-            Ok((rows, counts, hospitals, complaint_rows, ratings, dead))
-        })
-        .await;
-    let (rows, counts, hospitals, complaints, ratings, dead) = match loaded {
-        Ok(v) => v,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+    // The counts per status read every case the filter keeps: they run on a connection of their
+    // own, beside the rest of the page.
+    let counted = state.db({
+        let f = filter.clone();
+        move |conn| Ok(store::cases::status_counts(conn, &f)?)
+    });
+    let loaded = state.db(move |conn| {
+        let rows = store::cases::queue(conn, &f, after, PAGE)?;
+        let hospitals = store::hospitals::all(conn)?;
+        let complaints = store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
+        let mut complaint_rows = Vec::new();
+        for c in complaints {
+            let duplicates = crate::complaints::likely_duplicates(conn, &c)?.join(", ");
+            complaint_rows.push((c, duplicates));
+        }
+        let ratings: Vec<Option<i32>> = complaints::table
+            .filter(complaints::rating.is_not_null())
+            .select(complaints::rating)
+            .load(conn)?;
+        let dead = crate::mail::outbox::counts(conn)?
+            .into_iter()
+            .find(|(s, _)| s == "dead")
+            .map(|(_, n)| n)
+            .unwrap_or(0);
+        Ok((rows, hospitals, complaint_rows, ratings, dead))
+    });
+    let (counted, loaded) = futures_util::future::join(counted, loaded).await;
+    let ((rows, hospitals, complaints, ratings, dead), counts) = match (loaded, counted) {
+        (Ok(v), Ok(c)) => (v, c),
+        (Err(e), _) | (_, Err(e)) => return actix_web::ResponseError::error_response(&e),
     };
     let web = &state.web;
     let next = (rows.len() as i64 == PAGE).then(|| {
