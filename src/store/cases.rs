@@ -236,8 +236,8 @@ pub struct NewViolation {
 
 /// Opens the cases of violations together: one `INSERT .. ON CONFLICT DO NOTHING RETURNING`
 /// (per 1,000 cases), their evidence links in one statement, their `open` actions in one. A
-/// case that another transaction opened meanwhile goes through `record_violation` (it gains
-/// the evidence). Returns the cases opened, in the order given.
+/// case that stands already (withdrawn, or opened meanwhile by another transaction) gains the
+/// evidence instead. Returns the cases opened, in the order given.
 pub fn open_cases(
     conn: &mut DbConn,
     new: &[NewViolation],
@@ -296,17 +296,7 @@ pub fn open_cases(
                 links.push((case.id, events, complaints));
                 opened.push((case, v));
             }
-            None => {
-                record_violation(
-                    conn,
-                    v.rule,
-                    &v.subject,
-                    v.hospital_id,
-                    &v.district,
-                    &v.finding,
-                    now,
-                )?;
-            }
+            None => gain_evidence(conn, v, now)?,
         }
     }
     let links: Vec<(i64, &[i64], &[i64])> = links
@@ -330,56 +320,10 @@ pub fn open_cases(
     Ok(opened.into_iter().map(|(case, _)| case).collect())
 }
 
-/// Records a violation: opens the case if it is new (returning it), else adds any new evidence
-/// (and reinstates a case that later evidence had withdrawn).
-pub fn record_violation(
-    conn: &mut DbConn,
-    rule: RuleId,
-    subject: &str,
-    hospital_id: Option<i64>,
-    district: &str,
-    finding: &Finding,
-    now: NaiveDateTime,
-) -> QueryResult<Option<Case>> {
-    // `ON CONFLICT DO NOTHING`: a case that exists (or that another transaction opened at the
-    // same moment) is kept to one by the unique constraint, and nothing is returned.
-    // Built once per backend: `as_returning` is typed by the backend.
-    macro_rules! insert {
-        () => {
-            diesel::insert_into(cases::table)
-                .values((
-                    cases::rule.eq(rule.as_str()),
-                    cases::subject.eq(subject),
-                    cases::severity.eq(finding.severity.as_str()),
-                    cases::status.eq("open"),
-                    cases::hospital_id.eq(hospital_id),
-                    cases::district.eq(district),
-                    cases::occurred_at.eq(finding.occurred_at),
-                    cases::opened_at.eq(now),
-                    cases::updated_at.eq(now),
-                    cases::summary.eq(&finding.summary),
-                    cases::escalation_level.eq(0),
-                    cases::severity_rank.eq(finding.severity.rank()),
-                ))
-                .on_conflict_do_nothing()
-                .returning(Case::as_returning())
-        };
-    }
-    let opened: Option<Case> = match conn {
-        DbConn::Pg(c) => insert!().get_result(c).optional()?,
-        DbConn::Sqlite(c) => insert!().get_result(c).optional()?,
-    };
-    if let Some(case) = opened {
-        let mut events = finding.evidence.clone();
-        events.sort_unstable();
-        events.dedup();
-        let mut complaints = finding.complaints.clone();
-        complaints.sort_unstable();
-        complaints.dedup();
-        insert_links(conn, &[(case.id, &events, &complaints)])?;
-        system_action(conn, case.id, "open", "", "open", &finding.summary, now)?;
-        return Ok(Some(case));
-    }
+/// Records a violation against the case that stands already (`open_cases` found it there):
+/// the case gains any new evidence, and a case that later evidence had withdrawn is reinstated.
+fn gain_evidence(conn: &mut DbConn, v: &NewViolation, now: NaiveDateTime) -> QueryResult<()> {
+    let (rule, subject, finding) = (v.rule, v.subject.as_str(), &v.finding);
     let case =
         by_rule_subject(conn, rule.as_str(), subject)?.ok_or(diesel::result::Error::NotFound)?;
     if case.status == "withdrawn" {
@@ -394,8 +338,7 @@ pub fn record_violation(
             now,
         )?;
     }
-    link_evidence(conn, case.id, &finding.evidence, &finding.complaints)?;
-    Ok(None)
+    link_evidence(conn, case.id, &finding.evidence, &finding.complaints)
 }
 
 /// Records that a subject no longer violates the rule: a case no inspector has touched is
