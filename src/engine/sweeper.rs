@@ -125,15 +125,14 @@ pub fn sweep(
     let engine = Engine::new(policy, notifier, now);
     let mut effects = Effects::default();
     let due = deadlines::due(conn, now, BATCH)?;
-    let (patients, others): (Vec<_>, Vec<_>) = due
-        .iter()
-        .map(|d| (patient_anchor(d), d))
-        .partition(|(row, _)| row.is_some());
-    let patients: Vec<(i64, &deadlines::Deadline)> = patients
-        .into_iter()
-        .filter_map(|(row, d)| Some((row?, d)))
-        .collect();
-    let mut one_by_one: Vec<&deadlines::Deadline> = others.into_iter().map(|(_, d)| d).collect();
+    let mut patients: Vec<(i64, &deadlines::Deadline)> = Vec::new();
+    let mut one_by_one: Vec<&deadlines::Deadline> = Vec::new();
+    for d in &due {
+        match patient_anchor(d) {
+            Some(row) => patients.push((row, d)),
+            None => one_by_one.push(d),
+        }
+    }
     for group in patients.chunks(PATIENT_GROUP) {
         match db::write_tx(conn, |c| evaluate_patients(c, &engine, group)) {
             Ok(e) => effects.extend(e),
@@ -154,6 +153,8 @@ pub fn sweep(
     Ok(effects)
 }
 
+/// Runs passes every `interval` until `stop` fires; each pass also writes the daily digest once
+/// its hour has come.
 pub async fn run(
     pool: Pool,
     policy: Arc<Policy>,
