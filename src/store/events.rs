@@ -88,9 +88,12 @@ fn insert_new_pg(c: &mut diesel::PgConnection, rows: &[NewEvent<'_>]) -> QueryRe
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let text = |f: &dyn Fn(&NewEvent<'_>) -> String| rows.iter().map(f).collect::<Vec<_>>();
-    let opt = |f: &dyn Fn(&NewEvent<'_>) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
-    let time = |f: &dyn Fn(&NewEvent<'_>) -> NaiveDateTime| rows.iter().map(f).collect::<Vec<_>>();
+    // Each column as an array of borrowed values: nothing is copied.
+    macro_rules! column {
+        ($f:expr) => {
+            rows.iter().map($f).collect::<Vec<_>>()
+        };
+    }
     let inserted: Vec<Inserted> = diesel::sql_query(
         "INSERT INTO intake_events (hospital_id, event_id, content_hash, kind, occurred_at, \
          received_at, patient_key, acuity, closure_id, payload, row_hash, chain_hash) \
@@ -100,22 +103,18 @@ fn insert_new_pg(c: &mut diesel::PgConnection, rows: &[NewEvent<'_>]) -> QueryRe
          AS u (h, e, ch, k, o, r, p, a, cl, pl, rh, cn, n) ORDER BY n \
          ON CONFLICT DO NOTHING RETURNING event_id",
     )
-    .bind::<Array<BigInt>, _>(
-        rows.iter()
-            .map(|r| r.content.hospital_id)
-            .collect::<Vec<_>>(),
-    )
-    .bind::<Array<Text>, _>(text(&|r| r.content.event_id.into()))
-    .bind::<Array<Text>, _>(text(&|r| r.content.content_hash.into()))
-    .bind::<Array<Text>, _>(text(&|r| r.content.kind.into()))
-    .bind::<Array<Timestamp>, _>(time(&|r| r.content.occurred_at))
-    .bind::<Array<Timestamp>, _>(time(&|r| r.content.received_at))
-    .bind::<Array<Nullable<Text>>, _>(opt(&|r| r.content.patient_key.map(Into::into)))
-    .bind::<Array<Nullable<Text>>, _>(opt(&|r| r.content.acuity.map(Into::into)))
-    .bind::<Array<Nullable<Text>>, _>(opt(&|r| r.content.closure_id.map(Into::into)))
-    .bind::<Array<Text>, _>(text(&|r| r.content.payload.into()))
-    .bind::<Array<Text>, _>(text(&|r| r.row_hash.clone()))
-    .bind::<Array<Text>, _>(text(&|r| r.chain_hash.clone()))
+    .bind::<Array<BigInt>, _>(column!(|r| r.content.hospital_id))
+    .bind::<Array<Text>, _>(column!(|r| r.content.event_id))
+    .bind::<Array<Text>, _>(column!(|r| r.content.content_hash))
+    .bind::<Array<Text>, _>(column!(|r| r.content.kind))
+    .bind::<Array<Timestamp>, _>(column!(|r| r.content.occurred_at))
+    .bind::<Array<Timestamp>, _>(column!(|r| r.content.received_at))
+    .bind::<Array<Nullable<Text>>, _>(column!(|r| r.content.patient_key))
+    .bind::<Array<Nullable<Text>>, _>(column!(|r| r.content.acuity))
+    .bind::<Array<Nullable<Text>>, _>(column!(|r| r.content.closure_id))
+    .bind::<Array<Text>, _>(column!(|r| r.content.payload))
+    .bind::<Array<Text>, _>(column!(|r| r.row_hash.as_str()))
+    .bind::<Array<Text>, _>(column!(|r| r.chain_hash.as_str()))
     .load(c)?;
     Ok(inserted.into_iter().map(|r| r.event_id).collect())
 }
