@@ -4,7 +4,7 @@
 pub mod event;
 pub mod queue;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -432,9 +432,9 @@ enum Stored {
     Conflict,
 }
 
-/// Stores a hospital's prepared events with one multi-row insert per chunk: a new id is
-/// inserted; an id stored before (or earlier in `events`) is a duplicate when its content is
-/// the same and a conflict when it is not. One outcome per event, in order.
+/// Stores a hospital's prepared events in one bulk insert: a new id is inserted; an id stored
+/// before (or earlier in `events`) is a duplicate when its content is the same and a conflict
+/// when it is not. One outcome per event, in order.
 fn store_events(
     conn: &mut DbConn,
     hospital_id: i64,
@@ -456,68 +456,48 @@ fn store_events(
         }
     }
     // The hospital's hash chain continues from its last event; on PostgreSQL the hospital's
-    // chain is locked until commit, so that two writers cannot fork it.
+    // chain is locked until commit (SQLite has one writer), so that two writers can neither fork
+    // it nor store the same id between the read of stored ids below and the insert.
     crate::db::lock_subject(conn, &format!("chain:events:{hospital_id}"))?;
-    let head = crate::chain::event_head(conn, hospital_id)?;
-    let mut prev = head.clone();
-    let rows: Vec<store::events::NewEvent<'_>> = unique
-        .iter()
-        .map(|&i| {
-            let ev = events[i];
-            let content = crate::chain::EventContent {
-                hospital_id,
-                event_id: &ev.event_id,
-                content_hash: &ev.hash,
-                kind: ev.kind,
-                occurred_at: ev.occurred,
-                received_at: now,
-                patient_key: ev.key.as_deref(),
-                acuity: ev.acuity,
-                closure_id: ev.closure.as_deref(),
-                payload: &ev.payload,
-            };
-            let row_hash = content.hash();
-            prev = crate::chain::link(&prev, &row_hash);
-            store::events::NewEvent {
-                content,
-                row_hash,
-                chain_hash: prev.clone(),
-            }
-        })
-        .collect();
-    let inserted: HashSet<String> = store::events::insert_new(conn, &rows)?
-        .into_iter()
-        .collect();
-    if inserted.len() < rows.len() {
-        // Some ids were stored before: the chain links the rows that were inserted, in order.
-        let mut prev = head;
-        for row in rows
-            .iter()
-            .filter(|r| inserted.contains(r.content.event_id))
-        {
-            prev = crate::chain::link(&prev, &row.row_hash);
-            if prev != row.chain_hash {
-                store::events::set_chain_hash(conn, hospital_id, row.content.event_id, &prev)?;
-            }
-        }
-    }
-    let existing: Vec<&str> = unique
+    let ids: Vec<&str> = unique
         .iter()
         .map(|&i| events[i].event_id.as_str())
-        .filter(|id| !inserted.contains(*id))
         .collect();
-    let stored: HashMap<String, String> = store::events::hashes(conn, hospital_id, &existing)?
+    let stored: HashMap<String, String> = store::events::hashes(conn, hospital_id, &ids)?
         .into_iter()
         .collect();
+    let mut prev = crate::chain::event_head(conn, hospital_id)?;
+    let mut rows = Vec::with_capacity(unique.len());
     for &i in &unique {
         let ev = events[i];
-        outcomes[i] = if inserted.contains(&ev.event_id) {
-            Stored::New
-        } else if stored.get(&ev.event_id) == Some(&ev.hash) {
-            Stored::Duplicate
-        } else {
-            Stored::Conflict
+        outcomes[i] = match stored.get(&ev.event_id) {
+            Some(hash) if *hash == ev.hash => Stored::Duplicate,
+            Some(_) => Stored::Conflict,
+            None => Stored::New,
         };
+        if outcomes[i] != Stored::New {
+            continue;
+        }
+        let content = crate::chain::EventContent {
+            hospital_id,
+            event_id: &ev.event_id,
+            content_hash: &ev.hash,
+            kind: ev.kind,
+            occurred_at: ev.occurred,
+            received_at: now,
+            patient_key: ev.key.as_deref(),
+            acuity: ev.acuity,
+            closure_id: ev.closure.as_deref(),
+            payload: &ev.payload,
+        };
+        let row_hash = content.hash();
+        prev = crate::chain::link(&prev, &row_hash);
+        rows.push(store::events::NewEvent {
+            content,
+            row_hash,
+            chain_hash: prev.clone(),
+        });
     }
+    store::events::insert_all(conn, &rows)?;
     Ok(outcomes)
 }

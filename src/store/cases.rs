@@ -87,11 +87,16 @@ pub fn link_evidence(
     insert_links(conn, &[(case_id, &events, &complaints)])
 }
 
-/// Inserts the evidence links of cases, `(case, event rows, complaints)`, in one statement (per
-/// 5,000 links); a link that exists already (another transaction's) is skipped by the unique
-/// constraints.
-pub fn insert_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> QueryResult<()> {
-    let rows: Vec<_> = links
+/// One evidence link as insertable values.
+type LinkRow = (
+    diesel::dsl::Eq<case_evidence::case_id, i64>,
+    diesel::dsl::Eq<case_evidence::event_row_id, Option<i64>>,
+    diesel::dsl::Eq<case_evidence::complaint_id, Option<i64>>,
+);
+
+/// The rows of evidence links, `(case, event rows, complaints)`.
+fn link_rows(links: &[(i64, &[i64], &[i64])]) -> Vec<LinkRow> {
+    links
         .iter()
         .flat_map(|(case_id, events, complaints)| {
             let case_id = *case_id;
@@ -107,8 +112,14 @@ pub fn insert_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> Query
                     )
                 })
         })
-        .collect();
-    for chunk in rows.chunks(5_000) {
+        .collect()
+}
+
+/// Inserts the evidence links of cases, `(case, event rows, complaints)`, in one statement (per
+/// 5,000 links); a link that exists already (another transaction's) is skipped by the unique
+/// constraints.
+pub fn insert_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> QueryResult<()> {
+    for chunk in link_rows(links).chunks(5_000) {
         let q = diesel::insert_into(case_evidence::table)
             .values(chunk)
             .on_conflict_do_nothing();
@@ -118,6 +129,29 @@ pub fn insert_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> Query
         };
     }
     Ok(())
+}
+
+/// Inserts the evidence links of cases opened in this transaction, which none can have yet:
+/// through `COPY` on PostgreSQL (no conflict to look for), a plain insert on SQLite.
+fn insert_fresh_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> QueryResult<()> {
+    let rows = link_rows(links);
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Pg(c) => diesel::copy_from(case_evidence::table)
+            .from_insertable(rows)
+            .execute(c)
+            .map(|_| ()),
+        DbConn::Sqlite(c) => {
+            for chunk in rows.chunks(5_000) {
+                diesel::insert_into(case_evidence::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// One entry of a case's history.
@@ -303,7 +337,7 @@ pub fn open_cases(
         .iter()
         .map(|(c, e, k)| (*c, e.as_slice(), k.as_slice()))
         .collect();
-    insert_links(conn, &links)?;
+    insert_fresh_links(conn, &links)?;
     let actions: Vec<Action<'_>> = opened
         .iter()
         .map(|(case, v)| Action {

@@ -20,103 +20,59 @@ pub struct NewEvent<'a> {
     pub chain_hash: String,
 }
 
-/// Rewrites the chain hash of one stored event (its chain was computed before a duplicate in
-/// the same insert was left out).
-pub fn set_chain_hash(
-    conn: &mut DbConn,
-    hospital_id: i64,
-    event_id: &str,
-    chain_hash: &str,
-) -> QueryResult<()> {
-    diesel::update(
-        intake_events::table
-            .filter(intake_events::hospital_id.eq(hospital_id))
-            .filter(intake_events::event_id.eq(event_id)),
-    )
-    .set(intake_events::chain_hash.eq(chain_hash))
-    .execute(conn)
-    .map(|_| ())
-}
-
-pub fn insert(conn: &mut DbConn, new: &NewEvent<'_>) -> QueryResult<()> {
-    diesel::insert_into(intake_events::table)
-        .values(new)
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// Rows per multi-row insert: 10 columns each, well under SQLite's 32,766 and PostgreSQL's
-/// 65,535 bound parameters.
+/// Rows per multi-row insert on SQLite: 12 columns each, well under its 32,766 bound
+/// parameters.
 const INSERT_CHUNK: usize = 1_000;
 /// Values per `IN (...)` list.
 const IN_CHUNK: usize = 1_000;
 
-/// Inserts the rows whose `(hospital_id, event_id)` is new, a chunk per statement, and returns
-/// the event ids it inserted; rows stored before are left as they are (`ON CONFLICT DO
-/// NOTHING`).
-pub fn insert_new(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<Vec<String>> {
-    if let DbConn::Pg(c) = conn {
-        return insert_new_pg(c, rows);
-    }
-    let mut inserted = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let query = diesel::insert_into(intake_events::table)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .returning(intake_events::event_id);
-        // Multi-row inserts are written per backend: diesel's MultiConnection does not batch.
-        let ids: Vec<String> = match conn {
-            DbConn::Pg(c) => query.get_results(c)?,
-            DbConn::Sqlite(c) => query.get_results(c)?,
-        };
-        inserted.extend(ids);
-    }
-    Ok(inserted)
-}
-
-/// `insert_new` on PostgreSQL: each column travels as one array and `unnest` turns them back
-/// into rows, so a statement has 12 parameters whatever the number of rows (a multi-row
-/// `VALUES` of 1,000 events has 12,000, which the server parses and plans every time). The rows
-/// go in in the order given (`ORDER BY` the ordinality), so ids follow the hash chain.
-fn insert_new_pg(c: &mut diesel::PgConnection, rows: &[NewEvent<'_>]) -> QueryResult<Vec<String>> {
-    use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
-    #[derive(QueryableByName)]
-    struct Inserted {
-        #[diesel(sql_type = Text)]
-        event_id: String,
-    }
+/// Inserts events whose `(hospital_id, event_id)` the caller has found new while holding the
+/// hospital's chain lock (see `intake::store_events`), in the order given, so that ids follow
+/// the hash chain. PostgreSQL receives them through `COPY` (binary), its bulk loader: a plain
+/// row-by-row `INSERT` costs about three times as much, and `ON CONFLICT` more again, because
+/// each row is first inserted speculatively. SQLite takes a multi-row insert per chunk.
+pub fn insert_all(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> {
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    // Each column as an array of borrowed values: nothing is copied.
-    macro_rules! column {
-        ($f:expr) => {
-            rows.iter().map($f).collect::<Vec<_>>()
-        };
+    match conn {
+        DbConn::Pg(c) => {
+            use intake_events::*;
+            // COPY takes flat rows: the embedded content is spelt out column by column.
+            let flat: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    let e = &r.content;
+                    (
+                        hospital_id.eq(e.hospital_id),
+                        event_id.eq(e.event_id),
+                        content_hash.eq(e.content_hash),
+                        kind.eq(e.kind),
+                        occurred_at.eq(e.occurred_at),
+                        received_at.eq(e.received_at),
+                        patient_key.eq(e.patient_key),
+                        acuity.eq(e.acuity),
+                        closure_id.eq(e.closure_id),
+                        payload.eq(e.payload),
+                        row_hash.eq(r.row_hash.as_str()),
+                        chain_hash.eq(r.chain_hash.as_str()),
+                    )
+                })
+                .collect();
+            diesel::copy_from(table)
+                .from_insertable(flat)
+                .execute(c)
+                .map(|_| ())
+        }
+        DbConn::Sqlite(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                diesel::insert_into(intake_events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok(())
+        }
     }
-    let inserted: Vec<Inserted> = diesel::sql_query(
-        "INSERT INTO intake_events (hospital_id, event_id, content_hash, kind, occurred_at, \
-         received_at, patient_key, acuity, closure_id, payload, row_hash, chain_hash) \
-         SELECT h, e, ch, k, o, r, p, a, cl, pl, rh, cn FROM unnest($1::int8[], $2::text[], \
-         $3::text[], $4::text[], $5::timestamp[], $6::timestamp[], $7::text[], $8::text[], \
-         $9::text[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY \
-         AS u (h, e, ch, k, o, r, p, a, cl, pl, rh, cn, n) ORDER BY n \
-         ON CONFLICT DO NOTHING RETURNING event_id",
-    )
-    .bind::<Array<BigInt>, _>(column!(|r| r.content.hospital_id))
-    .bind::<Array<Text>, _>(column!(|r| r.content.event_id))
-    .bind::<Array<Text>, _>(column!(|r| r.content.content_hash))
-    .bind::<Array<Text>, _>(column!(|r| r.content.kind))
-    .bind::<Array<Timestamp>, _>(column!(|r| r.content.occurred_at))
-    .bind::<Array<Timestamp>, _>(column!(|r| r.content.received_at))
-    .bind::<Array<Nullable<Text>>, _>(column!(|r| r.content.patient_key))
-    .bind::<Array<Nullable<Text>>, _>(column!(|r| r.content.acuity))
-    .bind::<Array<Nullable<Text>>, _>(column!(|r| r.content.closure_id))
-    .bind::<Array<Text>, _>(column!(|r| r.content.payload))
-    .bind::<Array<Text>, _>(column!(|r| r.row_hash.as_str()))
-    .bind::<Array<Text>, _>(column!(|r| r.chain_hash.as_str()))
-    .load(c)?;
-    Ok(inserted.into_iter().map(|r| r.event_id).collect())
 }
 
 /// The content hashes of a hospital's stored events, by event id.
