@@ -99,15 +99,17 @@ fn main() {
         assert_eq!(stored as usize, events);
 
         // The raw limit: the rows the service stored, bulk-loaded into an equivalent table.
-        let raw_secs = raw_bulk_load(&app).await;
+        let (raw_secs, plain_secs) = raw_bulk_load(&app).await;
         println!(
-            "backend     events  end-to-end   events/s   raw rows/s   ratio   handover cases   peak RSS"
+            "backend     events  end-to-end   events/s   raw rows/s   ratio   (no FK: rows/s  ratio)   handover cases   peak RSS"
         );
         println!(
-            "{backend:<10} {events:>7}  {http:>8.2} s  {:>9.0}  {:>11.0}  {:>6.2}  {cases:>15}  {:>6.0} MiB",
+            "{backend:<10} {events:>7}  {http:>8.2} s  {:>9.0}  {:>11.0}  {:>6.2}  {:>15.0}  {:>5.2}   {cases:>15}  {:>6.0} MiB",
             events as f64 / http,
             events as f64 / raw_secs,
             raw_secs / http,
+            events as f64 / plain_secs,
+            plain_secs / http,
             common::peak_rss_mib(),
         );
     });
@@ -115,56 +117,76 @@ fn main() {
 
 const COLUMNS: &str = "hospital_id,event_id,content_hash,kind,occurred_at,received_at,patient_key,acuity,closure_id,payload,row_hash,chain_hash";
 
-/// Dumps the stored rows to CSV and times the database's own bulk loader on them, into an
-/// empty table with the same columns and indexes. Returns the seconds the load took.
-async fn raw_bulk_load(app: &common::TestApp) -> f64 {
+/// Dumps the stored rows to CSV and times the database's own bulk loader on them: into an
+/// equivalent empty table (same columns, indexes and constraints, the foreign key to the
+/// hospitals included), and, for reference, into one without the foreign key. Returns the
+/// seconds each load took.
+async fn raw_bulk_load(app: &common::TestApp) -> (f64, f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("events.csv");
     if let Some(db) = app.sqlite_file() {
         let db = db.display().to_string();
+        let hospitals = dir.path().join("hospitals.csv");
         let sql = format!(
-            ".mode csv\n.once {csv}\nSELECT {COLUMNS} FROM intake_events;\n",
-            csv = csv.display()
+            ".mode csv\n.once {csv}\nSELECT {COLUMNS} FROM intake_events;\n\
+             .once {hospitals}\nSELECT id FROM hospitals;\n",
+            csv = csv.display(),
+            hospitals = hospitals.display(),
         );
         run(Command::new("sqlite3").arg(&db), &sql);
-        let raw = dir.path().join("raw.db");
-        let schema = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;\n\
-             CREATE TABLE intake_events (hospital_id BIGINT NOT NULL, event_id TEXT NOT NULL, \
-             content_hash TEXT NOT NULL, kind TEXT NOT NULL, occurred_at TIMESTAMP NOT NULL, \
-             received_at TIMESTAMP NOT NULL, patient_key TEXT, acuity TEXT, closure_id TEXT, \
-             payload TEXT NOT NULL, row_hash TEXT NOT NULL, chain_hash TEXT NOT NULL, \
-             UNIQUE (hospital_id, event_id));\n\
-             CREATE INDEX p ON intake_events (patient_key, occurred_at);\n\
-             CREATE INDEX k ON intake_events (hospital_id, kind, occurred_at);\n\
-             CREATE INDEX c ON intake_events (hospital_id, closure_id);\n\
-             CREATE INDEX h ON intake_events (hospital_id);\n";
-        run(Command::new("sqlite3").arg(&raw), schema);
-        let started = Instant::now();
-        run(
-            Command::new("sqlite3").arg(&raw),
-            &format!(".mode csv\n.import {} intake_events\n", csv.display()),
-        );
-        started.elapsed().as_secs_f64()
+        let load = |name: &str, foreign_key: &str| {
+            let raw = dir.path().join(name);
+            let schema = format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;\n\
+                 CREATE TABLE hospitals (id INTEGER PRIMARY KEY);\n\
+                 .mode csv\n.import {hospitals} hospitals\n\
+                 CREATE TABLE intake_events (hospital_id BIGINT NOT NULL {foreign_key}, \
+                 event_id TEXT NOT NULL, content_hash TEXT NOT NULL, kind TEXT NOT NULL, \
+                 occurred_at TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL, patient_key TEXT, \
+                 acuity TEXT, closure_id TEXT, payload TEXT NOT NULL, row_hash TEXT NOT NULL, \
+                 chain_hash TEXT NOT NULL, UNIQUE (hospital_id, event_id));\n\
+                 CREATE INDEX p ON intake_events (patient_key, occurred_at);\n\
+                 CREATE INDEX k ON intake_events (hospital_id, kind, occurred_at);\n\
+                 CREATE INDEX c ON intake_events (hospital_id, closure_id);\n\
+                 CREATE INDEX h ON intake_events (hospital_id);\n",
+                hospitals = hospitals.display(),
+            );
+            run(Command::new("sqlite3").arg(&raw), &schema);
+            let started = Instant::now();
+            run(
+                Command::new("sqlite3").arg(&raw),
+                &format!(
+                    "PRAGMA foreign_keys = ON;\n.mode csv\n.import {} intake_events\n",
+                    csv.display()
+                ),
+            );
+            started.elapsed().as_secs_f64()
+        };
+        let raw = load("raw.db", "REFERENCES hospitals (id)");
+        (raw, load("plain.db", ""))
     } else {
         let url = app.database_url.clone();
         let setup = format!(
             "\\copy (SELECT {COLUMNS} FROM intake_events) TO '{csv}' CSV\n\
-             CREATE TABLE raw_events (LIKE intake_events INCLUDING ALL);\n",
+             CREATE TABLE plain_events (LIKE intake_events INCLUDING ALL);\n\
+             CREATE TABLE raw_events (LIKE intake_events INCLUDING ALL);\n\
+             ALTER TABLE raw_events ADD FOREIGN KEY (hospital_id) REFERENCES hospitals (id);\n",
             csv = csv.display()
         );
         run(
             Command::new("psql").args([&url, "-q", "-v", "ON_ERROR_STOP=1"]),
             &setup,
         );
-        let started = Instant::now();
-        run(
-            Command::new("psql").args([&url, "-q", "-v", "ON_ERROR_STOP=1"]),
-            &format!(
-                "\\copy raw_events ({COLUMNS}) FROM '{}' CSV\n",
-                csv.display()
-            ),
-        );
-        started.elapsed().as_secs_f64()
+        let load = |table: &str| {
+            let started = Instant::now();
+            run(
+                Command::new("psql").args([&url, "-q", "-v", "ON_ERROR_STOP=1"]),
+                &format!("\\copy {table} ({COLUMNS}) FROM '{}' CSV\n", csv.display()),
+            );
+            started.elapsed().as_secs_f64()
+        };
+        let raw = load("raw_events");
+        (raw, load("plain_events"))
     }
 }
 
