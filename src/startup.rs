@@ -141,7 +141,7 @@ impl Application {
     }
 }
 
-/// Checkpoints the SQLite write-ahead log every second, beside the writers (see
+/// Checkpoints the SQLite write-ahead log every 200 ms, beside the writers (see
 /// [`db::checkpoint`]).
 async fn checkpointer(pool: db::Pool, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(std::time::Duration::from_millis(200));
