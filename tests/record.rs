@@ -248,10 +248,18 @@ async fn chains_stay_whole_when_requests_race_and_repeat() {
         (report["accepted"].as_i64(), report["duplicates"].as_i64()),
         (Some(10), Some(25))
     );
+    // The same request four times at once (a client retrying early): stored once.
+    let same = (0..4).map(|_| {
+        let (app, a) = (&app, &a);
+        async move { app.post_events(a, batch("c", 30)).await }
+    });
+    let reports = futures_util::future::join_all(same).await;
+    let sum = |field: &str| -> i64 { reports.iter().filter_map(|r| r[field].as_i64()).sum() };
+    assert_eq!((sum("accepted"), sum("duplicates")), (30, 90));
     let out = verify(&app);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("ok: 410 intake events"),
+        text(&out.stdout).contains("ok: 440 intake events"),
         "{}",
         text(&out.stdout)
     );
