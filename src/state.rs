@@ -25,6 +25,8 @@ pub struct AppState {
     pub web: Arc<crate::web::Web>,
     /// The intake writers (group commit).
     pub ingest: crate::intake::queue::IngestQueue,
+    /// Woken after each intake commit (see `startup::checkpointer`).
+    pub ingest_committed: Arc<tokio::sync::Notify>,
     /// Hospitals as the token check last read them (a few seconds).
     pub hospitals: crate::auth::extract::HospitalCache,
 }

@@ -33,6 +33,8 @@ pub struct Writer {
     pub policy: Arc<Policy>,
     pub notifier: Arc<Notifier>,
     pub metrics: Arc<Metrics>,
+    /// Woken after each commit: the SQLite checkpointer follows the writers with it.
+    pub committed: Arc<tokio::sync::Notify>,
 }
 
 pub struct IngestQueue {
@@ -121,6 +123,7 @@ impl Writer {
         let mut conn = self.pool.get()?;
         let engine = Engine::new(&self.policy, &self.notifier, store::now());
         let reports = super::ingest_group(&mut conn, &engine, batches)?;
+        self.committed.notify_one();
         self.metrics.group_commits.inc();
         for report in &reports {
             for case in &report.effects.opened {
