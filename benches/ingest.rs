@@ -13,34 +13,10 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-use chrono::{Duration, TimeZone, Utc};
-use serde_json::{Value, json};
+#[path = "support/workload.rs"]
+mod workload;
 
-const BATCH: usize = 1000;
-const HOSPITALS: usize = 10;
-
-/// One request: 500 ambulance arrivals and their handovers, one in ten handed over late.
-fn batch(h: usize, b: usize) -> Vec<Value> {
-    let base = Utc
-        .with_ymd_and_hms(2022, 7, 1, 2, 0, 0)
-        .single()
-        .expect("time");
-    (0..BATCH / 2)
-        .flat_map(|i| {
-            let n = (h * 1000 + b) * BATCH + i;
-            let p = format!("2101021985{n:08}");
-            let t = base + Duration::seconds(n as i64 * 7);
-            vec![
-                json!({"event_id": format!("a{b}-{i}"), "type": "arrival", "occurred_at": t.to_rfc3339(),
-                       "patient": {"id_number": p}, "acuity": "urgent", "arrived_by": "ambulance",
-                       "health_code": "green", "test_status": "negative_48h"}),
-                json!({"event_id": format!("h{b}-{i}"), "type": "handover",
-                       "occurred_at": (t + Duration::minutes(if i % 10 == 0 { 20 } else { 8 })).to_rfc3339(),
-                       "patient": {"id_number": p}}),
-            ]
-        })
-        .collect()
-}
+use workload::{BATCH, HOSPITALS, batch};
 
 fn main() {
     let batches: usize = std::env::var("BENCH_BATCHES")
@@ -65,7 +41,7 @@ fn main() {
         let bodies: Vec<Vec<Vec<u8>>> = (0..HOSPITALS)
             .map(|h| {
                 (0..batches)
-                    .map(|b| serde_json::to_vec(&batch(h, b)).expect("json"))
+                    .map(|b| serde_json::to_vec(&batch(h, b, 0)).expect("json"))
                     .collect()
             })
             .collect();

@@ -18,50 +18,18 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use chrono::{Duration as Span, TimeZone, Utc};
 use diesel::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shouzhen::schema::{case_actions, cases, outbox};
 
-const BATCH: usize = 1000;
-const HOSPITALS: usize = 10;
-/// Pairs of a request that are a critical patient refused over the health code (high
+#[path = "support/workload.rs"]
+mod workload;
+
+use workload::{BATCH, HOSPITALS, batch};
+
+/// Patients of a request that are critical walk-ins refused over their health code (high
 /// severity, so emailed); the rest are ambulance arrivals and their handovers.
 const REFUSALS: usize = 10;
-
-/// One request: 10 critical walk-ins refused over their health code, 490 ambulance arrivals
-/// and their handovers, one in ten of those handed over late (49 cases).
-fn batch(h: usize, b: usize) -> Vec<Value> {
-    let base = Utc
-        .with_ymd_and_hms(2022, 7, 1, 2, 0, 0)
-        .single()
-        .expect("time");
-    (0..BATCH / 2)
-        .flat_map(|i| {
-            let n = (h * 1000 + b) * BATCH + i;
-            let p = format!("2101021985{n:08}");
-            let t = base + Span::seconds(n as i64 * 7);
-            if i < REFUSALS {
-                return vec![
-                    json!({"event_id": format!("a{b}-{i}"), "type": "arrival", "occurred_at": t.to_rfc3339(),
-                           "patient": {"id_number": p}, "acuity": "critical", "arrived_by": "walk_in",
-                           "test_status": "negative_48h"}),
-                    json!({"event_id": format!("r{b}-{i}"), "type": "refusal",
-                           "occurred_at": (t + Span::minutes(5)).to_rfc3339(),
-                           "patient": {"id_number": p}, "reasons": ["health_code"]}),
-                ];
-            }
-            vec![
-                json!({"event_id": format!("a{b}-{i}"), "type": "arrival", "occurred_at": t.to_rfc3339(),
-                       "patient": {"id_number": p}, "acuity": "urgent", "arrived_by": "ambulance",
-                       "health_code": "green", "test_status": "negative_48h"}),
-                json!({"event_id": format!("h{b}-{i}"), "type": "handover",
-                       "occurred_at": (t + Span::minutes(if i % 10 == 0 { 20 } else { 8 })).to_rfc3339(),
-                       "patient": {"id_number": p}}),
-            ]
-        })
-        .collect()
-}
 
 /// What one run stored and sent.
 struct Outcome {
@@ -97,7 +65,7 @@ fn main() {
     let bodies: Vec<Vec<Vec<u8>>> = (0..HOSPITALS)
         .map(|h| {
             (0..batches)
-                .map(|b| serde_json::to_vec(&batch(h, b)).expect("json"))
+                .map(|b| serde_json::to_vec(&batch(h, b, REFUSALS)).expect("json"))
                 .collect()
         })
         .collect();
