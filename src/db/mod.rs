@@ -130,7 +130,7 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
 
 /// Copies the SQLite write-ahead log back into the database without blocking writers
 /// (`PASSIVE`), so that the checkpoint's I/O and fsync do not fall on a commit. `serve` runs it
-/// every 200 ms; a no-op on PostgreSQL.
+/// after intake commits and every 200 ms (`startup::checkpointer`); a no-op on PostgreSQL.
 pub fn checkpoint(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"),
