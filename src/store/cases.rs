@@ -132,26 +132,19 @@ pub fn insert_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> Query
 }
 
 /// Inserts the evidence links of cases opened in this transaction, which none can have yet:
-/// through `COPY` on PostgreSQL (no conflict to look for), a plain insert on SQLite.
+/// through `COPY` on PostgreSQL (no conflict to look for); SQLite takes [`insert_links`].
 fn insert_fresh_links(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> QueryResult<()> {
+    let DbConn::Pg(c) = conn else {
+        return insert_links(conn, links);
+    };
     let rows = link_rows(links);
     if rows.is_empty() {
         return Ok(());
     }
-    match conn {
-        DbConn::Pg(c) => diesel::copy_from(case_evidence::table)
-            .from_insertable(rows)
-            .execute(c)
-            .map(|_| ()),
-        DbConn::Sqlite(c) => {
-            for chunk in rows.chunks(5_000) {
-                diesel::insert_into(case_evidence::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-            Ok(())
-        }
-    }
+    diesel::copy_from(case_evidence::table)
+        .from_insertable(rows)
+        .execute(c)
+        .map(|_| ())
 }
 
 /// One entry of a case's history.
