@@ -5,6 +5,7 @@
 
 pub mod sweeper;
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
@@ -273,14 +274,14 @@ impl<'a> Engine<'a> {
                     };
                     // Opened together after the loop; the same subject twice gains both
                     // findings' evidence.
-                    match to_open.get(&(rule, v.subject.clone())) {
-                        Some(&i) => {
-                            let f = &mut opening[i].finding;
+                    match to_open.entry((rule, v.subject.clone())) {
+                        Entry::Occupied(known) => {
+                            let f = &mut opening[*known.get()].finding;
                             f.evidence.extend(finding.evidence);
                             f.complaints.extend(finding.complaints);
                         }
-                        None => {
-                            to_open.insert((rule, v.subject.clone()), opening.len());
+                        Entry::Vacant(slot) => {
+                            slot.insert(opening.len());
                             opening.push(store::cases::NewViolation {
                                 rule: v.rule,
                                 subject: v.subject,
