@@ -162,13 +162,7 @@ fn main() {
         // threshold): statistics, and the visibility map that lets counts read indexes alone.
         // VACUUM runs outside any transaction, so on its own.
         let vacuum = if pg { "VACUUM (ANALYZE)" } else { "ANALYZE" };
-        app.state
-            .db(move |conn| {
-                conn.batch_execute(vacuum)?;
-                Ok(())
-            })
-            .await
-            .expect("vacuum");
+        app.run_sql(vacuum).await;
         println!(
             "generated {events} events and {n_cases} cases in {:.0} s (backend: {})",
             started.elapsed().as_secs_f64(),
@@ -260,13 +254,7 @@ fn main() {
              INSERT INTO deadlines (rule, subject, hospital_id, due_at, done) \
              SELECT 'handover.delay', 'ev:' || (i * 2), (i * 2 % 10) + 1, datetime('now', '-1 minute'), 0 FROM n"
         };
-        app.state
-            .db(move |conn| {
-                conn.batch_execute(due)?;
-                Ok(())
-            })
-            .await
-            .expect("deadlines");
+        app.run_sql(due).await;
         let t = Instant::now();
         app.sweep_at(chrono::Utc::now()).await;
         let busy = t.elapsed().as_secs_f64() * 1000.0;

@@ -39,13 +39,7 @@ fn verify(app: &common::TestApp) -> Output {
 
 /// Runs SQL behind the service's back.
 async fn tamper(app: &common::TestApp, sql: &'static str) {
-    app.state
-        .db(move |conn| {
-            conn.batch_execute(sql)?;
-            Ok(())
-        })
-        .await
-        .expect("tamper");
+    app.run_sql(sql).await;
 }
 
 /// A hospital's day: a critical patient refused over a health code (a high case with its

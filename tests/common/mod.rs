@@ -335,6 +335,17 @@ impl TestApp {
         body
     }
 
+    /// Runs SQL on the service's database behind its back (bulk set-up, tampering).
+    pub async fn run_sql(&self, sql: &'static str) {
+        self.state
+            .db(move |conn| {
+                conn.batch_execute(sql)?;
+                Ok(())
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
     /// How many intake events are stored.
     pub async fn stored_events(&self) -> i64 {
         use diesel::prelude::*;
