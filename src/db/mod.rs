@@ -44,7 +44,7 @@ impl Manager {
     pub fn connect_once(&self) -> Result<DbConn, diesel::ConnectionError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
-                let mut conn = PgConnection::establish(url)?;
+                let mut conn = establish_pg(url)?;
                 // Plan each execution with its parameters and the tables' current size: a
                 // generic plan cached while the tables were small (a seq scan) would otherwise
                 // stay until autovacuum's next ANALYZE.
@@ -88,6 +88,16 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Opens a PostgreSQL connection. Every connection of the service (and of its tests) opens
+/// here, so that OpenSSL is first set up without its exit handler: libpq uses OpenSSL, and
+/// that handler frees OpenSSL's state at process exit while another thread may still be
+/// opening or closing a connection (the pool opens connections on its own threads), which
+/// crashed processes at exit (diesel-rs/diesel#3441).
+pub fn establish_pg(url: &str) -> ConnectionResult<PgConnection> {
+    openssl_sys::init();
+    PgConnection::establish(url)
+}
+
 /// Builds the pool. The first connection is opened here, so a wrong URL or an unreachable
 /// server stops start-up with the backend's own message.
 pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
@@ -96,7 +106,10 @@ pub fn pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, String> {
     manager.connect_once().map_err(|e| e.to_string())?;
     r2d2::Pool::builder()
         .max_size(max_size)
-        .min_idle(Some(1))
+        // Connections are opened when a caller waits for one (and kept for r2d2's idle
+        // timeout, 10 minutes), never in the background: a connection being opened while the
+        // process exits can crash it inside libpq's Kerberos libraries.
+        .min_idle(Some(0))
         // A PostgreSQL connection may have died with a restart of the server: checked (one
         // round trip) before use, so that a dead one is replaced. A SQLite file does not go away.
         .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))

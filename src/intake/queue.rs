@@ -38,7 +38,9 @@ pub struct Writer {
 }
 
 pub struct IngestQueue {
-    tx: mpsc::Sender<Job>,
+    /// `None` only while the queue is being dropped.
+    tx: Option<mpsc::Sender<Job>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl IngestQueue {
@@ -47,28 +49,47 @@ impl IngestQueue {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
         let writer = Arc::new(writer);
+        let mut threads = Vec::new();
         for n in 0..writers.max(1) {
             let (rx, writer) = (rx.clone(), writer.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("ingest-{n}"))
                 .spawn(move || writer.run(&rx));
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start an ingest writer");
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(e) => tracing::error!(error = %e, "cannot start an ingest writer"),
             }
         }
-        Self { tx }
+        Self {
+            tx: Some(tx),
+            threads,
+        }
     }
 
     /// Stores and judges one request's events; returns after they are committed.
     pub async fn submit(&self, batch: Batch) -> AppResult<IngestReport> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Job { batch, reply })
-            .await
-            .map_err(|_| AppError::Unavailable("the ingest writers have stopped".into()))?;
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(Job { batch, reply }).await.map_err(|_| stopped())?;
         answer
             .await
             .map_err(|_| AppError::Internal("an ingest writer stopped mid-request".into()))?
+    }
+}
+
+fn stopped() -> AppError {
+    AppError::Unavailable("the ingest writers have stopped".into())
+}
+
+/// Closes the queue and waits for the writers to commit what they hold and end, so that the
+/// pool's connections are closed here, before the process may exit, not by a writer thread
+/// racing the exit.
+impl Drop for IngestQueue {
+    fn drop(&mut self) {
+        self.tx = None;
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use serde_json::Value;
 use shouzhen::accounts::{self, HospitalInput, UserInput};
 use shouzhen::config::Settings;
@@ -36,7 +35,7 @@ pub struct PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&self.admin_url) {
+        if let Ok(mut conn) = shouzhen::db::establish_pg(&self.admin_url) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
@@ -74,7 +73,7 @@ pub fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
     match test_backend_url() {
         Some(url) if url.starts_with("postgres") => {
             let name = format!("shouzhen_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::establish(&url)
+            let mut conn = shouzhen::db::establish_pg(&url)
                 .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
             conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
                 .expect("create test database");
