@@ -3,7 +3,9 @@
 //! second with every response a 200, and the latency percentiles wrk reports.
 //!
 //! `cargo bench --bench single` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...` for
-//! PostgreSQL. Needs `wrk` (`apt-get install wrk`). `BENCH_SECONDS` (default 15).
+//! PostgreSQL. Needs `wrk` (`apt-get install wrk`). `BENCH_SECONDS` (default 15);
+//! `BENCH_HOSPITALS` (default 1): the requests are spread over that many hospitals, a patient's
+//! two events at one hospital.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -22,7 +24,9 @@ function setup(thread)
 end
 function request()
   counter = counter + 1
-  local p = string.format("%d-%d", tid, math.floor((counter + 1) / 2))
+  local pair = math.floor((counter + 1) / 2)
+  local p = string.format("%d-%d", tid, pair)
+  local token = tokens[(pair + tid) % #tokens + 1]
   local minute = math.floor(counter / 2) % 1000
   local body
   if counter % 2 == 1 then
@@ -54,10 +58,21 @@ fn main() {
             )
             .spawn()
             .await;
-        let token = app.hospital_token("SINGLE-1").await;
+        let hospitals: usize = std::env::var("BENCH_HOSPITALS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let mut tokens = Vec::new();
+        for n in 1..=hospitals.max(1) {
+            tokens.push(format!("\"{}\"", app.hospital_token(&format!("SINGLE-{n}")).await));
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let script = dir.path().join("single.lua");
-        std::fs::write(&script, format!("token = \"{token}\"\n{SCRIPT}")).expect("script");
+        std::fs::write(
+            &script,
+            format!("tokens = {{{}}}\n{SCRIPT}", tokens.join(", ")),
+        )
+        .expect("script");
         let url = app.url("/");
         let duration = format!("{seconds}s");
         // wrk runs in its own process; the server keeps running on this thread's runtime.
@@ -80,7 +95,7 @@ fn main() {
             .find(|l| l.contains("Non-2xx"))
             .unwrap_or("all responses 2xx");
         println!(
-            "{backend}: {stored} events stored in {seconds} s = {:.0} events/s; {commits} commits ({:.1} requests a commit); {non_2xx}; peak RSS {:.0} MiB",
+            "{backend}, {hospitals} hospital(s): {stored} events stored in {seconds} s = {:.0} events/s; {commits} commits ({:.1} requests a commit); {non_2xx}; peak RSS {:.0} MiB",
             stored as f64 / seconds as f64,
             stored as f64 / commits.max(1) as f64,
             common::peak_rss_mib()

@@ -3,8 +3,12 @@
 //! transaction. Under load, concurrent requests share one commit (and one pass of the rules
 //! over what they touched) instead of queueing for a transaction each; alone, a request is its
 //! own group. The reply is sent only after the commit, so a 200 still means "stored".
+//!
+//! A hospital's requests always go to the same writer: its hash chain lets only one
+//! transaction at a time store its events, so two writers sharing a hospital would take turns
+//! on its lock with two small groups where one writer makes one larger group.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -38,38 +42,44 @@ pub struct Writer {
 }
 
 pub struct IngestQueue {
-    /// `None` only while the queue is being dropped.
-    tx: Option<mpsc::Sender<Job>>,
+    /// One queue per writer thread; emptied only while the queue is being dropped.
+    writers: Vec<mpsc::Sender<Job>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl IngestQueue {
     /// Starts `writers` writer threads. They end when the queue is dropped.
     pub fn start(writer: Writer, writers: usize) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        let rx = Arc::new(Mutex::new(rx));
         let writer = Arc::new(writer);
-        let mut threads = Vec::new();
+        let mut queue = Self {
+            writers: Vec::new(),
+            threads: Vec::new(),
+        };
         for n in 0..writers.max(1) {
-            let (rx, writer) = (rx.clone(), writer.clone());
+            let (tx, mut rx) = mpsc::channel(QUEUE_DEPTH);
+            let writer = writer.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("ingest-{n}"))
-                .spawn(move || writer.run(&rx));
+                .spawn(move || writer.run(&mut rx));
             match spawned {
-                Ok(thread) => threads.push(thread),
+                Ok(thread) => {
+                    queue.writers.push(tx);
+                    queue.threads.push(thread);
+                }
                 Err(e) => tracing::error!(error = %e, "cannot start an ingest writer"),
             }
         }
-        Self {
-            tx: Some(tx),
-            threads,
-        }
+        queue
     }
 
     /// Stores and judges one request's events; returns after they are committed.
     pub async fn submit(&self, batch: Batch) -> AppResult<IngestReport> {
         let (reply, answer) = oneshot::channel();
-        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        let writers = self.writers.len() as i64;
+        if writers == 0 {
+            return Err(stopped());
+        }
+        let tx = &self.writers[batch.poster.hospital_id.rem_euclid(writers) as usize];
         tx.send(Job { batch, reply }).await.map_err(|_| stopped())?;
         answer
             .await
@@ -86,7 +96,7 @@ fn stopped() -> AppError {
 /// racing the exit.
 impl Drop for IngestQueue {
     fn drop(&mut self) {
-        self.tx = None;
+        self.writers.clear();
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
@@ -94,9 +104,15 @@ impl Drop for IngestQueue {
 }
 
 impl Writer {
-    fn run(&self, rx: &Mutex<mpsc::Receiver<Job>>) {
+    /// Commits groups until the queue closes. A panic (a bug) fails its group's requests (their
+    /// replies are dropped: a 500) but not the writer, which its hospitals' requests need.
+    fn run(&self, rx: &mut mpsc::Receiver<Job>) {
         while let Some(jobs) = next_group(rx) {
-            self.commit(jobs);
+            let committed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit(jobs)));
+            if committed.is_err() {
+                tracing::error!("an ingest writer panicked; its group's requests failed");
+            }
         }
     }
 
@@ -160,8 +176,7 @@ impl Writer {
 
 /// Waits for a request, then takes every request already waiting, up to `GROUP_EVENTS` events.
 /// `None` when the queue is closed.
-fn next_group(rx: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
-    let mut rx = rx.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+fn next_group(rx: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>> {
     let first = rx.blocking_recv()?;
     let mut events = first.batch.len();
     let mut jobs = vec![first];
