@@ -51,6 +51,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
+    /// A PostgreSQL read replica for the dashboard's lists, figures and exports (optional).
+    pub read_database_url: Option<DatabaseUrl>,
     pub bind: String,
     /// As configured; `None` means "generate one beside the SQLite database".
     pub secret_key: Option<Secret>,
@@ -83,6 +85,7 @@ pub struct Settings {
 
 pub const VARIABLES: &[(&str, &str)] = &[
     ("SHOUZHEN_DATABASE_URL", "sqlite://shouzhen.db"),
+    ("SHOUZHEN_READ_DATABASE_URL", ""),
     ("SHOUZHEN_BIND", "127.0.0.1:8080"),
     ("SHOUZHEN_SECRET_KEY", ""),
     ("SHOUZHEN_SMTP_URL", ""),
@@ -143,6 +146,20 @@ impl Settings {
 
         let database_url = DatabaseUrl::parse(&value("SHOUZHEN_DATABASE_URL"))
             .map_err(|m| err("SHOUZHEN_DATABASE_URL", m))?;
+        let read_database_url = match get("SHOUZHEN_READ_DATABASE_URL") {
+            None => None,
+            Some(raw) => {
+                let url =
+                    DatabaseUrl::parse(&raw).map_err(|m| err("SHOUZHEN_READ_DATABASE_URL", m))?;
+                if url.is_sqlite() || database_url.is_sqlite() {
+                    return Err(err(
+                        "SHOUZHEN_READ_DATABASE_URL",
+                        "is a PostgreSQL replica of a PostgreSQL SHOUZHEN_DATABASE_URL",
+                    ));
+                }
+                Some(url)
+            }
+        };
 
         let bind = value("SHOUZHEN_BIND");
         bind.to_socket_addrs()
@@ -309,6 +326,7 @@ impl Settings {
             digest_hour,
             ingest_writers,
             database_url,
+            read_database_url,
             bind,
             secret_key,
             smtp_url,

@@ -34,6 +34,11 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
             settings.database_url
         )
     })?;
+    let read_pool = match &settings.read_database_url {
+        Some(url) => db::pool(url, settings.pool_size)
+            .map_err(|e| format!("SHOUZHEN_READ_DATABASE_URL: cannot open {url}: {e}"))?,
+        None => pool.clone(),
+    };
     let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
     let applied = db::migrate(&mut conn).map_err(|e| format!("migrations failed: {e}"))?;
     drop(conn);
@@ -76,6 +81,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
         keys: Keys::derive(&secret),
         settings,
         pool,
+        read_pool,
         metrics,
         ingest,
         ingest_committed,

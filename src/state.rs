@@ -17,6 +17,8 @@ use crate::telemetry::Metrics;
 pub struct AppState {
     pub settings: Settings,
     pub pool: Pool,
+    /// The read replica's pool when `SHOUZHEN_READ_DATABASE_URL` is set, else `pool` again.
+    pub read_pool: Pool,
     pub keys: Keys,
     pub metrics: Arc<Metrics>,
     pub policy: Arc<Policy>,
@@ -38,12 +40,30 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(AppError::from)?
+        run(self.pool.clone(), f).await
     }
+
+    /// As `db`, on the read replica if there is one: for the dashboard's lists, figures and
+    /// exports, which may be a moment behind and never write. A page that shows what its user
+    /// has just changed (a case, a complaint) reads with `db`.
+    pub async fn read<F, T>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        run(self.read_pool.clone(), f).await
+    }
+}
+
+async fn run<F, T>(pool: Pool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(AppError::from)?
 }

@@ -210,6 +210,7 @@ fn a_wrong_setting_stops_the_service_naming_the_variable() {
         ("SHOUZHEN_SECRET_KEY", "too-short"),
         ("SHOUZHEN_DATABASE_URL", "mysql://localhost/x"),
         ("SHOUZHEN_POLICY", "/no/such/pack.toml"),
+        ("SHOUZHEN_READ_DATABASE_URL", "sqlite://replica.db"),
     ] {
         let out = env
             .command(&["serve"])
@@ -224,21 +225,26 @@ fn a_wrong_setting_stops_the_service_naming_the_variable() {
             "the secret value is echoed: {err}"
         );
     }
-    let out = env
-        .command(&["migrate"])
-        .env(
-            "SHOUZHEN_DATABASE_URL",
-            "postgres://nobody@127.0.0.1:1/none",
-        )
-        .env("SHOUZHEN_SECRET_KEY", common::SECRET_KEY)
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("SHOUZHEN_DATABASE_URL"),
-        "{}",
-        text(&out.stderr)
-    );
+    // An unreachable database stops start-up naming its variable; so does an unreachable read
+    // replica (PostgreSQL only).
+    let mut unreachable = vec!["SHOUZHEN_DATABASE_URL"];
+    if env.url.starts_with("postgres") {
+        unreachable.push("SHOUZHEN_READ_DATABASE_URL");
+    }
+    for var in unreachable {
+        let out = env
+            .command(&["migrate"])
+            .env(var, "postgres://nobody@127.0.0.1:1/none")
+            .env("SHOUZHEN_SECRET_KEY", common::SECRET_KEY)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{var}");
+        assert!(
+            text(&out.stderr).contains(var),
+            "{var}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

@@ -423,3 +423,98 @@ async fn the_queue_puts_high_severity_first_whatever_opened_first() {
     let (_, _, csv) = sup.get("/dashboard/export.csv?severity=medium").await;
     assert_eq!(severities(&csv), ["medium", "medium"], "{csv}");
 }
+
+/// `url` with every session read-only, as a hot standby's are: a write fails there.
+fn read_only(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20default_transaction_read_only%3Don")
+}
+
+/// The pages and API reads that `SHOUZHEN_READ_DATABASE_URL` serves, with what each must show
+/// when both handover cases of `two_districts` are there to read.
+async fn read_pages(app: &TestApp, sup: &mut Visitor<'_>, cases_expected: usize) {
+    let token = app.supervisor_token().await;
+    assert_eq!(sup.login("supervisor@wjw.example.cn").await, 303);
+    let (status, _, page) = sup.get("/dashboard?rule=handover.delay").await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page.matches("class=\"case-link\"").count(),
+        cases_expected,
+        "the queue's rows"
+    );
+    let (status, _, csv) = sup.get("/dashboard/export.csv?rule=handover.delay").await;
+    assert_eq!(status, 200);
+    assert_eq!(csv.lines().count(), 1 + cases_expected, "{csv}");
+    for path in ["/charts", "/hospitals"] {
+        let (status, _, page) = sup.get(path).await;
+        assert_eq!(status, 200, "{path}: {page}");
+    }
+    let (status, board) = app.get("/api/v1/hospitals", None).await;
+    assert_eq!(status, 200, "{board}");
+    let (status, list) = app
+        .get("/api/v1/cases?rule=handover.delay", Some(&token))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(cases_expected));
+}
+
+/// With a read replica set, the queue, its CSV, the figures, the board and the case list are
+/// read there, and the case page and every action on the primary. The "replica" here is a
+/// second database that nothing replicates to, so what a page shows says where it was read.
+#[actix_web::test]
+async fn with_a_read_replica_lists_read_there_and_actions_use_the_primary() {
+    if !common::is_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (replica_url, _replica) = common::fresh_database(dir.path());
+    {
+        let url = shouzhen::db::DatabaseUrl::parse(&replica_url).expect("url");
+        let pool = shouzhen::db::pool(&url, 1).expect("replica pool");
+        shouzhen::db::migrate(&mut pool.get().expect("connection")).expect("migrate");
+    }
+    let app = TestApp::builder()
+        .var("SHOUZHEN_READ_DATABASE_URL", &read_only(&replica_url))
+        .spawn()
+        .await;
+    two_districts(&app).await;
+    let mut sup = Visitor::new(&app);
+    // Nothing reached the "replica": the reads find no case.
+    read_pages(&app, &mut sup, 0).await;
+    // The case page and its actions are on the primary, where the cases are.
+    let (status, _, page) = sup.get("/cases/1").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("handover.delay"), "{page}");
+    let token = sup.token("/cases/1").await;
+    let (status, location, _) = sup
+        .post(
+            "/cases/1/actions",
+            &token,
+            &[("action", "acknowledge"), ("note", "已电话核实")],
+        )
+        .await;
+    assert_eq!((status, location.starts_with("/cases/1")), (303, true));
+    let (_, _, page) = sup.get("/cases/1").await;
+    assert!(page.contains("已电话核实"), "the action shows at once");
+}
+
+/// Every read sent to the replica works on sessions that cannot write (as a hot standby's),
+/// so none of them writes: here the replica is the primary database itself, read-only.
+#[actix_web::test]
+async fn the_reads_sent_to_a_replica_never_write() {
+    if !common::is_postgres() {
+        return;
+    }
+    let primary = TestApp::spawn().await;
+    let app = TestApp::builder()
+        .database_of(&primary)
+        .var(
+            "SHOUZHEN_READ_DATABASE_URL",
+            &read_only(&primary.database_url),
+        )
+        .spawn()
+        .await;
+    two_districts(&app).await;
+    let mut sup = Visitor::new(&app);
+    read_pages(&app, &mut sup, 2).await;
+}

@@ -204,7 +204,7 @@ pub async fn list(
     let filter = filter_from(&query, &staff)?;
     let limit = filter.limit;
     let rows = state
-        .db(move |conn| Ok(store::cases::list(conn, &filter)?))
+        .read(move |conn| Ok(store::cases::list(conn, &filter)?))
         .await?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| encode_cursor(r.opened_at, r.id)))

@@ -443,7 +443,7 @@ pub async fn reveal(
 )]
 pub async fn hospitals(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let rows = state
-        .db(|conn| Ok(crate::board::board(conn, store::now())?))
+        .read(|conn| Ok(crate::board::board(conn, store::now())?))
         .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

@@ -26,7 +26,7 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let l = lang(&req);
     let scope = staff.district_scope();
     let loaded = state
-        .db(move |conn| {
+        .read(move |conn| {
             let since = store::now() - Duration::days(90);
             let mut q = cases::table
                 .left_join(crate::schema::hospitals::table)
@@ -105,7 +105,7 @@ pub async fn scorecard(
     let l = lang(&req);
     let code = path.into_inner();
     let loaded = state
-        .db(move |conn| {
+        .read(move |conn| {
             let h = store::hospitals::by_code(conn, &code)?
                 .ok_or_else(|| AppError::NotFound(String::new()))?;
             let now = store::now();
@@ -212,7 +212,7 @@ pub async fn scorecard(
 pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let l = lang(&req);
     let rows = match state
-        .db(|conn| Ok(crate::board::board(conn, store::now())?))
+        .read(|conn| Ok(crate::board::board(conn, store::now())?))
         .await
     {
         Ok(r) => r,

@@ -112,11 +112,11 @@ pub async fn dashboard(
     let f = filter.clone();
     // The counts per status read every case the filter keeps: they run on a connection of their
     // own, beside the rest of the page.
-    let counted = state.db({
+    let counted = state.read({
         let f = filter.clone();
         move |conn| Ok(store::cases::status_counts(conn, &f)?)
     });
-    let loaded = state.db(move |conn| {
+    let loaded = state.read(move |conn| {
         let rows = store::cases::queue(conn, &f, after, PAGE)?;
         let hospitals = store::hospitals::all(conn)?;
         let complaints = store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
@@ -239,7 +239,7 @@ pub async fn export(
         async move {
             let after = after?;
             let page = state
-                .db(move |conn| Ok(store::cases::queue(conn, &filter, after, EXPORT_PAGE)?))
+                .read(move |conn| Ok(store::cases::queue(conn, &filter, after, EXPORT_PAGE)?))
                 .await;
             let rows = match page {
                 Ok(rows) => rows,
