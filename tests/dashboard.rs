@@ -485,6 +485,11 @@ async fn with_a_read_replica_lists_read_there_and_actions_use_the_primary() {
     let (status, _, page) = sup.get("/cases/1").await;
     assert_eq!(status, 200);
     assert!(page.contains("handover.delay"), "{page}");
+    acknowledge_case_1(&mut sup).await;
+}
+
+/// Acknowledges case 1 from its page; the page shows the action at once (it reads the primary).
+async fn acknowledge_case_1(sup: &mut Visitor<'_>) {
     let token = sup.token("/cases/1").await;
     let (status, location, _) = sup
         .post(
@@ -517,4 +522,74 @@ async fn the_reads_sent_to_a_replica_never_write() {
     two_districts(&app).await;
     let mut sup = Visitor::new(&app);
     read_pages(&app, &mut sup, 2).await;
+}
+
+/// Polls `check` for up to 10 seconds (a replica is a moment behind its primary).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not seen on the replica within 10 s");
+}
+
+/// Against a real streaming replica (`.ci/pg-replica start` prints the two variables; CI sets
+/// them): the lists show what reached the replica, an action shows at once on its case page
+/// and soon in the replica's list.
+#[actix_web::test]
+async fn a_streaming_replica_serves_the_lists() {
+    let (Ok(primary), Ok(replica)) = (
+        std::env::var("SHOUZHEN_TEST_REPLICA_PRIMARY_URL"),
+        std::env::var("SHOUZHEN_TEST_REPLICA_URL"),
+    ) else {
+        // CI starts the pair for the PostgreSQL run, so there it must not be missing.
+        assert!(
+            !(common::is_postgres() && std::env::var("CI").is_ok()),
+            "CI runs this test: `.ci/pg-replica start` prints the variables it needs"
+        );
+        eprintln!("skipped: set SHOUZHEN_TEST_REPLICA_PRIMARY_URL and SHOUZHEN_TEST_REPLICA_URL");
+        return;
+    };
+    let name = format!("shouzhen_test_{}", uuid::Uuid::new_v4().simple());
+    let _database = common::PgDatabase::create(&primary, &name);
+    let replica_db = common::with_database(&replica, &name);
+    eventually("the new database", || async {
+        shouzhen::db::establish_pg(&replica_db).is_ok()
+    })
+    .await;
+    let app = TestApp::builder()
+        .var(
+            "SHOUZHEN_DATABASE_URL",
+            &common::with_database(&primary, &name),
+        )
+        .var("SHOUZHEN_READ_DATABASE_URL", &replica_db)
+        .spawn()
+        .await;
+    two_districts(&app).await;
+    let token = app.supervisor_token().await;
+    let mut sup = Visitor::new(&app);
+    assert_eq!(sup.login("supervisor@wjw.example.cn").await, 303);
+    let listed = |status: &'static str| {
+        let (app, token) = (&app, &token);
+        move || async move {
+            let (_, list) = app
+                .get("/api/v1/cases?rule=handover.delay", Some(token))
+                .await;
+            list["items"].as_array().is_some_and(|items| {
+                items.len() == 2 && items.iter().any(|c| c["id"] == 1 && c["status"] == status)
+            })
+        }
+    };
+    eventually("the two cases in the list", listed("open")).await;
+    // Now that they reached the replica, the queue page (read there too) shows them.
+    let (_, _, page) = sup.get("/dashboard?rule=handover.delay").await;
+    assert_eq!(page.matches("class=\"case-link\"").count(), 2, "{page}");
+    acknowledge_case_1(&mut sup).await;
+    eventually("the acknowledged case in the list", listed("acknowledged")).await;
 }

@@ -73,23 +73,27 @@ pub fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
     match test_backend_url() {
         Some(url) if url.starts_with("postgres") => {
             let name = format!("shouzhen_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = shouzhen::db::establish_pg(&url)
-                .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
-            conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                .expect("create test database");
-            let db_url = with_database(&url, &name);
-            (
-                db_url,
-                Some(PgDatabase {
-                    admin_url: url,
-                    name,
-                }),
-            )
+            let db = PgDatabase::create(&url, &name);
+            (with_database(&url, &name), Some(db))
         }
         _ => (
             format!("sqlite://{}", dir.join("shouzhen.db").display()),
             None,
         ),
+    }
+}
+
+impl PgDatabase {
+    /// Creates the database `name` on the server of `admin_url`; dropped with the value.
+    pub fn create(admin_url: &str, name: &str) -> Self {
+        let mut conn = shouzhen::db::establish_pg(admin_url)
+            .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create test database");
+        PgDatabase {
+            admin_url: admin_url.to_string(),
+            name: name.to_string(),
+        }
     }
 }
 
