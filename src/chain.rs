@@ -105,15 +105,45 @@ impl ActionContent<'_> {
     }
 }
 
-/// The chain hash of a hospital's last event ([`GENESIS`] before its first).
-pub fn event_head(conn: &mut DbConn, hospital_id: i64) -> QueryResult<String> {
-    Ok(intake_events::table
-        .filter(intake_events::hospital_id.eq(hospital_id))
-        .order(intake_events::id.desc())
-        .select(intake_events::chain_hash)
-        .first::<String>(conn)
-        .optional()?
-        .unwrap_or_else(|| GENESIS.to_string()))
+/// The chain hashes of the hospitals' last events, in one query (one index probe each); a
+/// hospital without events is absent (its chain starts from [`GENESIS`]).
+pub fn event_heads(
+    conn: &mut DbConn,
+    hospital_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    #[derive(QueryableByName)]
+    struct Head {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        hospital_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        chain_hash: Option<String>,
+    }
+    if let [h] = hospital_ids {
+        // One hospital: a fixed statement, which diesel prepares once per connection.
+        let head = intake_events::table
+            .filter(intake_events::hospital_id.eq(h))
+            .order(intake_events::id.desc())
+            .select(intake_events::chain_hash)
+            .first::<String>(conn)
+            .optional()?;
+        return Ok(head.map(|head| (*h, head)).into_iter().collect());
+    }
+    if hospital_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    // The ids are integers, written into the statement: the same text on both backends.
+    let ids: Vec<String> = hospital_ids.iter().map(i64::to_string).collect();
+    let heads: Vec<Head> = diesel::sql_query(format!(
+        "SELECT h.id AS hospital_id, (SELECT e.chain_hash FROM intake_events e \
+         WHERE e.hospital_id = h.id ORDER BY e.id DESC LIMIT 1) AS chain_hash \
+         FROM hospitals h WHERE h.id IN ({})",
+        ids.join(",")
+    ))
+    .load(conn)?;
+    Ok(heads
+        .into_iter()
+        .filter_map(|h| Some((h.hospital_id, h.chain_hash?)))
+        .collect())
 }
 
 /// The chain hash of the last case action ([`GENESIS`] before the first).

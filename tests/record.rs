@@ -37,6 +37,17 @@ fn verify(app: &common::TestApp) -> Output {
         .expect("run audit verify")
 }
 
+/// `audit verify` succeeds and finds `events` intake events, every chain intact.
+fn assert_intact(app: &common::TestApp, events: usize) {
+    let out = verify(app);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains(&format!("ok: {events} intake events")),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// Runs SQL behind the service's back.
 async fn tamper(app: &common::TestApp, sql: &'static str) {
     app.run_sql(sql).await;
@@ -213,7 +224,13 @@ async fn a_case_action_changed_behind_the_services_back_is_reported() {
 
 #[actix_web::test]
 async fn chains_stay_whole_when_requests_race_and_repeat() {
-    let app = common::TestApp::spawn().await;
+    // One writer, so that the two hospitals' requests share commits on both backends; a second
+    // instance on the same database races the first for one hospital's chain.
+    let app = common::TestApp::builder()
+        .var("SHOUZHEN_INGEST_WRITERS", "1")
+        .spawn()
+        .await;
+    let other = common::TestApp::builder().database_of(&app).spawn().await;
     let a = app.hospital_token("BJ-1").await;
     let b = app.hospital_token("BJ-2").await;
     let batch = |prefix: &str, n: usize| {
@@ -242,21 +259,68 @@ async fn chains_stay_whole_when_requests_race_and_repeat() {
         (report["accepted"].as_i64(), report["duplicates"].as_i64()),
         (Some(10), Some(25))
     );
-    // The same request four times at once (a client retrying early): stored once.
-    let same = (0..4).map(|_| {
-        let (app, a) = (&app, &a);
-        async move { app.post_events(a, batch("c", 30)).await }
+    // The same request four times at once (a client retrying early, half of the time through
+    // the other instance): stored once.
+    let same = (0..4).map(|k| {
+        let (instance, a) = (if k % 2 == 0 { &app } else { &other }, &a);
+        async move { instance.post_events(a, batch("c", 30)).await }
     });
     let reports = futures_util::future::join_all(same).await;
     let sum = |field: &str| -> i64 { reports.iter().filter_map(|r| r[field].as_i64()).sum() };
     assert_eq!((sum("accepted"), sum("duplicates")), (30, 90));
-    let out = verify(&app);
-    assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(
-        text(&out.stdout).contains("ok: 440 intake events"),
-        "{}",
-        text(&out.stdout)
-    );
+    assert_intact(&app, 440);
+}
+
+/// Event ids are per hospital, also when several hospitals' requests share one commit (their
+/// stored ids are looked up with one query): an id one hospital stored is new for another,
+/// and each hospital's chain continues from its own head.
+#[actix_web::test]
+async fn one_commit_of_several_hospitals_keeps_their_ids_and_chains_apart() {
+    use shouzhen::engine::Engine;
+    use shouzhen::intake::{self, Batch, Poster};
+    let app = common::TestApp::spawn().await;
+    let a = app.hospital_token("BJ-1").await;
+    app.hospital_token("BJ-2").await;
+    let arrivals = |n: usize| -> Vec<serde_json::Value> {
+        (0..n)
+            .map(|i| {
+                json!({"event_id": format!("shared-{i}"), "type": "arrival",
+                "occurred_at": common::at("09:00", i as i64), "patient": {"ref": format!("p-{i}")},
+                "acuity": "urgent", "arrived_by": "ambulance"})
+            })
+            .collect()
+    };
+    // BJ-1 stores ten ids first; then one commit holds BJ-1 posting them again (with five new
+    // ones) and BJ-2 posting the same fifteen ids for the first time.
+    app.post_events(&a, json!(arrivals(10))).await;
+    let state = app.state.clone();
+    let reports = app
+        .state
+        .db(move |conn| {
+            let now = chrono::Utc::now();
+            let engine = Engine::new(&state.policy, &state.notifier, now.naive_utc());
+            let mut batches = Vec::new();
+            for code in ["BJ-1", "BJ-2"] {
+                let h = shouzhen::store::hospitals::by_code(conn, code)?.expect("hospital");
+                let items = arrivals(15)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| intake::validate(i, v, now))
+                    .collect();
+                let poster = Poster {
+                    hospital_id: h.id,
+                    code: h.code,
+                    jurisdiction: h.jurisdiction,
+                };
+                batches.push(Batch::prepare(&state.keys, poster, items)?);
+            }
+            Ok(intake::ingest_group(conn, &engine, &batches)?)
+        })
+        .await
+        .expect("one commit");
+    let counts: Vec<(usize, usize)> = reports.iter().map(|r| (r.accepted, r.duplicates)).collect();
+    assert_eq!(counts, [(5, 10), (15, 0)]);
+    assert_intact(&app, 30);
 }
 
 #[actix_web::test]

@@ -321,9 +321,12 @@ pub fn ingest_group(
             let mine = by_hospital.entry(batch.poster.hospital_id).or_default();
             mine.extend(batch.events.iter().map(|ev| (b, ev)));
         }
-        for (hospital_id, events) in &by_hospital {
-            let refs: Vec<&Prepared> = events.iter().map(|(_, ev)| *ev).collect();
-            let outcomes = store_events(conn, *hospital_id, &refs, engine.now)?;
+        let groups: Vec<(i64, Vec<&Prepared>)> = by_hospital
+            .iter()
+            .map(|(h, events)| (*h, events.iter().map(|(_, ev)| *ev).collect()))
+            .collect();
+        let outcomes = store_events(conn, &groups, engine.now)?;
+        for ((hospital_id, events), outcomes) in by_hospital.iter().zip(outcomes) {
             for ((b, ev), outcome) in events.iter().zip(outcomes) {
                 let report = &mut reports[*b];
                 match outcome {
@@ -373,8 +376,8 @@ pub fn store_only(
             ..Default::default()
         };
         let mut touched = Touched::default();
-        let refs: Vec<&Prepared> = batch.events.iter().collect();
-        let outcomes = store_events(conn, poster.hospital_id, &refs, engine.now)?;
+        let groups = [(poster.hospital_id, batch.events.iter().collect())];
+        let outcomes = store_events(conn, &groups, engine.now)?.remove(0);
         for (ev, outcome) in batch.events.iter().zip(outcomes) {
             match outcome {
                 Stored::New => report.accepted += 1,
@@ -432,72 +435,97 @@ enum Stored {
     Conflict,
 }
 
-/// Stores a hospital's prepared events in one bulk insert: a new id is inserted; an id stored
-/// before (or earlier in `events`) is a duplicate when its content is the same and a conflict
-/// when it is not. One outcome per event, in order.
+/// Stores the prepared events of one or more hospitals (each hospital's in order) in one bulk
+/// insert: a new id is inserted; an id stored before (or earlier in its hospital's events) is
+/// a duplicate when its content is the same and a conflict when it is not. One outcome per
+/// event, per hospital, in order. The hospitals' chains are locked, their stored ids looked up
+/// and their chain heads read with one statement each, whatever the number of hospitals.
 fn store_events(
     conn: &mut DbConn,
-    hospital_id: i64,
-    events: &[&Prepared],
+    groups: &[(i64, Vec<&Prepared>)],
     now: NaiveDateTime,
-) -> Result<Vec<Stored>, diesel::result::Error> {
-    let mut outcomes = vec![Stored::Duplicate; events.len()];
-    // The first event of each id is the one stored; a repeat is judged against it.
-    let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
-    let mut unique = Vec::with_capacity(events.len());
-    for (i, ev) in events.iter().enumerate() {
-        match first.get(ev.event_id.as_str()) {
-            None => {
-                first.insert(&ev.event_id, i);
-                unique.push(i);
+) -> Result<Vec<Vec<Stored>>, diesel::result::Error> {
+    let mut all_outcomes = Vec::with_capacity(groups.len());
+    // Per hospital, the first event of each id is the one stored; a repeat is judged against it.
+    let mut uniques = Vec::with_capacity(groups.len());
+    for (_, events) in groups {
+        let mut outcomes = vec![Stored::Duplicate; events.len()];
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
+        let mut unique = Vec::with_capacity(events.len());
+        for (i, ev) in events.iter().enumerate() {
+            match first.get(ev.event_id.as_str()) {
+                None => {
+                    first.insert(&ev.event_id, i);
+                    unique.push(i);
+                }
+                Some(&j) if events[j].hash == ev.hash => outcomes[i] = Stored::Duplicate,
+                Some(_) => outcomes[i] = Stored::Conflict,
             }
-            Some(&j) if events[j].hash == ev.hash => outcomes[i] = Stored::Duplicate,
-            Some(_) => outcomes[i] = Stored::Conflict,
         }
+        all_outcomes.push(outcomes);
+        uniques.push(unique);
     }
-    // The hospital's hash chain continues from its last event; on PostgreSQL the hospital's
-    // chain is locked until commit (SQLite has one writer), so that two writers can neither fork
-    // it nor store the same id between the read of stored ids below and the insert.
-    crate::db::lock_subject(conn, &format!("chain:events:{hospital_id}"))?;
-    let ids: Vec<&str> = unique
+    // Each hospital's hash chain continues from its last event; on PostgreSQL the chains are
+    // locked until commit (SQLite has one writer), so that two writers can neither fork a chain
+    // nor store the same id between the read of stored ids below and the insert.
+    let hospital_ids: Vec<i64> = groups.iter().map(|(h, _)| *h).collect();
+    let subjects: Vec<String> = hospital_ids
         .iter()
-        .map(|&i| events[i].event_id.as_str())
+        .map(|h| format!("chain:events:{h}"))
         .collect();
-    let stored: HashMap<String, String> = store::events::hashes(conn, hospital_id, &ids)?
-        .into_iter()
+    crate::db::lock_subjects(conn, &subjects)?;
+    let wanted: Vec<(i64, Vec<&str>)> = groups
+        .iter()
+        .zip(&uniques)
+        .map(|((h, events), unique)| {
+            let ids = unique.iter().map(|&i| events[i].event_id.as_str());
+            (*h, ids.collect())
+        })
         .collect();
-    let mut prev = crate::chain::event_head(conn, hospital_id)?;
-    let mut rows = Vec::with_capacity(unique.len());
-    for &i in &unique {
-        let ev = events[i];
-        outcomes[i] = match stored.get(&ev.event_id) {
-            Some(hash) if *hash == ev.hash => Stored::Duplicate,
-            Some(_) => Stored::Conflict,
-            None => Stored::New,
-        };
-        if outcomes[i] != Stored::New {
-            continue;
+    let mut stored: HashMap<i64, HashMap<String, String>> = HashMap::new();
+    for (h, id, hash) in store::events::hashes(conn, &wanted)? {
+        stored.entry(h).or_default().insert(id, hash);
+    }
+    let mut heads = crate::chain::event_heads(conn, &hospital_ids)?;
+    let mut rows = Vec::with_capacity(wanted.iter().map(|(_, ids)| ids.len()).sum());
+    for (((hospital_id, events), unique), outcomes) in
+        groups.iter().zip(&uniques).zip(all_outcomes.iter_mut())
+    {
+        let mut prev = heads
+            .remove(hospital_id)
+            .unwrap_or_else(|| crate::chain::GENESIS.to_string());
+        for &i in unique {
+            let ev = events[i];
+            let known = stored.get(hospital_id).and_then(|m| m.get(&ev.event_id));
+            outcomes[i] = match known {
+                Some(hash) if *hash == ev.hash => Stored::Duplicate,
+                Some(_) => Stored::Conflict,
+                None => Stored::New,
+            };
+            if outcomes[i] != Stored::New {
+                continue;
+            }
+            let content = crate::chain::EventContent {
+                hospital_id: *hospital_id,
+                event_id: &ev.event_id,
+                content_hash: &ev.hash,
+                kind: ev.kind,
+                occurred_at: ev.occurred,
+                received_at: now,
+                patient_key: ev.key.as_deref(),
+                acuity: ev.acuity,
+                closure_id: ev.closure.as_deref(),
+                payload: &ev.payload,
+            };
+            let row_hash = content.hash();
+            prev = crate::chain::link(&prev, &row_hash);
+            rows.push(store::events::NewEvent {
+                content,
+                row_hash,
+                chain_hash: prev.clone(),
+            });
         }
-        let content = crate::chain::EventContent {
-            hospital_id,
-            event_id: &ev.event_id,
-            content_hash: &ev.hash,
-            kind: ev.kind,
-            occurred_at: ev.occurred,
-            received_at: now,
-            patient_key: ev.key.as_deref(),
-            acuity: ev.acuity,
-            closure_id: ev.closure.as_deref(),
-            payload: &ev.payload,
-        };
-        let row_hash = content.hash();
-        prev = crate::chain::link(&prev, &row_hash);
-        rows.push(store::events::NewEvent {
-            content,
-            row_hash,
-            chain_hash: prev.clone(),
-        });
     }
     store::events::insert_all(conn, &rows)?;
-    Ok(outcomes)
+    Ok(all_outcomes)
 }

@@ -75,21 +75,53 @@ pub fn insert_all(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> {
     }
 }
 
-/// The content hashes of a hospital's stored events, by event id.
+/// The content hashes of the stored events among each hospital's `event_ids`, as
+/// `(hospital_id, event_id, content_hash)`: one query for a whole group (per 1,000 ids), each
+/// hospital's ids an exact condition of its own (`hospital_id = h AND event_id IN (...)`, OR-ed),
+/// so that every id costs one index probe whatever the number of hospitals.
 pub fn hashes(
     conn: &mut DbConn,
-    hospital_id: i64,
-    event_ids: &[&str],
-) -> QueryResult<Vec<(String, String)>> {
+    wanted: &[(i64, Vec<&str>)],
+) -> QueryResult<Vec<(i64, String, String)>> {
+    use intake_events::dsl::{content_hash, event_id, hospital_id};
+    // Pieces of at most IN_CHUNK ids; a query takes pieces until it holds IN_CHUNK ids.
+    let pieces: Vec<(i64, &[&str])> = wanted
+        .iter()
+        .flat_map(|(h, ids)| ids.chunks(IN_CHUNK).map(move |chunk| (*h, chunk)))
+        .collect();
     let mut out = Vec::new();
-    for chunk in event_ids.chunks(IN_CHUNK) {
-        out.extend(
-            intake_events::table
-                .filter(intake_events::hospital_id.eq(hospital_id))
-                .filter(intake_events::event_id.eq_any(chunk))
-                .select((intake_events::event_id, intake_events::content_hash))
-                .load::<(String, String)>(conn)?,
-        );
+    let mut rest = pieces.as_slice();
+    while !rest.is_empty() {
+        let (mut taken, mut ids) = (0, 0);
+        while taken < rest.len() && (taken == 0 || ids + rest[taken].1.len() <= IN_CHUNK) {
+            ids += rest[taken].1.len();
+            taken += 1;
+        }
+        let (query_pieces, later) = rest.split_at(taken);
+        rest = later;
+        if let [(h, chunk)] = query_pieces {
+            // One hospital: a fixed statement, which diesel prepares once per connection.
+            out.extend(
+                intake_events::table
+                    .filter(hospital_id.eq(*h))
+                    .filter(event_id.eq_any(*chunk))
+                    .select((hospital_id, event_id, content_hash))
+                    .load::<(i64, String, String)>(conn)?,
+            );
+            continue;
+        }
+        let mut query = intake_events::table
+            .select((hospital_id, event_id, content_hash))
+            .into_boxed::<crate::db::MultiBackend>();
+        for (n, (h, chunk)) in query_pieces.iter().enumerate() {
+            let piece = hospital_id.eq(*h).and(event_id.eq_any(chunk.to_vec()));
+            query = if n == 0 {
+                query.filter(piece)
+            } else {
+                query.or_filter(piece)
+            };
+        }
+        out.extend(query.load::<(i64, String, String)>(conn)?);
     }
     Ok(out)
 }
