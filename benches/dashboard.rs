@@ -24,13 +24,6 @@ const RULES: [&str; 6] = [
     "refusal.operational_reason",
 ];
 
-fn env_number(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// The SQL that generates events `from..=to` (row ids equal `i`).
 fn events_sql(pg: bool, from: i64, to: i64) -> String {
     let (series, time, hash, key) = if pg {
@@ -105,8 +98,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let events = env_number("BENCH_EVENTS", 10_000_000);
-    let n_cases = env_number("BENCH_CASES", 100_000);
+    let events = common::env_number("BENCH_EVENTS", 10_000_000_i64);
+    let n_cases = common::env_number("BENCH_CASES", 100_000_i64);
     let pg = common::is_postgres();
     actix_web::rt::System::new().block_on(async move {
         let app = common::TestApp::builder()

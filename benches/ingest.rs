@@ -19,10 +19,7 @@ mod workload;
 use workload::{BATCH, HOSPITALS, batch};
 
 fn main() {
-    let batches: usize = std::env::var("BENCH_BATCHES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let batches: usize = common::env_number("BENCH_BATCHES", 10);
     let backend = if common::is_postgres() {
         "postgresql"
     } else {

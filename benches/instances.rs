@@ -51,10 +51,7 @@ fn main() {
         );
         return;
     }
-    let batches: usize = std::env::var("BENCH_BATCHES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let batches: usize = common::env_number("BENCH_BATCHES", 10);
     let counts: Vec<usize> = std::env::var("BENCH_INSTANCES")
         .unwrap_or_else(|_| "1,2,3".into())
         .split(',')

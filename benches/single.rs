@@ -39,10 +39,7 @@ end
 "#;
 
 fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(15);
+    let seconds: u64 = common::env_number("BENCH_SECONDS", 15);
     let backend = if common::is_postgres() {
         "postgresql"
     } else {
@@ -58,12 +55,9 @@ fn main() {
             )
             .spawn()
             .await;
-        let hospitals: usize = std::env::var("BENCH_HOSPITALS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
+        let hospitals: usize = common::env_number("BENCH_HOSPITALS", 1).max(1);
         let mut tokens = Vec::new();
-        for n in 1..=hospitals.max(1) {
+        for n in 1..=hospitals {
             tokens.push(format!("\"{}\"", app.hospital_token(&format!("SINGLE-{n}")).await));
         }
         let dir = tempfile::tempdir().expect("tempdir");

@@ -58,6 +58,14 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A number from the environment (benchmarks' settings), or `default` when unset or unreadable.
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub fn test_backend_url() -> Option<String> {
     std::env::var("SHOUZHEN_TEST_DATABASE_URL")
         .ok()
