@@ -484,8 +484,7 @@ fn a_process_exiting_while_connections_open_does_not_crash() {
     };
     // Kerberos (GSS) encryption off: its libraries' own exit handlers are outside what the
     // service sets up; it avoids that race by opening no connection in the background.
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{separator}gssencmode=disable");
+    let url = common::with_param(&url, "gssencmode=disable");
     let test_binary = std::env::current_exe().expect("the test binary");
     for run in 1..=40 {
         let out = Command::new(&test_binary)

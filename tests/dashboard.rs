@@ -426,8 +426,7 @@ async fn the_queue_puts_high_severity_first_whatever_opened_first() {
 
 /// `url` with every session read-only, as a hot standby's are: a write fails there.
 fn read_only(url: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-c%20default_transaction_read_only%3Don")
+    common::with_param(url, "options=-c%20default_transaction_read_only%3Don")
 }
 
 /// The pages and API reads that `SHOUZHEN_READ_DATABASE_URL` serves, with what each must show

@@ -48,11 +48,6 @@ fn assert_intact(app: &common::TestApp, events: usize) {
     );
 }
 
-/// Runs SQL behind the service's back.
-async fn tamper(app: &common::TestApp, sql: &'static str) {
-    app.run_sql(sql).await;
-}
-
 /// A hospital's day: a critical patient refused over a health code (a high case with its
 /// history) and five routine walk-ins. Returns the app and the hospital token.
 async fn seeded() -> (common::TestApp, String) {
@@ -115,10 +110,7 @@ async fn an_event_changed_behind_the_services_back_is_reported() {
     let (app, _) = seeded().await;
     let id = row_id(&app, "a-1").await;
     // The critical patient becomes routine: the refusal would no longer be a violation.
-    tamper(
-        &app,
-        "UPDATE intake_events SET payload = replace(payload, 'critical', 'routine') WHERE event_id = 'a-1'",
-    )
+    app.run_sql("UPDATE intake_events SET payload = replace(payload, 'critical', 'routine') WHERE event_id = 'a-1'")
     .await;
     let out = verify(&app);
     let stdout = text(&out.stdout);
@@ -136,7 +128,8 @@ async fn an_event_changed_behind_the_services_back_is_reported() {
 async fn a_deleted_event_is_reported_at_the_row_after_it() {
     let (app, _) = seeded().await;
     let next = row_id(&app, "w-3").await;
-    tamper(&app, "DELETE FROM intake_events WHERE event_id = 'w-2'").await;
+    app.run_sql("DELETE FROM intake_events WHERE event_id = 'w-2'")
+        .await;
     let out = verify(&app);
     let stdout = text(&out.stdout);
     assert!(!out.status.success());
@@ -208,11 +201,8 @@ async fn an_event_inserted_out_of_order_is_reported() {
 #[actix_web::test]
 async fn a_case_action_changed_behind_the_services_back_is_reported() {
     let (app, _) = seeded().await;
-    tamper(
-        &app,
-        "UPDATE case_actions SET note = 'nothing happened' WHERE action = 'open'",
-    )
-    .await;
+    app.run_sql("UPDATE case_actions SET note = 'nothing happened' WHERE action = 'open'")
+        .await;
     let out = verify(&app);
     let stdout = text(&out.stdout);
     assert!(!out.status.success());

@@ -66,6 +66,12 @@ pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// `url` with one more query parameter (`name=value`, already encoded).
+pub fn with_param(url: &str, param: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{param}")
+}
+
 pub fn test_backend_url() -> Option<String> {
     std::env::var("SHOUZHEN_TEST_DATABASE_URL")
         .ok()
