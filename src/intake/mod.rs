@@ -448,7 +448,9 @@ fn store_events(
     let mut all_outcomes = Vec::with_capacity(groups.len());
     // Per hospital, the first event of each id is the one stored; a repeat is judged against it.
     let mut uniques = Vec::with_capacity(groups.len());
-    for (_, events) in groups {
+    // Each hospital's ids to look up: those of its first events.
+    let mut wanted: Vec<(i64, Vec<&str>)> = Vec::with_capacity(groups.len());
+    for (h, events) in groups {
         let mut outcomes = vec![Stored::Duplicate; events.len()];
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(events.len());
         let mut unique = Vec::with_capacity(events.len());
@@ -462,6 +464,8 @@ fn store_events(
                 Some(_) => outcomes[i] = Stored::Conflict,
             }
         }
+        let ids = unique.iter().map(|&i| events[i].event_id.as_str());
+        wanted.push((*h, ids.collect()));
         all_outcomes.push(outcomes);
         uniques.push(unique);
     }
@@ -474,14 +478,6 @@ fn store_events(
         .map(|h| format!("chain:events:{h}"))
         .collect();
     crate::db::lock_subjects(conn, &subjects)?;
-    let wanted: Vec<(i64, Vec<&str>)> = groups
-        .iter()
-        .zip(&uniques)
-        .map(|((h, events), unique)| {
-            let ids = unique.iter().map(|&i| events[i].event_id.as_str());
-            (*h, ids.collect())
-        })
-        .collect();
     let mut stored: HashMap<i64, HashMap<String, String>> = HashMap::new();
     for (h, id, hash) in store::events::hashes(conn, &wanted)? {
         stored.entry(h).or_default().insert(id, hash);
