@@ -955,3 +955,111 @@ async fn an_arrival_and_a_refusal_posted_at_once_by_two_requests_are_judged_toge
         5
     );
 }
+
+/// A case's status, its history as "action by actor", and its evidence's event ids.
+async fn history_of(app: &TestApp, token: &str, id: i64) -> (String, Vec<String>, Vec<String>) {
+    let (status, body) = app.get(&format!("/api/v1/cases/{id}"), Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    let items = |list: &Value| list.as_array().cloned().unwrap_or_default();
+    let actions = items(&body["actions"])
+        .iter()
+        .map(|a| format!("{} by {}", a["action"], a["actor"]).replace('"', ""))
+        .collect();
+    let events = items(&body["evidence"]["events"])
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    (
+        body["status"].as_str().unwrap_or("").to_string(),
+        actions,
+        events,
+    )
+}
+
+#[actix_web::test]
+async fn later_evidence_withdraws_untouched_cases_and_notes_those_under_review_once() {
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-1").await;
+    let sup = app.supervisor_token().await;
+    let insp = app.inspector_token().await;
+    // Three ambulance patients with no handover recorded: three cases.
+    app.post_events(
+        &h,
+        json!([
+            arrival("a1", "P1", &at("10:00", 0), "urgent", "ambulance"),
+            arrival("a2", "P2", &at("10:00", 0), "urgent", "ambulance"),
+            arrival("a3", "P3", &at("10:00", 0), "urgent", "ambulance"),
+        ]),
+    )
+    .await;
+    let cases = app.cases(&sup, "rule=handover.delay").await;
+    assert_eq!(cases.len(), 3);
+    let case_of = |event: &str| {
+        cases
+            .iter()
+            .find(|c| c["summary"].as_str().unwrap_or("").contains(event))
+            .and_then(|c| c["id"].as_i64())
+            .expect("a case per arrival")
+    };
+    let (c1, c2, c3) = (case_of("a1"), case_of("a2"), case_of("a3"));
+    // An inspector takes up P2's case.
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{c2}/actions"),
+            Some(&insp),
+            &json!({"action": "acknowledge", "note": "核实中"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // One request: P1 and P2 were handed over in time after all; P3 late.
+    app.post_events(
+        &h,
+        json!([
+            event("h1", "handover", "P1", &at("10:05", 0)),
+            event("h2", "handover", "P2", &at("10:06", 0)),
+            event("h3", "handover", "P3", &at("10:40", 0)),
+        ]),
+    )
+    .await;
+    let system = |a: &str| format!("{a} by system");
+    assert_eq!(
+        history_of(&app, &sup, c1).await,
+        (
+            "withdrawn".into(),
+            vec![system("open"), system("withdraw")],
+            vec!["a1".into()]
+        )
+    );
+    let acknowledged = vec![
+        system("open"),
+        "acknowledge by inspector@wjw.example.cn".into(),
+        system("note"),
+    ];
+    assert_eq!(
+        history_of(&app, &sup, c2).await,
+        (
+            "acknowledged".into(),
+            acknowledged.clone(),
+            vec!["a2".into()]
+        )
+    );
+    assert_eq!(
+        history_of(&app, &sup, c3).await,
+        (
+            "open".into(),
+            vec![system("open")],
+            vec!["a3".into(), "h3".into()]
+        )
+    );
+    // More of P1's and P2's care changes nothing: no second note, no second withdrawal.
+    app.post_events(
+        &h,
+        json!([
+            event("t1", "treatment", "P1", &at("10:20", 0)),
+            event("t2", "treatment", "P2", &at("10:20", 0)),
+        ]),
+    )
+    .await;
+    assert_eq!(history_of(&app, &sup, c1).await.1.len(), 2);
+    assert_eq!(history_of(&app, &sup, c2).await.1, acknowledged);
+}

@@ -6,7 +6,7 @@
 pub mod sweeper;
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::QueryResult;
@@ -18,8 +18,9 @@ use crate::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
     feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
 };
+use crate::store;
+use crate::store::cases::{Action, Case, REINSTATE, WITHDRAW};
 use crate::store::deadlines::{self, Change};
-use crate::store::{self, cases::Case};
 
 /// How far around the touched events a patient's history is read: episodes are at most a few
 /// days long, so a month each side holds every event that can matter.
@@ -227,8 +228,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Stores verdicts: cases for violations, deadlines for pending subjects, withdrawals for
-    /// cleared ones. What is stored already is read first, a few queries for all verdicts, so
-    /// that a verdict that changes nothing costs no round trip.
+    /// cleared ones. What is stored already is read first (two queries for all verdicts), and
+    /// the changes are written together: a verdict that changes nothing costs no round trip,
+    /// and many verdicts cost the statements of one.
     pub fn apply(&self, conn: &mut DbConn, verdicts: Vec<Verdict>) -> QueryResult<Effects> {
         let mut effects = Effects::default();
         let mut known = Known::load(conn, &verdicts)?;
@@ -238,6 +240,12 @@ impl<'a> Engine<'a> {
         // New cases too: one insert for the cases, one for their links, one for their actions.
         let mut opening: Vec<store::cases::NewViolation> = Vec::new();
         let mut to_open: HashMap<(&'static str, String), usize> = HashMap::new();
+        // Cases that stand already: the evidence they gain, the withdrawn ones the evidence
+        // reinstates, the untouched ones it withdraws, and those under review it clears.
+        let mut gained: BTreeMap<i64, (Vec<i64>, Vec<i64>)> = BTreeMap::new();
+        let mut reinstate: Vec<i64> = Vec::new();
+        let mut withdraw: Vec<(i64, RuleId, String)> = Vec::new();
+        let mut under_review: Vec<(RuleId, String)> = Vec::new();
         for v in verdicts {
             let rule = v.rule.as_str();
             let deadline_subject = deadline_subject(&v);
@@ -247,16 +255,15 @@ impl<'a> Engine<'a> {
                     if known.deadlines.remove(&deadline_key).is_some() {
                         changes.insert((rule.into(), deadline_subject), Change::Settle);
                     }
-                    // A case that stands already only gains any new evidence.
-                    if let Some((id, status)) = known.cases.get(&(rule, v.subject.clone()))
-                        && status != "withdrawn"
-                    {
-                        store::cases::link_evidence(
-                            conn,
-                            *id,
-                            &finding.evidence,
-                            &finding.complaints,
-                        )?;
+                    // A case that stands already gains any new evidence (and is reinstated if
+                    // later evidence had withdrawn it).
+                    if let Some((id, status)) = known.cases.get(&(rule, v.subject.clone())) {
+                        if status == "withdrawn" {
+                            reinstate.push(*id);
+                        }
+                        let (events, complaints) = gained.entry(*id).or_default();
+                        events.extend(finding.evidence);
+                        complaints.extend(finding.complaints);
                         continue;
                     }
                     let district = match v.hospital_id {
@@ -308,14 +315,48 @@ impl<'a> Engine<'a> {
                     if known.deadlines.remove(&deadline_key).is_some() {
                         changes.insert((rule.into(), deadline_subject), Change::Settle);
                     }
-                    if known.cases.contains_key(&(rule, v.subject.clone())) {
-                        store::cases::record_clear(conn, v.rule, &v.subject, self.now)?;
+                    match known.cases.get(&(rule, v.subject.clone())) {
+                        Some((id, status)) if status == "open" => {
+                            withdraw.push((*id, v.rule, v.subject))
+                        }
+                        Some((_, status)) if status == "withdrawn" => {}
+                        Some(_) => under_review.push((v.rule, v.subject)),
+                        None => {}
                     }
                 }
             }
         }
         deadlines::write(conn, &changes)?;
         let opened = store::cases::open_cases(conn, &opening, self.now)?;
+        // Every system action of this pass goes onto the chain of case actions at once.
+        let now = self.now;
+        let mut actions: Vec<Action<'_>> = opened
+            .iter()
+            .map(|case| Action::system(case.id, "open", "", "open", &case.summary, now))
+            .collect();
+        let ids: Vec<i64> = withdraw.iter().map(|(id, ..)| *id).collect();
+        let withdrawn: HashSet<i64> = store::cases::move_status(conn, &ids, &WITHDRAW, now)?
+            .into_iter()
+            .collect();
+        for (id, rule, subject) in withdraw {
+            if withdrawn.contains(&id) {
+                actions.push(WITHDRAW.entry(id, now));
+            } else {
+                // An inspector took the case up meanwhile: judged as a case under review.
+                under_review.push((rule, subject));
+            }
+        }
+        let reinstated = store::cases::move_status(conn, &reinstate, &REINSTATE, now)?;
+        actions.extend(reinstated.into_iter().map(|id| REINSTATE.entry(id, now)));
+        store::cases::add_actions(conn, &actions)?;
+        for (rule, subject) in under_review {
+            store::cases::record_clear(conn, rule, &subject, self.now)?;
+        }
+        let gained: Vec<(i64, &[i64], &[i64])> = gained
+            .iter()
+            .map(|(id, (events, complaints))| (*id, events.as_slice(), complaints.as_slice()))
+            .collect();
+        store::cases::insert_links(conn, &gained)?;
         link_complaints(conn, &opened)?;
         for case in &opened {
             crate::notify::case_opened(conn, self.notifier, case, self.now)?;
@@ -344,28 +385,51 @@ struct Known {
 }
 
 impl Known {
+    /// Two queries whatever the number of rules: every rule's deadlines, every rule's cases.
     fn load(conn: &mut DbConn, verdicts: &[Verdict]) -> QueryResult<Self> {
-        let mut by_rule: BTreeMap<RuleId, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        let mut rules = BTreeSet::new();
+        let mut wanted_deadlines = HashSet::new();
+        let mut wanted_cases = HashSet::new();
         for v in verdicts {
-            let (d, c) = by_rule.entry(v.rule).or_default();
-            d.push(deadline_subject(v));
-            c.push(v.subject.clone());
+            rules.insert(v.rule.as_str());
+            wanted_deadlines.insert((v.rule.as_str(), deadline_subject(v)));
+            wanted_cases.insert((v.rule.as_str(), v.subject.clone()));
         }
+        let rules: Vec<&str> = rules.into_iter().collect();
+        let subjects = |wanted: &HashSet<(&str, String)>| -> Vec<String> {
+            let set: BTreeSet<&String> = wanted.iter().map(|(_, s)| s).collect();
+            set.into_iter().cloned().collect()
+        };
+        // The queries match every rule with every subject; only the pairs asked for count.
         let mut known = Self {
             deadlines: HashMap::new(),
             cases: HashMap::new(),
         };
-        for (rule, (deadline_subjects, case_subjects)) in by_rule {
-            let r = rule.as_str();
-            for (subject, due) in deadlines::open_for(conn, r, &deadline_subjects)? {
-                known.deadlines.insert((r, subject), due);
+        for (rule, subject, due) in deadlines::open_for(conn, &rules, &subjects(&wanted_deadlines))?
+        {
+            if let Some(key) = wanted_key(&wanted_deadlines, &rule, subject) {
+                known.deadlines.insert(key, due);
             }
-            for (subject, id, status) in store::cases::status_for(conn, r, &case_subjects)? {
-                known.cases.insert((r, subject), (id, status));
+        }
+        for (rule, subject, id, status) in
+            store::cases::status_for(conn, &rules, &subjects(&wanted_cases))?
+        {
+            if let Some(key) = wanted_key(&wanted_cases, &rule, subject) {
+                known.cases.insert(key, (id, status));
             }
         }
         Ok(known)
     }
+}
+
+/// The `(rule, subject)` key of a stored row, if it is one of the pairs asked for.
+fn wanted_key(
+    wanted: &HashSet<(&'static str, String)>,
+    rule: &str,
+    subject: String,
+) -> Option<(&'static str, String)> {
+    let key = (RuleId::parse(rule)?.as_str(), subject);
+    wanted.contains(&key).then_some(key)
 }
 
 /// Links the complaints that corroborate a newly opened case (the twin of

@@ -39,20 +39,21 @@ pub fn by_rule_subject(conn: &mut DbConn, rule: &str, subject: &str) -> QueryRes
         .optional()
 }
 
-/// The cases of one rule among `subjects`: (subject, id, status).
+/// The cases of `rules` among `subjects`: (rule, subject, id, status). One query for every
+/// rule (per 1,000 subjects); the caller keeps the (rule, subject) pairs it asked for.
 pub fn status_for(
     conn: &mut DbConn,
-    rule: &str,
+    rules: &[&str],
     subjects: &[String],
-) -> QueryResult<Vec<(String, i64, String)>> {
+) -> QueryResult<Vec<(String, String, i64, String)>> {
     let mut out = Vec::new();
     for chunk in subjects.chunks(1_000) {
         out.extend(
             cases::table
-                .filter(cases::rule.eq(rule))
+                .filter(cases::rule.eq_any(rules))
                 .filter(cases::subject.eq_any(chunk))
-                .select((cases::subject, cases::id, cases::status))
-                .load::<(String, i64, String)>(conn)?,
+                .select((cases::rule, cases::subject, cases::id, cases::status))
+                .load::<(String, String, i64, String)>(conn)?,
         );
     }
     Ok(out)
@@ -159,6 +160,28 @@ pub struct Action<'a> {
     pub at: NaiveDateTime,
 }
 
+impl<'a> Action<'a> {
+    /// An entry made by the system (the rule engine).
+    pub fn system(
+        case_id: i64,
+        action: &'a str,
+        from: &'a str,
+        to: &'a str,
+        note: &'a str,
+        at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            case_id,
+            actor: None,
+            action,
+            from,
+            to,
+            note,
+            at,
+        }
+    }
+}
+
 pub fn add_action(conn: &mut DbConn, a: &Action<'_>) -> QueryResult<()> {
     add_actions(conn, std::slice::from_ref(a))
 }
@@ -226,18 +249,7 @@ fn system_action(
     note: &str,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    add_action(
-        conn,
-        &Action {
-            case_id,
-            actor: None,
-            action,
-            from,
-            to,
-            note,
-            at,
-        },
-    )
+    add_action(conn, &Action::system(case_id, action, from, to, note, at))
 }
 
 pub fn set_status(
@@ -262,9 +274,10 @@ pub struct NewViolation {
 }
 
 /// Opens the cases of violations together: one `INSERT .. ON CONFLICT DO NOTHING RETURNING`
-/// (per 1,000 cases), their evidence links in one statement, their `open` actions in one. A
-/// case that stands already (withdrawn, or opened meanwhile by another transaction) gains the
-/// evidence instead. Returns the cases opened, in the order given.
+/// (per 1,000 cases) and their evidence links in one statement. A case that stands already
+/// (opened meanwhile by another transaction) gains the evidence instead. Returns the cases
+/// opened, in the order given; their `open` actions are the caller's to add, with its other
+/// actions in one append to the chain.
 pub fn open_cases(
     conn: &mut DbConn,
     new: &[NewViolation],
@@ -331,20 +344,70 @@ pub fn open_cases(
         .map(|(c, e, k)| (*c, e.as_slice(), k.as_slice()))
         .collect();
     insert_fresh_links(conn, &links)?;
-    let actions: Vec<Action<'_>> = opened
-        .iter()
-        .map(|(case, v)| Action {
-            case_id: case.id,
-            actor: None,
-            action: "open",
-            from: "",
-            to: "open",
-            note: &v.finding.summary,
-            at: now,
-        })
-        .collect();
-    add_actions(conn, &actions)?;
     Ok(opened.into_iter().map(|(case, _)| case).collect())
+}
+
+/// A change of status the system makes by itself, and the history entry that records it.
+pub struct SystemMove {
+    pub action: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub note: &'static str,
+}
+
+/// An untouched case that later evidence clears is withdrawn.
+pub const WITHDRAW: SystemMove = SystemMove {
+    action: "withdraw",
+    from: "open",
+    to: "withdrawn",
+    note: "later evidence shows no violation",
+};
+
+/// A withdrawn case that the evidence supports again is reinstated.
+pub const REINSTATE: SystemMove = SystemMove {
+    action: "reinstate",
+    from: "withdrawn",
+    to: "open",
+    note: "the evidence supports the case again",
+};
+
+impl SystemMove {
+    /// The history entry of this move of one case.
+    pub fn entry(&self, case_id: i64, at: NaiveDateTime) -> Action<'static> {
+        Action::system(case_id, self.action, self.from, self.to, self.note, at)
+    }
+}
+
+/// Makes `how` on the cases among `ids` that are still in its `from` status (one statement per
+/// 1,000); returns the ids moved, whose history entries are the caller's to add. A case
+/// another transaction moved meanwhile stays as it is.
+pub fn move_status(
+    conn: &mut DbConn,
+    ids: &[i64],
+    how: &SystemMove,
+    at: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    let mut moved = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        // Built per backend: `returning` is typed by the backend.
+        macro_rules! update {
+            () => {
+                diesel::update(
+                    cases::table
+                        .filter(cases::id.eq_any(chunk))
+                        .filter(cases::status.eq(how.from)),
+                )
+                .set((cases::status.eq(how.to), cases::updated_at.eq(at)))
+                .returning(cases::id)
+            };
+        }
+        let got: Vec<i64> = match conn {
+            DbConn::Pg(c) => update!().get_results(c)?,
+            DbConn::Sqlite(c) => update!().get_results(c)?,
+        };
+        moved.extend(got);
+    }
+    Ok(moved)
 }
 
 /// Records a violation against the case that stands already (`open_cases` found it there):
@@ -354,16 +417,8 @@ fn gain_evidence(conn: &mut DbConn, v: &NewViolation, now: NaiveDateTime) -> Que
     let case =
         by_rule_subject(conn, rule.as_str(), subject)?.ok_or(diesel::result::Error::NotFound)?;
     if case.status == "withdrawn" {
-        set_status(conn, case.id, "open", now)?;
-        system_action(
-            conn,
-            case.id,
-            "reinstate",
-            "withdrawn",
-            "open",
-            "the evidence supports the case again",
-            now,
-        )?;
+        set_status(conn, case.id, REINSTATE.to, now)?;
+        add_action(conn, &REINSTATE.entry(case.id, now))?;
     }
     link_evidence(conn, case.id, &finding.evidence, &finding.complaints)
 }
@@ -381,16 +436,8 @@ pub fn record_clear(
     };
     match case.status.as_str() {
         "open" => {
-            set_status(conn, case.id, "withdrawn", now)?;
-            system_action(
-                conn,
-                case.id,
-                "withdraw",
-                "open",
-                "withdrawn",
-                "later evidence shows no violation",
-                now,
-            )
+            set_status(conn, case.id, WITHDRAW.to, now)?;
+            add_action(conn, &WITHDRAW.entry(case.id, now))
         }
         "withdrawn" => Ok(()),
         status => {

@@ -112,21 +112,22 @@ pub fn write(conn: &mut DbConn, changes: &Changes) -> QueryResult<()> {
     Ok(())
 }
 
-/// The unsettled deadlines of one rule among `subjects`: (subject, due time).
+/// The unsettled deadlines of `rules` among `subjects`: (rule, subject, due time). One query
+/// for every rule (per 1,000 subjects); the caller keeps the (rule, subject) pairs it asked for.
 pub fn open_for(
     conn: &mut DbConn,
-    rule: &str,
+    rules: &[&str],
     subjects: &[String],
-) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
     let mut out = Vec::new();
     for chunk in subjects.chunks(1_000) {
         out.extend(
             deadlines::table
-                .filter(deadlines::rule.eq(rule))
+                .filter(deadlines::rule.eq_any(rules))
                 .filter(deadlines::subject.eq_any(chunk))
                 .filter(deadlines::done.eq(false))
-                .select((deadlines::subject, deadlines::due_at))
-                .load::<(String, NaiveDateTime)>(conn)?,
+                .select((deadlines::rule, deadlines::subject, deadlines::due_at))
+                .load::<(String, String, NaiveDateTime)>(conn)?,
         );
     }
     Ok(out)
