@@ -58,10 +58,13 @@ impl Manager {
                 // queue instead of failing; foreign keys are off by default in SQLite.
                 // The WAL is copied back into the database by `checkpoint`, off the writers'
                 // path; a commit does it itself only if the WAL grows past 40 MB meanwhile.
+                // Temporary storage in memory: a multi-row insert's statement journal (the
+                // pages it changed, kept to undo it alone) otherwise spills past 64 KiB into a
+                // file in /var/tmp, created, written and deleted within the statement.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                     PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConn::Sqlite(conn))
