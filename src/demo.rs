@@ -246,7 +246,7 @@ pub fn load(
     if let Some(silent) = posters.iter().find(|p| p.code == SILENT) {
         let engine = Engine::new(policy, notifier, (now - Duration::hours(50)).naive_utc());
         engine
-            .feed_alive(conn, silent.hospital_id, &silent.jurisdiction)
+            .feed_alive(conn, &[(silent.hospital_id, &silent.jurisdiction)])
             .map_err(AppError::from)?;
     }
     complaints(conn, keys, policy, notifier, now)?;

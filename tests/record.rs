@@ -263,9 +263,10 @@ async fn chains_stay_whole_when_requests_race_and_repeat() {
 
 /// Event ids are per hospital, also when several hospitals' requests share one commit (their
 /// stored ids are looked up with one query): an id one hospital stored is new for another,
-/// and each hospital's chain continues from its own head.
+/// and each hospital's chain continues from its own head. Each hospital's feed is noted alive
+/// (one statement for all of them).
 #[actix_web::test]
-async fn one_commit_of_several_hospitals_keeps_their_ids_and_chains_apart() {
+async fn one_commit_of_several_hospitals_keeps_their_ids_chains_and_feeds_apart() {
     use shouzhen::engine::Engine;
     use shouzhen::intake::{self, Batch, Poster};
     let app = common::TestApp::spawn().await;
@@ -311,6 +312,18 @@ async fn one_commit_of_several_hospitals_keeps_their_ids_and_chains_apart() {
     let counts: Vec<(usize, usize)> = reports.iter().map(|r| (r.accepted, r.duplicates)).collect();
     assert_eq!(counts, [(5, 10), (15, 0)]);
     assert_intact(&app, 30);
+    // A day later both feeds are silent: the commit scheduled BJ-2's deadline too.
+    let later = chrono::Utc::now() + chrono::Duration::hours(24) + chrono::Duration::minutes(1);
+    app.sweep_at(later).await;
+    let sup = app.supervisor_token().await;
+    let mut silent: Vec<String> = app
+        .cases(&sup, "rule=feed.silent")
+        .await
+        .iter()
+        .map(|c| c["hospital"].as_str().unwrap_or("").to_string())
+        .collect();
+    silent.sort();
+    assert_eq!(silent, ["BJ-1", "BJ-2"]);
 }
 
 #[actix_web::test]

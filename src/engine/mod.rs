@@ -203,28 +203,33 @@ impl<'a> Engine<'a> {
         self.apply(conn, verdicts)
     }
 
-    /// Notes that a hospital's feed is alive now: its silence deadline moves forward.
-    pub fn feed_alive(
-        &self,
-        conn: &mut DbConn,
-        hospital_id: i64,
-        jurisdiction: &str,
-    ) -> QueryResult<()> {
+    /// Notes that hospitals' feeds are alive now, given as (id, jurisdiction): their silence
+    /// deadlines move forward. One statement for the hospitals' rows, one for the deadlines.
+    pub fn feed_alive(&self, conn: &mut DbConn, hospitals: &[(i64, &str)]) -> QueryResult<()> {
+        let ids: Vec<i64> = hospitals.iter().map(|(id, _)| *id).collect();
         // To the minute: the silence limit is hours long.
-        if !store::hospitals::touch(conn, hospital_id, self.now, Duration::minutes(1))? {
-            return Ok(());
+        let touched = store::hospitals::touch(conn, &ids, self.now, Duration::minutes(1))?;
+        let mut changes = deadlines::Changes::new();
+        for (id, jurisdiction) in hospitals {
+            if !touched.contains(id) {
+                continue;
+            }
+            let limit = self
+                .policy
+                .setting(RuleId::FeedSilent, jurisdiction, self.now)
+                .limit_or_default(RuleId::FeedSilent);
+            changes.insert(
+                (
+                    RuleId::FeedSilent.as_str().into(),
+                    feed_deadline_subject(*id),
+                ),
+                Change::Schedule {
+                    hospital_id: Some(*id),
+                    due_at: self.now + limit,
+                },
+            );
         }
-        let limit = self
-            .policy
-            .setting(RuleId::FeedSilent, jurisdiction, self.now)
-            .limit_or_default(RuleId::FeedSilent);
-        deadlines::schedule(
-            conn,
-            RuleId::FeedSilent.as_str(),
-            &feed_deadline_subject(hospital_id),
-            Some(hospital_id),
-            self.now + limit,
-        )
+        deadlines::write(conn, &changes)
     }
 
     /// Stores verdicts: cases for violations, deadlines for pending subjects, withdrawals for

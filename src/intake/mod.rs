@@ -347,11 +347,11 @@ pub fn ingest_group(
             }
         }
         let effects = evaluate(conn, engine, &touched)?;
-        // Last, in hospital order, so that the hospitals' rows are locked for the shortest time
-        // and two groups cannot lock them in opposite orders.
-        for (hospital_id, jurisdiction) in &alive {
-            engine.feed_alive(conn, *hospital_id, jurisdiction)?;
-        }
+        // Last, so that the hospitals' rows are locked for the shortest time. Two groups that
+        // share a hospital cannot lock these rows in opposite orders: its chain lock, taken
+        // first, lets one of them in at a time.
+        let alive: Vec<(i64, &str)> = alive.into_iter().collect();
+        engine.feed_alive(conn, &alive)?;
         if let Some(first) = reports.first_mut() {
             first.effects = effects;
         }
@@ -392,7 +392,7 @@ pub fn store_only(
         }
         report.rejected.sort_by_key(|r| r.index);
         if report.accepted + report.duplicates > 0 {
-            engine.feed_alive(conn, poster.hospital_id, &poster.jurisdiction)?;
+            engine.feed_alive(conn, &[(poster.hospital_id, &poster.jurisdiction)])?;
         }
         Ok((report, touched))
     })

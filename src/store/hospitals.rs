@@ -83,25 +83,35 @@ pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<
         .execute(conn)
 }
 
-/// Records that the hospital's feed delivered something now.
-/// Notes that the hospital's feed is alive at `at`, unless it was noted within the `grain`
-/// before `at` (a busy feed does not rewrite its hospital's row with every request). True when
-/// the row changed.
+/// Notes that the hospitals' feeds are alive at `at`, except those noted within the `grain`
+/// before `at` (a busy feed does not rewrite its hospital's row with every request), in one
+/// statement. Returns the ids whose rows changed.
 pub fn touch(
     conn: &mut DbConn,
-    id: i64,
+    ids: &[i64],
     at: NaiveDateTime,
     grain: chrono::Duration,
-) -> QueryResult<bool> {
-    diesel::update(
-        hospitals::table.find(id).filter(
-            hospitals::last_received_at
-                .is_null()
-                .or(hospitals::last_received_at.le(at - grain))
-                .or(hospitals::last_received_at.gt(at)),
-        ),
-    )
-    .set(hospitals::last_received_at.eq(at))
-    .execute(conn)
-    .map(|n| n > 0)
+) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Built per backend: `returning` is typed by the backend.
+    macro_rules! update {
+        () => {
+            diesel::update(
+                hospitals::table.filter(hospitals::id.eq_any(ids)).filter(
+                    hospitals::last_received_at
+                        .is_null()
+                        .or(hospitals::last_received_at.le(at - grain))
+                        .or(hospitals::last_received_at.gt(at)),
+                ),
+            )
+            .set(hospitals::last_received_at.eq(at))
+            .returning(hospitals::id)
+        };
+    }
+    match conn {
+        DbConn::Pg(c) => update!().get_results(c),
+        DbConn::Sqlite(c) => update!().get_results(c),
+    }
 }
