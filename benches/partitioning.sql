@@ -1,6 +1,10 @@
 -- Intake events partitioned by month, measured beside the plain table (BENCHMARKS.md §7).
+-- Run against a database the service has migrated, so that both tables copy `intake_events`:
 --
---   psql postgres://postgres@127.0.0.1:5432/postgres -v rows=2000000 -f benches/partitioning.sql
+--   createdb -h 127.0.0.1 -U postgres partbench
+--   SHOUZHEN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/partbench \
+--     SHOUZHEN_SECRET_KEY=$(openssl rand -base64 48) cargo run --release -- migrate
+--   psql postgres://postgres@127.0.0.1:5432/partbench -q -v rows=2000000 -f benches/partitioning.sql
 --
 -- Works in a scratch schema, dropped at the end. Both tables get the same rows (a year of
 -- events from 50 hospitals, 12 events a patient) and the indexes of `intake_events`; the
@@ -16,27 +20,11 @@ DROP SCHEMA IF EXISTS partbench CASCADE;
 CREATE SCHEMA partbench;
 SET search_path = partbench;
 
-CREATE TABLE plain (
-    id BIGSERIAL PRIMARY KEY,
-    hospital_id BIGINT NOT NULL,
-    event_id TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    occurred_at TIMESTAMP NOT NULL,
-    received_at TIMESTAMP NOT NULL,
-    patient_key TEXT,
-    acuity TEXT,
-    closure_id TEXT,
-    payload TEXT NOT NULL,
-    row_hash TEXT NOT NULL,
-    chain_hash TEXT NOT NULL,
-    UNIQUE (hospital_id, event_id)
-);
-CREATE INDEX ON plain (patient_key, occurred_at);
-CREATE INDEX ON plain (hospital_id, kind, occurred_at);
-CREATE INDEX ON plain (hospital_id, closure_id);
-CREATE INDEX ON plain (hospital_id, id);
+-- The table as the service has it (columns, keys, indexes; not the foreign key).
+CREATE TABLE plain (LIKE public.intake_events INCLUDING ALL);
 
+-- By month: the same columns; keys and indexes written out, since the unique ones must
+-- include the partition key.
 CREATE TABLE part (LIKE plain INCLUDING DEFAULTS) PARTITION BY RANGE (occurred_at);
 ALTER TABLE part ADD PRIMARY KEY (id, occurred_at);
 ALTER TABLE part ADD UNIQUE (hospital_id, event_id, occurred_at);
