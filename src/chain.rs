@@ -105,45 +105,49 @@ impl ActionContent<'_> {
     }
 }
 
-/// The chain hashes of the hospitals' last events, in one query (one index probe each); a
-/// hospital without events is absent (its chain starts from [`GENESIS`]).
+/// The chain hashes of the hospitals' last events, kept with the hospitals (one primary-key
+/// probe each); a hospital without events is absent (its chain starts from [`GENESIS`]).
 pub fn event_heads(
     conn: &mut DbConn,
     hospital_ids: &[i64],
 ) -> QueryResult<std::collections::HashMap<i64, String>> {
-    #[derive(QueryableByName)]
-    struct Head {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        hospital_id: i64,
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        chain_hash: Option<String>,
-    }
-    if let [h] = hospital_ids {
-        // One hospital: a fixed statement, which diesel prepares once per connection.
-        let head = intake_events::table
-            .filter(intake_events::hospital_id.eq(h))
-            .order(intake_events::id.desc())
-            .select(intake_events::chain_hash)
-            .first::<String>(conn)
-            .optional()?;
-        return Ok(head.map(|head| (*h, head)).into_iter().collect());
-    }
-    if hospital_ids.is_empty() {
-        return Ok(Default::default());
-    }
-    // The ids are integers, written into the statement: the same text on both backends.
-    let ids: Vec<String> = hospital_ids.iter().map(i64::to_string).collect();
-    let heads: Vec<Head> = diesel::sql_query(format!(
-        "SELECT h.id AS hospital_id, (SELECT e.chain_hash FROM intake_events e \
-         WHERE e.hospital_id = h.id ORDER BY e.id DESC LIMIT 1) AS chain_hash \
-         FROM hospitals h WHERE h.id IN ({})",
-        ids.join(",")
-    ))
-    .load(conn)?;
+    let heads: Vec<(i64, Option<String>)> = hospitals::table
+        .filter(hospitals::id.eq_any(hospital_ids))
+        .select((hospitals::id, hospitals::event_chain_head))
+        .load(conn)?;
     Ok(heads
         .into_iter()
-        .filter_map(|h| Some((h.hospital_id, h.chain_hash?)))
+        .filter_map(|(id, head)| Some((id, head?)))
         .collect())
+}
+
+/// Notes each hospital's new chain head, as `(hospital id, chain hash of its last event)`, in
+/// one statement on PostgreSQL (SQLite's statements cost no round trip: one each there).
+pub fn set_event_heads(conn: &mut DbConn, heads: &[(i64, String)]) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => {
+            if heads.is_empty() {
+                return Ok(());
+            }
+            let (ids, hashes): (Vec<i64>, Vec<&str>) =
+                heads.iter().map(|(h, head)| (*h, head.as_str())).unzip();
+            diesel::sql_query(
+                "UPDATE hospitals SET event_chain_head = v.head \
+                 FROM unnest($1::bigint[], $2::text[]) AS v(id, head) WHERE hospitals.id = v.id",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(hashes)
+            .execute(c)?;
+        }
+        DbConn::Sqlite(c) => {
+            for (h, head) in heads {
+                diesel::update(hospitals::table.find(h))
+                    .set(hospitals::event_chain_head.eq(head))
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The chain hash of the last case action ([`GENESIS`] before the first).
@@ -192,6 +196,8 @@ const CHANGED: &str = "its content was changed after it was written";
 const BROKEN_LINK: &str =
     "the row before it in the chain was deleted or changed, or this row was inserted out of order";
 const UNSEALED: &str = "it carries no hash (written outside the service)";
+const TRUNCATED: &str = "its chain does not end at the head noted with the hospital: events were \
+     deleted from the end of the chain, or the head was changed";
 
 /// Checks one row against the chain so far; returns the new chain head.
 fn check(
@@ -231,11 +237,11 @@ type EventRow = (
 pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
     const PAGE: i64 = 10_000;
     let mut report = Report::default();
-    let hospitals: Vec<(i64, String)> = hospitals::table
+    let hospitals: Vec<(i64, String, Option<String>)> = hospitals::table
         .order(hospitals::id)
-        .select((hospitals::id, hospitals::code))
+        .select((hospitals::id, hospitals::code, hospitals::event_chain_head))
         .load(conn)?;
-    for (hospital_id, code) in hospitals {
+    for (hospital_id, code, stored_head) in hospitals {
         let mut prev = GENESIS.to_string();
         let mut after = 0i64;
         let mut broken = false;
@@ -294,6 +300,17 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                 }
                 prev = head;
             }
+        }
+        // The head kept with the hospital moves with every commit of its events: a chain that
+        // ends before it lost its last events.
+        let expected = stored_head.unwrap_or_else(|| GENESIS.to_string());
+        if !broken && prev != expected {
+            report.breaks.push(Break {
+                table: "hospitals",
+                row_id: hospital_id,
+                chain: code.clone(),
+                problem: TRUNCATED,
+            });
         }
         report.heads.push((code, prev));
     }

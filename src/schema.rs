@@ -14,6 +14,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         last_received_at -> Nullable<Timestamp>,
+        event_chain_head -> Nullable<Text>,
     }
 }
 

@@ -142,6 +142,40 @@ async fn a_deleted_event_is_reported_at_the_row_after_it() {
 }
 
 #[actix_web::test]
+async fn events_deleted_from_the_end_of_a_chain_are_reported() {
+    let (app, _) = seeded().await;
+    // The hospital's last event, stored by the second request: no row after it would break.
+    app.run_sql("DELETE FROM intake_events WHERE event_id = 'w-9'")
+        .await;
+    let hospital_id = app
+        .state
+        .db(|conn| {
+            use diesel::prelude::*;
+            use shouzhen::schema::hospitals as h;
+            Ok(h::table
+                .filter(h::code.eq("BJ-1"))
+                .select(h::id)
+                .first::<i64>(conn)?)
+        })
+        .await
+        .expect("hospital id");
+    let out = verify(&app);
+    let stdout = text(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "BROKEN hospitals row {hospital_id} (BJ-1): its chain does not end at the head noted with the hospital: events were deleted from the end of the chain"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("1 chain(s) broken among 7 intake events"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[actix_web::test]
 async fn an_event_inserted_out_of_order_is_reported() {
     let (app, _) = seeded().await;
     // A forged event, hashed as if it were the hospital's first, appended at the end.

@@ -439,7 +439,8 @@ enum Stored {
 /// insert: a new id is inserted; an id stored before (or earlier in its hospital's events) is
 /// a duplicate when its content is the same and a conflict when it is not. One outcome per
 /// event, per hospital, in order. The hospitals' chains are locked, their stored ids looked up
-/// and their chain heads read with one statement each, whatever the number of hospitals.
+/// and their chain heads read and moved on with one statement each, whatever the number of
+/// hospitals.
 fn store_events(
     conn: &mut DbConn,
     groups: &[(i64, Vec<&Prepared>)],
@@ -484,12 +485,14 @@ fn store_events(
     }
     let mut heads = crate::chain::event_heads(conn, &hospital_ids)?;
     let mut rows = Vec::with_capacity(wanted.iter().map(|(_, ids)| ids.len()).sum());
+    let mut new_heads = Vec::with_capacity(groups.len());
     for (((hospital_id, events), unique), outcomes) in
         groups.iter().zip(&uniques).zip(all_outcomes.iter_mut())
     {
         let mut prev = heads
             .remove(hospital_id)
             .unwrap_or_else(|| crate::chain::GENESIS.to_string());
+        let before = rows.len();
         for &i in unique {
             let ev = events[i];
             let known = stored.get(hospital_id).and_then(|m| m.get(&ev.event_id));
@@ -521,7 +524,11 @@ fn store_events(
                 chain_hash: prev.clone(),
             });
         }
+        if rows.len() > before {
+            new_heads.push((*hospital_id, prev));
+        }
     }
     store::events::insert_all(conn, &rows)?;
+    crate::chain::set_event_heads(conn, &new_heads)?;
     Ok(all_outcomes)
 }

@@ -76,13 +76,22 @@ pub fn insert_all(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> {
 }
 
 /// The content hashes of the stored events among each hospital's `event_ids`, as
-/// `(hospital_id, event_id, content_hash)`: one query for a whole group (per 1,000 ids), each
-/// hospital's ids an exact condition of its own (`hospital_id = h AND event_id IN (...)`, OR-ed),
-/// so that every id costs one index probe whatever the number of hospitals.
+/// `(hospital_id, event_id, content_hash)`, in one query for a whole group: each id costs one
+/// probe of the `(hospital_id, event_id)` key whatever the number of hospitals.
+///
+/// On PostgreSQL the wanted pairs are joined from two arrays, so that the planner never sees a
+/// hospital id it could look up in the statistics: a hospital new since the last `ANALYZE`
+/// counts there as having no events, and a condition `hospital_id = <it>` was then planned on
+/// any index that starts with `hospital_id`, reading all of its events for each lookup. SQLite
+/// gets each hospital's ids as a condition of its own (`hospital_id = h AND event_id IN (...)`,
+/// OR-ed), per 1,000 ids.
 pub fn hashes(
     conn: &mut DbConn,
     wanted: &[(i64, Vec<&str>)],
 ) -> QueryResult<Vec<(i64, String, String)>> {
+    if let DbConn::Pg(pg) = conn {
+        return pg_hashes(pg, wanted);
+    }
     use intake_events::dsl::{content_hash, event_id, hospital_id};
     // Pieces of at most IN_CHUNK ids; a query takes pieces until it holds IN_CHUNK ids.
     let pieces: Vec<(i64, &[&str])> = wanted
@@ -124,6 +133,41 @@ pub fn hashes(
         out.extend(query.load::<(i64, String, String)>(conn)?);
     }
     Ok(out)
+}
+
+/// [`hashes`] on PostgreSQL.
+fn pg_hashes(
+    pg: &mut diesel::PgConnection,
+    wanted: &[(i64, Vec<&str>)],
+) -> QueryResult<Vec<(i64, String, String)>> {
+    #[derive(QueryableByName)]
+    struct Known {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        hospital_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        event_id: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        content_hash: String,
+    }
+    let (hospitals, ids): (Vec<i64>, Vec<&str>) = wanted
+        .iter()
+        .flat_map(|(h, ids)| ids.iter().map(move |id| (*h, *id)))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let known: Vec<Known> = diesel::sql_query(
+        "SELECT e.hospital_id, e.event_id, e.content_hash \
+         FROM unnest($1::bigint[], $2::text[]) AS w(hospital_id, event_id) \
+         JOIN intake_events e ON e.hospital_id = w.hospital_id AND e.event_id = w.event_id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(hospitals)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+    .load(pg)?;
+    Ok(known
+        .into_iter()
+        .map(|k| (k.hospital_id, k.event_id, k.content_hash))
+        .collect())
 }
 
 /// The row id, content hash and patient key of a hospital's event, if it was stored.
