@@ -9,6 +9,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/generate.rs"]
+mod generate;
 
 use std::time::Instant;
 
@@ -23,33 +25,6 @@ const RULES: [&str; 6] = [
     "special_group.refused",
     "refusal.operational_reason",
 ];
-
-/// The SQL that generates events `from..=to` (row ids equal `i`).
-fn events_sql(pg: bool, from: i64, to: i64) -> String {
-    let (series, time, hash, key) = if pg {
-        (
-            format!("generate_series({from}, {to}) AS g(i)"),
-            "timestamp '2022-01-01' + i * interval '3 seconds'".to_string(),
-            "lpad(i::text, 64, '0')".to_string(),
-            "'id:' || lpad((i / 2)::text, 64, '0')".to_string(),
-        )
-    } else {
-        (
-            format!(
-                "(WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n WHERE i < {to}) SELECT i FROM n)"
-            ),
-            "datetime(1640995200 + i * 3, 'unixepoch')".to_string(),
-            "printf('%064d', i)".to_string(),
-            "'id:' || printf('%064d', i / 2)".to_string(),
-        )
-    };
-    format!(
-        "INSERT INTO intake_events (id, hospital_id, event_id, content_hash, kind, occurred_at, received_at, patient_key, acuity, closure_id, payload) \
-         SELECT i, (i % {HOSPITALS}) + 1, 'e' || i, {hash}, CASE WHEN i % 2 = 0 THEN 'arrival' ELSE 'handover' END, {time}, {time}, {key}, 'urgent', NULL, \
-         CASE WHEN i % 2 = 0 THEN '{{\"type\":\"arrival\",\"occurred_at\":\"2022-01-01T00:00:00Z\",\"acuity\":\"urgent\",\"arrived_by\":\"ambulance\"}}' \
-         ELSE '{{\"type\":\"handover\",\"occurred_at\":\"2022-01-01T00:15:00Z\"}}' END FROM {series}"
-    )
-}
 
 /// The SQL that generates `n` cases over the first events, with evidence and history.
 fn cases_sql(pg: bool, n: i64, events: i64) -> String {
@@ -121,26 +96,11 @@ fn main() {
             .staff_token("inspector@bench.example.cn", "inspector", None)
             .await;
 
-        // Generate the data, a million events per transaction.
         let started = Instant::now();
-        let chunk = 1_000_000;
-        let mut from = 1;
-        while from <= events {
-            let to = (from + chunk - 1).min(events);
-            let sql = events_sql(pg, from, to);
-            app.state
-                .db(move |conn| {
-                    conn.batch_execute(&format!("BEGIN; {sql}; COMMIT;"))?;
-                    Ok(())
-                })
-                .await
-                .expect("generate events");
-            from = to + 1;
-        }
+        generate::events(&app, events, HOSPITALS).await;
         let sql = cases_sql(pg, n_cases, events);
         let fixup = if pg {
-            "SELECT setval('intake_events_id_seq', (SELECT max(id) FROM intake_events)); \
-             SELECT setval('cases_id_seq', (SELECT max(id) FROM cases));"
+            "SELECT setval('cases_id_seq', (SELECT max(id) FROM cases));"
         } else {
             ""
         };

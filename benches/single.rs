@@ -5,10 +5,14 @@
 //! `cargo bench --bench single` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...` for
 //! PostgreSQL. Needs `wrk` (`apt-get install wrk`). `BENCH_SECONDS` (default 15);
 //! `BENCH_HOSPITALS` (default 1): the requests are spread over that many hospitals, a patient's
-//! two events at one hospital.
+//! two events at one hospital. `BENCH_PRELOAD` (default 0): that many events are generated
+//! first at ten other hospitals (and the tables vacuumed and analysed, as autovacuum would), so
+//! that the load meets a grown database instead of an empty one.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/generate.rs"]
+mod generate;
 
 use std::process::Command;
 
@@ -55,6 +59,25 @@ fn main() {
             )
             .spawn()
             .await;
+        let preload: i64 = common::env_number("BENCH_PRELOAD", 0);
+        if preload > 0 {
+            // A fresh database: these are hospitals 1 to 10.
+            for h in 0..10 {
+                app.add_hospital(&format!("PRELOAD-{h}")).await;
+            }
+            generate::events(&app, preload, 10).await;
+            // Then a checkpoint, so that the load does not pay for writing out the preload.
+            app.run_sql(if backend == "sqlite" {
+                "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE)"
+            } else {
+                "VACUUM (ANALYZE)"
+            })
+            .await;
+            if backend == "postgresql" {
+                app.run_sql("CHECKPOINT").await;
+            }
+            println!("preloaded {preload} events");
+        }
         let hospitals: usize = common::env_number("BENCH_HOSPITALS", 1).max(1);
         let mut tokens = Vec::new();
         for n in 1..=hospitals {
@@ -82,7 +105,7 @@ fn main() {
         .expect("run wrk (apt-get install wrk)");
         let text = String::from_utf8_lossy(&output.stdout);
         println!("{text}");
-        let stored = app.stored_events().await;
+        let stored = app.stored_events().await - preload;
         let commits = app.state.metrics.group_commits.get();
         let non_2xx = text
             .lines()
