@@ -220,6 +220,7 @@ fn check(
 
 type EventRow = (
     i64,
+    i64,
     String,
     String,
     String,
@@ -233,7 +234,16 @@ type EventRow = (
     String,
 );
 
-/// Walks every chain, a page of rows at a time (memory stays flat).
+/// One hospital's chain as `verify` walks it.
+struct Walk {
+    code: String,
+    stored_head: Option<String>,
+    prev: String,
+    first_break: Option<Break>,
+}
+
+/// Walks every chain, a page of rows at a time in row order (memory stays flat: one head per
+/// hospital).
 pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
     const PAGE: i64 = 10_000;
     let mut report = Report::default();
@@ -241,78 +251,92 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
         .order(hospitals::id)
         .select((hospitals::id, hospitals::code, hospitals::event_chain_head))
         .load(conn)?;
-    for (hospital_id, code, stored_head) in hospitals {
-        let mut prev = GENESIS.to_string();
-        let mut after = 0i64;
-        let mut broken = false;
-        loop {
-            let rows: Vec<EventRow> = intake_events::table
-                .filter(intake_events::hospital_id.eq(hospital_id))
-                .filter(intake_events::id.gt(after))
-                .order(intake_events::id)
-                .limit(PAGE)
-                .select((
-                    intake_events::id,
-                    intake_events::event_id,
-                    intake_events::content_hash,
-                    intake_events::kind,
-                    intake_events::occurred_at,
-                    intake_events::received_at,
-                    intake_events::patient_key,
-                    intake_events::acuity,
-                    intake_events::closure_id,
-                    intake_events::payload,
-                    intake_events::row_hash,
-                    intake_events::chain_hash,
-                ))
-                .load(conn)?;
-            let Some(last) = rows.last() else { break };
-            after = last.0;
-            for r in &rows {
-                report.events += 1;
-                let (id, event_id, content_hash, kind, occurred, received) =
-                    (r.0, &r.1, &r.2, &r.3, r.4, r.5);
-                let computed = EventContent {
-                    hospital_id,
-                    event_id,
-                    content_hash,
-                    kind,
-                    occurred_at: occurred,
-                    received_at: received,
-                    patient_key: r.6.as_deref(),
-                    acuity: r.7.as_deref(),
-                    closure_id: r.8.as_deref(),
-                    payload: &r.9,
-                }
-                .hash();
-                // The content hash of the idempotency check covers id, patient and payload too.
-                let stored_content = crate::intake::content_hash(event_id, r.6.as_deref(), &r.9);
-                let (head, problem) = check(&prev, &r.10, &r.11, &computed);
-                let problem = problem.or((stored_content != *content_hash).then_some(CHANGED));
-                if let (Some(problem), false) = (problem, broken) {
-                    report.breaks.push(Break {
-                        table: "intake_events",
-                        row_id: id,
-                        chain: code.clone(),
-                        problem,
-                    });
-                    broken = true;
-                }
-                prev = head;
+    let mut walks: std::collections::BTreeMap<i64, Walk> = hospitals
+        .into_iter()
+        .map(|(id, code, stored_head)| {
+            let walk = Walk {
+                code,
+                stored_head,
+                prev: GENESIS.to_string(),
+                first_break: None,
+            };
+            (id, walk)
+        })
+        .collect();
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<EventRow> = intake_events::table
+            .filter(intake_events::id.gt(after))
+            .order(intake_events::id)
+            .limit(PAGE)
+            .select((
+                intake_events::id,
+                intake_events::hospital_id,
+                intake_events::event_id,
+                intake_events::content_hash,
+                intake_events::kind,
+                intake_events::occurred_at,
+                intake_events::received_at,
+                intake_events::patient_key,
+                intake_events::acuity,
+                intake_events::closure_id,
+                intake_events::payload,
+                intake_events::row_hash,
+                intake_events::chain_hash,
+            ))
+            .load(conn)?;
+        let Some(last) = rows.last() else { break };
+        after = last.0;
+        for r in &rows {
+            report.events += 1;
+            let (id, hospital_id, event_id, content_hash, kind, occurred, received) =
+                (r.0, r.1, &r.2, &r.3, &r.4, r.5, r.6);
+            // Every event's hospital exists (a foreign key).
+            let Some(walk) = walks.get_mut(&hospital_id) else {
+                continue;
+            };
+            let computed = EventContent {
+                hospital_id,
+                event_id,
+                content_hash,
+                kind,
+                occurred_at: occurred,
+                received_at: received,
+                patient_key: r.7.as_deref(),
+                acuity: r.8.as_deref(),
+                closure_id: r.9.as_deref(),
+                payload: &r.10,
             }
+            .hash();
+            // The content hash of the idempotency check covers id, patient and payload too.
+            let stored_content = crate::intake::content_hash(event_id, r.7.as_deref(), &r.10);
+            let (head, problem) = check(&walk.prev, &r.11, &r.12, &computed);
+            let problem = problem.or((stored_content != *content_hash).then_some(CHANGED));
+            if let (Some(problem), None) = (problem, &walk.first_break) {
+                walk.first_break = Some(Break {
+                    table: "intake_events",
+                    row_id: id,
+                    chain: walk.code.clone(),
+                    problem,
+                });
+            }
+            walk.prev = head;
         }
+    }
+    for (hospital_id, walk) in walks {
         // The head kept with the hospital moves with every commit of its events: a chain that
         // ends before it lost its last events.
-        let expected = stored_head.unwrap_or_else(|| GENESIS.to_string());
-        if !broken && prev != expected {
-            report.breaks.push(Break {
+        let expected = walk.stored_head.as_deref().unwrap_or(GENESIS);
+        let first_break = walk.first_break.or_else(|| {
+            (walk.prev != expected).then(|| Break {
                 table: "hospitals",
                 row_id: hospital_id,
-                chain: code.clone(),
+                chain: walk.code.clone(),
                 problem: TRUNCATED,
-            });
-        }
-        report.heads.push((code, prev));
+            })
+        });
+        report.breaks.extend(first_break);
+        report.heads.push((walk.code, walk.prev));
     }
 
     let mut prev = GENESIS.to_string();
