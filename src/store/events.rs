@@ -170,24 +170,6 @@ fn pg_hashes(
         .collect())
 }
 
-/// The row id, content hash and patient key of a hospital's event, if it was stored.
-pub fn find(
-    conn: &mut DbConn,
-    hospital_id: i64,
-    event_id: &str,
-) -> QueryResult<Option<(i64, String, Option<String>)>> {
-    intake_events::table
-        .filter(intake_events::hospital_id.eq(hospital_id))
-        .filter(intake_events::event_id.eq(event_id))
-        .select((
-            intake_events::id,
-            intake_events::content_hash,
-            intake_events::patient_key,
-        ))
-        .first(conn)
-        .optional()
-}
-
 type Row = (
     i64,
     String,
