@@ -196,7 +196,7 @@ const CHANGED: &str = "its content was changed after it was written";
 const BROKEN_LINK: &str =
     "the row before it in the chain was deleted or changed, or this row was inserted out of order";
 const UNSEALED: &str = "it carries no hash (written outside the service)";
-const TRUNCATED: &str = "its chain does not end at the head noted with the hospital: events were \
+const TRUNCATED: &str = "its chain does not reach the head noted with the hospital: events were \
      deleted from the end of the chain, or the head was changed";
 
 /// Checks one row against the chain so far; returns the new chain head.
@@ -237,7 +237,11 @@ type EventRow = (
 /// One hospital's chain as `verify` walks it.
 struct Walk {
     code: String,
+    /// The head kept with the hospital when the walk began.
     stored_head: Option<String>,
+    /// Whether the walk has passed that head. Events stored while the walk runs may come after
+    /// it (each page is read anew), so the chain must pass through the head, not end there.
+    reached_head: bool,
     prev: String,
     first_break: Option<Break>,
 }
@@ -256,6 +260,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
         .map(|(id, code, stored_head)| {
             let walk = Walk {
                 code,
+                reached_head: stored_head.is_none(),
                 stored_head,
                 prev: GENESIS.to_string(),
                 first_break: None,
@@ -320,15 +325,15 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                     problem,
                 });
             }
+            walk.reached_head |= walk.stored_head.as_deref() == Some(r.12.as_str());
             walk.prev = head;
         }
     }
     for (hospital_id, walk) in walks {
-        // The head kept with the hospital moves with every commit of its events: a chain that
-        // ends before it lost its last events.
-        let expected = walk.stored_head.as_deref().unwrap_or(GENESIS);
+        // The head kept with the hospital moves in the commit that stores its events: a chain
+        // that never reaches it lost its last events.
         let first_break = walk.first_break.or_else(|| {
-            (walk.prev != expected).then(|| Break {
+            (!walk.reached_head).then(|| Break {
                 table: "hospitals",
                 row_id: hospital_id,
                 chain: walk.code.clone(),

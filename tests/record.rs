@@ -164,7 +164,7 @@ async fn events_deleted_from_the_end_of_a_chain_are_reported() {
     assert!(!out.status.success(), "{stdout}");
     assert!(
         stdout.contains(&format!(
-            "BROKEN hospitals row {hospital_id} (BJ-1): its chain does not end at the head noted with the hospital: events were deleted from the end of the chain"
+            "BROKEN hospitals row {hospital_id} (BJ-1): its chain does not reach the head noted with the hospital: events were deleted from the end of the chain"
         )),
         "{stdout}"
     );
@@ -173,6 +173,19 @@ async fn events_deleted_from_the_end_of_a_chain_are_reported() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[actix_web::test]
+async fn events_stored_while_verify_runs_are_no_break() {
+    let (app, _) = seeded().await;
+    // What a verify reading the head before the second request's commit (and that request's
+    // event on a later page) sees: the chain passes its head and goes on.
+    app.run_sql(
+        "UPDATE hospitals SET event_chain_head = \
+         (SELECT chain_hash FROM intake_events WHERE event_id = 'w-4')",
+    )
+    .await;
+    assert_intact(&app, 8);
 }
 
 #[actix_web::test]
