@@ -239,19 +239,6 @@ pub fn add_actions(conn: &mut DbConn, actions: &[Action<'_>]) -> QueryResult<()>
     Ok(())
 }
 
-/// A history entry by the system (the rule engine).
-fn system_action(
-    conn: &mut DbConn,
-    case_id: i64,
-    action: &str,
-    from: &str,
-    to: &str,
-    note: &str,
-    at: NaiveDateTime,
-) -> QueryResult<()> {
-    add_action(conn, &Action::system(case_id, action, from, to, note, at))
-}
-
 pub fn set_status(
     conn: &mut DbConn,
     case_id: i64,
@@ -450,14 +437,16 @@ pub fn record_clear(
             if already > 0 {
                 return Ok(());
             }
-            system_action(
+            add_action(
                 conn,
-                case.id,
-                "note",
-                status,
-                status,
-                "later evidence no longer shows a violation; review the evidence",
-                now,
+                &Action::system(
+                    case.id,
+                    "note",
+                    status,
+                    status,
+                    "later evidence no longer shows a violation; review the evidence",
+                    now,
+                ),
             )
         }
     }
