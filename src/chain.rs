@@ -296,7 +296,8 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
             report.events += 1;
             let (id, hospital_id, event_id, content_hash, kind, occurred, received) =
                 (r.0, r.1, &r.2, &r.3, &r.4, r.5, r.6);
-            // Every event's hospital exists (a foreign key).
+            // Only a hospital registered after the walk began is missing (the events' foreign
+            // key): all its events are newer than the walk.
             let Some(walk) = walks.get_mut(&hospital_id) else {
                 continue;
             };

@@ -347,9 +347,9 @@ pub fn ingest_group(
             }
         }
         let effects = evaluate(conn, engine, &touched)?;
-        // Last, so that the hospitals' rows are locked for the shortest time. Two groups that
-        // share a hospital cannot lock these rows in opposite orders: its chain lock, taken
-        // first, lets one of them in at a time.
+        // The hospitals' rows are locked already (their chain heads moved in `store_events`).
+        // Two groups that share a hospital cannot lock these rows in opposite orders: its
+        // chain lock, taken first, lets one of them in at a time.
         let alive: Vec<(i64, &str)> = alive.into_iter().collect();
         engine.feed_alive(conn, &alive)?;
         if let Some(first) = reports.first_mut() {
