@@ -14,8 +14,6 @@ mod generate;
 
 use std::time::Instant;
 
-use diesel::connection::SimpleConnection;
-
 const HOSPITALS: i64 = 10;
 const RULES: [&str; 6] = [
     "refusal.prohibited_reason",
@@ -104,13 +102,7 @@ fn main() {
         } else {
             ""
         };
-        app.state
-            .db(move |conn| {
-                conn.batch_execute(&format!("BEGIN; {sql} COMMIT; {fixup}"))?;
-                Ok(())
-            })
-            .await
-            .expect("generate cases");
+        app.run_sql(format!("BEGIN; {sql} COMMIT; {fixup}")).await;
         // What autovacuum does within a minute of a bulk insert on PostgreSQL (its insert
         // threshold): statistics, and the visibility map that lets counts read indexes alone.
         // VACUUM runs outside any transaction, so on its own.

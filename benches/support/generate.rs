@@ -1,12 +1,10 @@
 //! Events generated in the database, for the benchmarks that need a large table.
 
-use diesel::connection::SimpleConnection;
-
 use crate::common::{TestApp, is_postgres};
 
 /// Inserts `n` events (row ids `1..=n`) spread over the hospitals with ids `1..=hospitals`,
-/// which must exist, a million per transaction, into an empty table. Patients' keys and event times are synthetic
-/// (two events a patient, three seconds apart from 2022-01-01).
+/// which must exist, a million per transaction, into an empty table. Patients' keys and event
+/// times are synthetic (two events a patient, three seconds apart from 2022-01-01).
 pub async fn events(app: &TestApp, n: i64, hospitals: i64) {
     let pg = is_postgres();
     let chunk = 1_000_000;
@@ -14,13 +12,7 @@ pub async fn events(app: &TestApp, n: i64, hospitals: i64) {
     while from <= n {
         let to = (from + chunk - 1).min(n);
         let sql = events_sql(pg, from, to, hospitals);
-        app.state
-            .db(move |conn| {
-                conn.batch_execute(&format!("BEGIN; {sql}; COMMIT;"))?;
-                Ok(())
-            })
-            .await
-            .expect("generate events");
+        app.run_sql(format!("BEGIN; {sql}; COMMIT;")).await;
         from = to + 1;
     }
     if pg && n > 0 {

@@ -353,10 +353,12 @@ impl TestApp {
     }
 
     /// Runs SQL on the service's database behind its back (bulk set-up, tampering).
-    pub async fn run_sql(&self, sql: &'static str) {
+    pub async fn run_sql(&self, sql: impl Into<String>) {
+        let sql: String = sql.into();
+        let statements = sql.clone();
         self.state
             .db(move |conn| {
-                conn.batch_execute(sql)?;
+                conn.batch_execute(&statements)?;
                 Ok(())
             })
             .await
