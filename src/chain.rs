@@ -105,22 +105,6 @@ impl ActionContent<'_> {
     }
 }
 
-/// The chain hashes of the hospitals' last events, kept with the hospitals (one primary-key
-/// probe each); a hospital without events is absent (its chain starts from [`GENESIS`]).
-pub fn event_heads(
-    conn: &mut DbConn,
-    hospital_ids: &[i64],
-) -> QueryResult<std::collections::HashMap<i64, String>> {
-    let heads: Vec<(i64, Option<String>)> = hospitals::table
-        .filter(hospitals::id.eq_any(hospital_ids))
-        .select((hospitals::id, hospitals::event_chain_head))
-        .load(conn)?;
-    Ok(heads
-        .into_iter()
-        .filter_map(|(id, head)| Some((id, head?)))
-        .collect())
-}
-
 /// Notes each hospital's new chain head, as `(hospital id, chain hash of its last event)`, in
 /// one statement on PostgreSQL (SQLite's statements cost no round trip: one each there).
 pub fn set_event_heads(conn: &mut DbConn, heads: &[(i64, String)]) -> QueryResult<()> {

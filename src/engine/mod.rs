@@ -25,6 +25,8 @@ use crate::store::deadlines::{self, Change};
 /// How far around the touched events a patient's history is read: episodes are at most a few
 /// days long, so a month each side holds every event that can matter.
 const HISTORY_MARGIN_DAYS: i64 = 30;
+/// Feeds are noted alive to the minute.
+const FEED_GRAIN: Duration = Duration::minutes(1);
 
 /// What the engine changed, for the caller to act on after commit (metrics, logs).
 #[derive(Debug, Default)]
@@ -203,12 +205,21 @@ impl<'a> Engine<'a> {
         self.apply(conn, verdicts)
     }
 
+    /// Whether a feed last noted alive at `last` is noted again now (feeds are noted to the
+    /// minute: the silence limit is hours long). The same test as `hospitals::touch` makes.
+    pub fn feed_noted_before(&self, last: Option<NaiveDateTime>) -> bool {
+        last.is_none_or(|t| t <= self.now - FEED_GRAIN || t > self.now)
+    }
+
     /// Notes that hospitals' feeds are alive now, given as (id, jurisdiction): their silence
-    /// deadlines move forward. One statement for the hospitals' rows, one for the deadlines.
+    /// deadlines move forward. One statement for the hospitals' rows, one for the deadlines;
+    /// none for no hospitals.
     pub fn feed_alive(&self, conn: &mut DbConn, hospitals: &[(i64, &str)]) -> QueryResult<()> {
+        if hospitals.is_empty() {
+            return Ok(());
+        }
         let ids: Vec<i64> = hospitals.iter().map(|(id, _)| *id).collect();
-        // To the minute: the silence limit is hours long.
-        let touched = store::hospitals::touch(conn, &ids, self.now, Duration::minutes(1))?;
+        let touched = store::hospitals::touch(conn, &ids, self.now, FEED_GRAIN)?;
         let mut changes = deadlines::Changes::new();
         for (id, jurisdiction) in hospitals {
             if !touched.contains(id) {

@@ -325,8 +325,8 @@ pub fn ingest_group(
             .iter()
             .map(|(h, events)| (*h, events.iter().map(|(_, ev)| *ev).collect()))
             .collect();
-        let outcomes = store_events(conn, &groups, engine.now)?;
-        for ((hospital_id, events), outcomes) in by_hospital.iter().zip(outcomes) {
+        let stored = store_events(conn, &groups, engine.now)?;
+        for ((hospital_id, events), outcomes) in by_hospital.iter().zip(&stored.outcomes) {
             for ((b, ev), outcome) in events.iter().zip(outcomes) {
                 let report = &mut reports[*b];
                 match outcome {
@@ -347,11 +347,9 @@ pub fn ingest_group(
             }
         }
         let effects = evaluate(conn, engine, &touched)?;
-        // The hospitals' rows are locked already (their chain heads moved in `store_events`).
-        // Two groups that share a hospital cannot lock these rows in opposite orders: its
-        // chain lock, taken first, lets one of them in at a time.
+        // The hospitals' rows are locked already (in `store_events`).
         let alive: Vec<(i64, &str)> = alive.into_iter().collect();
-        engine.feed_alive(conn, &alive)?;
+        engine.feed_alive(conn, &stored.to_touch(engine, &alive))?;
         if let Some(first) = reports.first_mut() {
             first.effects = effects;
         }
@@ -377,8 +375,8 @@ pub fn store_only(
         };
         let mut touched = Touched::default();
         let groups = [(poster.hospital_id, batch.events.iter().collect())];
-        let outcomes = store_events(conn, &groups, engine.now)?.remove(0);
-        for (ev, outcome) in batch.events.iter().zip(outcomes) {
+        let stored = store_events(conn, &groups, engine.now)?;
+        for (ev, outcome) in batch.events.iter().zip(&stored.outcomes[0]) {
             match outcome {
                 Stored::New => report.accepted += 1,
                 Stored::Duplicate => report.duplicates += 1,
@@ -392,7 +390,8 @@ pub fn store_only(
         }
         report.rejected.sort_by_key(|r| r.index);
         if report.accepted + report.duplicates > 0 {
-            engine.feed_alive(conn, &[(poster.hospital_id, &poster.jurisdiction)])?;
+            let alive = [(poster.hospital_id, poster.jurisdiction.as_str())];
+            engine.feed_alive(conn, &stored.to_touch(engine, &alive))?;
         }
         Ok((report, touched))
     })
@@ -435,17 +434,36 @@ enum Stored {
     Conflict,
 }
 
+/// What [`store_events`] did.
+struct StoredGroups {
+    /// One outcome per event, per hospital, in order.
+    outcomes: Vec<Vec<Stored>>,
+    /// When each hospital's feed was last noted alive, read with its locked row: whether the
+    /// feed needs noting again is known without a statement.
+    last_alive: HashMap<i64, Option<NaiveDateTime>>,
+}
+
+impl StoredGroups {
+    /// The hospitals among `alive` whose feeds need noting alive now.
+    fn to_touch<'a>(&self, engine: &Engine<'_>, alive: &[(i64, &'a str)]) -> Vec<(i64, &'a str)> {
+        alive
+            .iter()
+            .filter(|(h, _)| engine.feed_noted_before(self.last_alive.get(h).copied().flatten()))
+            .copied()
+            .collect()
+    }
+}
+
 /// Stores the prepared events of one or more hospitals (each hospital's in order) in one bulk
 /// insert: a new id is inserted; an id stored before (or earlier in its hospital's events) is
 /// a duplicate when its content is the same and a conflict when it is not. One outcome per
-/// event, per hospital, in order. The hospitals' chains are locked, their stored ids looked up
-/// and their chain heads read and moved on with one statement each, whatever the number of
-/// hospitals.
+/// event, per hospital, in order. Whatever the number of hospitals, one statement locks their
+/// chains and reads their heads, one looks their stored ids up and one moves the heads on.
 fn store_events(
     conn: &mut DbConn,
     groups: &[(i64, Vec<&Prepared>)],
     now: NaiveDateTime,
-) -> Result<Vec<Vec<Stored>>, diesel::result::Error> {
+) -> Result<StoredGroups, diesel::result::Error> {
     let mut all_outcomes = Vec::with_capacity(groups.len());
     // Per hospital, the first event of each id is the one stored; a repeat is judged against it.
     let mut uniques = Vec::with_capacity(groups.len());
@@ -470,20 +488,19 @@ fn store_events(
         all_outcomes.push(outcomes);
         uniques.push(unique);
     }
-    // Each hospital's hash chain continues from its last event; on PostgreSQL the chains are
-    // locked until commit (SQLite has one writer), so that two writers can neither fork a chain
-    // nor store the same id between the read of stored ids below and the insert.
+    // Each hospital's hash chain continues from its last event. The hospitals' rows are
+    // locked first (on PostgreSQL), then the stored ids read: see `lock_for_intake`.
     let hospital_ids: Vec<i64> = groups.iter().map(|(h, _)| *h).collect();
-    let subjects: Vec<String> = hospital_ids
-        .iter()
-        .map(|h| format!("chain:events:{h}"))
-        .collect();
-    crate::db::lock_subjects(conn, &subjects)?;
+    let mut heads = HashMap::with_capacity(groups.len());
+    let mut last_alive = HashMap::with_capacity(groups.len());
+    for row in store::hospitals::lock_for_intake(conn, &hospital_ids)? {
+        heads.insert(row.id, row.event_chain_head);
+        last_alive.insert(row.id, row.last_received_at);
+    }
     let mut stored: HashMap<i64, HashMap<String, String>> = HashMap::new();
     for (h, id, hash) in store::events::hashes(conn, &wanted)? {
         stored.entry(h).or_default().insert(id, hash);
     }
-    let mut heads = crate::chain::event_heads(conn, &hospital_ids)?;
     let mut rows = Vec::with_capacity(wanted.iter().map(|(_, ids)| ids.len()).sum());
     let mut new_heads = Vec::with_capacity(groups.len());
     for (((hospital_id, events), unique), outcomes) in
@@ -491,6 +508,7 @@ fn store_events(
     {
         let mut prev = heads
             .remove(hospital_id)
+            .flatten()
             .unwrap_or_else(|| crate::chain::GENESIS.to_string());
         let before = rows.len();
         for &i in unique {
@@ -530,5 +548,8 @@ fn store_events(
     }
     store::events::insert_all(conn, &rows)?;
     crate::chain::set_event_heads(conn, &new_heads)?;
-    Ok(all_outcomes)
+    Ok(StoredGroups {
+        outcomes: all_outcomes,
+        last_alive,
+    })
 }

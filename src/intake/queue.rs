@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Batch, IngestReport};
-use crate::db::Pool;
+use crate::db::{Pool, PooledConn};
 use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
@@ -106,11 +106,19 @@ impl Drop for IngestQueue {
 impl Writer {
     /// Commits groups until the queue closes. A panic (a bug) fails its group's requests (their
     /// replies are dropped: a 500) but not the writer, which its hospitals' requests need.
+    ///
+    /// While requests keep coming, the writer keeps its connection from one group to the next
+    /// (the pool would check it with a round trip each time); it gives the connection back
+    /// whenever its queue runs empty, and after a failure, so that the next group takes a
+    /// checked one.
     fn run(&self, rx: &mut mpsc::Receiver<Job>) {
-        while let Some(jobs) = next_group(rx) {
-            let committed =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit(jobs)));
+        let mut held: Option<PooledConn> = None;
+        while let Some(jobs) = next_group(rx, || held = None) {
+            let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.commit(&mut held, jobs)
+            }));
             if committed.is_err() {
+                held = None;
                 tracing::error!("an ingest writer panicked; its group's requests failed");
             }
         }
@@ -119,11 +127,11 @@ impl Writer {
     /// Commits a group; if the group fails, each request is tried alone, so that one request's
     /// fault (or a deadlock with another instance) fails no other request. If the database is
     /// unavailable, every request of the group is answered so at once (503).
-    fn commit(&self, jobs: Vec<Job>) {
+    fn commit(&self, held: &mut Option<PooledConn>, jobs: Vec<Job>) {
         if jobs.len() > 1 {
             let (batches, replies): (Vec<Batch>, Vec<_>) =
                 jobs.into_iter().map(|j| (j.batch, j.reply)).unzip();
-            match self.ingest(&batches) {
+            match self.ingest(held, &batches) {
                 Ok(reports) => {
                     for (reply, report) in replies.into_iter().zip(reports) {
                         let _ = reply.send(Ok(report));
@@ -140,7 +148,7 @@ impl Writer {
                     tracing::warn!(error = %e, requests = replies.len(), "group commit failed; committing its requests one by one");
                     for (batch, reply) in batches.iter().zip(replies) {
                         let result = self
-                            .ingest(std::slice::from_ref(batch))
+                            .ingest(held, std::slice::from_ref(batch))
                             .map(|mut r| r.remove(0));
                         let _ = reply.send(result);
                     }
@@ -149,17 +157,31 @@ impl Writer {
         } else {
             for job in jobs {
                 let result = self
-                    .ingest(std::slice::from_ref(&job.batch))
+                    .ingest(held, std::slice::from_ref(&job.batch))
                     .map(|mut r| r.remove(0));
                 let _ = job.reply.send(result);
             }
         }
     }
 
-    fn ingest(&self, batches: &[Batch]) -> AppResult<Vec<IngestReport>> {
-        let mut conn = self.pool.get()?;
+    fn ingest(
+        &self,
+        held: &mut Option<PooledConn>,
+        batches: &[Batch],
+    ) -> AppResult<Vec<IngestReport>> {
+        let conn = match held {
+            Some(conn) => conn,
+            None => held.insert(self.pool.get()?),
+        };
         let engine = Engine::new(&self.policy, &self.notifier, store::now());
-        let reports = super::ingest_group(&mut conn, &engine, batches)?;
+        let reports = match super::ingest_group(conn, &engine, batches) {
+            Ok(reports) => reports,
+            Err(e) => {
+                // Given back: if the connection is at fault, the pool replaces it.
+                *held = None;
+                return Err(e.into());
+            }
+        };
         self.committed.notify_one();
         self.metrics.group_commits.inc();
         for report in &reports {
@@ -174,10 +196,17 @@ impl Writer {
     }
 }
 
-/// Waits for a request, then takes every request already waiting, up to `GROUP_EVENTS` events.
-/// `None` when the queue is closed.
-fn next_group(rx: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>> {
-    let first = rx.blocking_recv()?;
+/// Takes every request already waiting, up to `GROUP_EVENTS` events; if none is, calls
+/// `idle` and waits for one. `None` when the queue is closed.
+fn next_group(rx: &mut mpsc::Receiver<Job>, idle: impl FnOnce()) -> Option<Vec<Job>> {
+    let first = match rx.try_recv() {
+        Ok(job) => job,
+        Err(mpsc::error::TryRecvError::Empty) => {
+            idle();
+            rx.blocking_recv()?
+        }
+        Err(mpsc::error::TryRecvError::Disconnected) => return None,
+    };
     let mut events = first.batch.len();
     let mut jobs = vec![first];
     while events < GROUP_EVENTS {

@@ -83,6 +83,36 @@ pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<
         .execute(conn)
 }
 
+/// What intake needs of a hospital whose events it stores.
+#[derive(Debug, Queryable)]
+pub struct IntakeRow {
+    pub id: i64,
+    /// The chain hash of its last event; `None` before its first.
+    pub event_chain_head: Option<String>,
+    pub last_received_at: Option<NaiveDateTime>,
+}
+
+/// Reads the hospitals' rows for intake, in one statement. On PostgreSQL the rows stay locked
+/// until commit (`FOR NO KEY UPDATE`, which foreign-key checks do not wait for), taken in id
+/// order so that two groups sharing hospitals cannot deadlock: this is the lock on each
+/// hospital's event chain, so that two writers can neither fork a chain nor store the same
+/// event id twice. SQLite has one writer at a time.
+pub fn lock_for_intake(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<IntakeRow>> {
+    let columns = (
+        hospitals::id,
+        hospitals::event_chain_head,
+        hospitals::last_received_at,
+    );
+    let rows = hospitals::table
+        .filter(hospitals::id.eq_any(ids))
+        .order(hospitals::id)
+        .select(columns);
+    match conn {
+        DbConn::Pg(c) => rows.for_no_key_update().load(c),
+        DbConn::Sqlite(c) => rows.load(c),
+    }
+}
+
 /// Notes that the hospitals' feeds are alive at `at`, except those noted within the `grain`
 /// before `at` (a busy feed does not rewrite its hospital's row with every request), in one
 /// statement. Returns the ids whose rows changed.
