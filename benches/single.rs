@@ -1,6 +1,7 @@
 //! Single events: 64 concurrent clients (wrk), each request one event, against a running
 //! service. Concurrent requests share transactions (group commit); the figure is events per
-//! second with every response a 200, and the latency percentiles wrk reports.
+//! second with every response a 200, and the latency percentiles wrk reports, and beside them
+//! the CPU the whole machine spent an event while wrk ran.
 //!
 //! `cargo bench --bench single` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...` for
 //! PostgreSQL. Needs `wrk` (`apt-get install wrk`). `BENCH_SECONDS` (default 15);
@@ -92,6 +93,7 @@ fn main() {
         .expect("script");
         let url = app.url("/");
         let duration = format!("{seconds}s");
+        let (cpu_before, started) = (machine_cpu(), std::time::Instant::now());
         // wrk runs in its own process; the server keeps running on this thread's runtime.
         let output = actix_web::web::block(move || {
             Command::new("wrk")
@@ -103,19 +105,44 @@ fn main() {
         .await
         .expect("block")
         .expect("run wrk (apt-get install wrk)");
+        let (cpu_after, wall) = (machine_cpu(), started.elapsed().as_secs_f64());
         let text = String::from_utf8_lossy(&output.stdout);
         println!("{text}");
         let stored = app.stored_events().await - preload;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let busy = (cpu_after.0 - cpu_before.0) / (cpu_after.1 - cpu_before.1).max(1.0);
         let commits = app.state.metrics.group_commits.get();
         let non_2xx = text
             .lines()
             .find(|l| l.contains("Non-2xx"))
             .unwrap_or("all responses 2xx");
         println!(
-            "{backend}, {hospitals} hospital(s): {stored} events stored in {seconds} s = {:.0} events/s; {commits} commits ({:.1} requests a commit); {non_2xx}; peak RSS {:.0} MiB",
+            "{backend}, {hospitals} hospital(s): {stored} events stored in {seconds} s = {:.0} events/s; {commits} commits ({:.1} requests a commit); {non_2xx}; machine CPU {:.0} us an event ({:.0} % busy); peak RSS {:.0} MiB",
             stored as f64 / seconds as f64,
             stored as f64 / commits.max(1) as f64,
+            busy * cores * wall * 1e6 / stored.max(1) as f64,
+            busy * 100.0,
             common::peak_rss_mib()
         );
     });
+}
+
+/// The machine's busy and total CPU time so far, in ticks (the first line of /proc/stat): the
+/// busy share while wrk runs, times the cores and the seconds, is the CPU the whole machine
+/// (service, database and wrk) spent; divided by the events stored, a figure steadier than
+/// the rate on a machine whose speed varies.
+fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    let busy = at(0) + at(1) + at(2) + at(5) + at(6);
+    (busy, busy + at(3) + at(4) + at(7))
 }
