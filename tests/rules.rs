@@ -503,6 +503,67 @@ async fn a_silent_feed_is_flagged_after_24_hours_of_receipt_time() {
     assert_eq!(cases[0]["severity"], "low");
 }
 
+/// A busy feed is noted alive at most once a minute (its hospital's row is not rewritten by
+/// every request), and again once that minute is over, which moves its silence deadline on.
+#[actix_web::test]
+async fn a_feed_is_noted_alive_again_once_its_minute_is_over() {
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-1").await;
+    // (last noted alive, the silence deadline's due time)
+    let noted = || {
+        app.state.db(|conn| {
+            use diesel::prelude::*;
+            use shouzhen::schema::{deadlines, hospitals};
+            let last: Option<chrono::NaiveDateTime> = hospitals::table
+                .filter(hospitals::code.eq("BJ-1"))
+                .select(hospitals::last_received_at)
+                .first(conn)?;
+            let due: chrono::NaiveDateTime = deadlines::table
+                .filter(deadlines::rule.eq("feed.silent"))
+                .select(deadlines::due_at)
+                .first(conn)?;
+            Ok((last.expect("noted alive"), due))
+        })
+    };
+    app.post_events(&h, json!([event("t1", "treatment", "P1", &at("10:00", 0))]))
+        .await;
+    let (first, first_due) = noted().await.expect("read");
+    app.post_events(&h, json!([event("t2", "treatment", "P2", &at("10:01", 0))]))
+        .await;
+    assert_eq!(
+        noted().await.expect("read"),
+        (first, first_due),
+        "within the minute"
+    );
+    // Two minutes pass (the row is moved back instead).
+    let earlier = first - Duration::minutes(2);
+    app.state
+        .db(move |conn| {
+            use diesel::prelude::*;
+            use shouzhen::schema::hospitals;
+            Ok(
+                diesel::update(hospitals::table.filter(hospitals::code.eq("BJ-1")))
+                    .set(hospitals::last_received_at.eq(earlier))
+                    .execute(conn)?,
+            )
+        })
+        .await
+        .expect("move back");
+    app.post_events(&h, json!([event("t3", "treatment", "P3", &at("10:02", 0))]))
+        .await;
+    let (again, due) = noted().await.expect("read");
+    assert!(again >= first, "noted alive again: {again} after {first}");
+    assert!(
+        due >= first_due,
+        "the deadline moved on: {due} after {first_due}"
+    );
+    assert_eq!(
+        due - again,
+        first_due - first,
+        "24 hours after the last request"
+    );
+}
+
 #[actix_web::test]
 async fn out_of_order_late_and_duplicate_delivery_give_the_same_cases() {
     let app = TestApp::spawn().await;
