@@ -205,9 +205,10 @@ impl<'a> Engine<'a> {
         self.apply(conn, verdicts)
     }
 
-    /// Whether a feed last noted alive at `last` is noted again now (feeds are noted to the
-    /// minute: the silence limit is hours long). The same test as `hospitals::touch` makes.
-    pub fn feed_noted_before(&self, last: Option<NaiveDateTime>) -> bool {
+    /// Whether a feed last noted alive at `last` is due to be noted again now (feeds are noted
+    /// to the minute: the silence limit is hours long). The same test as `hospitals::touch`
+    /// makes in SQL, where it stays for callers that hold no lock on the hospital's row.
+    pub fn feed_note_due(&self, last: Option<NaiveDateTime>) -> bool {
         last.is_none_or(|t| t <= self.now - FEED_GRAIN || t > self.now)
     }
 

@@ -448,7 +448,7 @@ impl StoredGroups {
     fn to_touch<'a>(&self, engine: &Engine<'_>, alive: &[(i64, &'a str)]) -> Vec<(i64, &'a str)> {
         alive
             .iter()
-            .filter(|(h, _)| engine.feed_noted_before(self.last_alive.get(h).copied().flatten()))
+            .filter(|(h, _)| engine.feed_note_due(self.last_alive.get(h).copied().flatten()))
             .copied()
             .collect()
     }
