@@ -120,7 +120,8 @@ async fn raw_bulk_load(app: &common::TestApp) -> (f64, f64) {
                  chain_hash TEXT NOT NULL, UNIQUE (hospital_id, event_id));\n\
                  CREATE INDEX p ON intake_events (patient_key, occurred_at);\n\
                  CREATE INDEX k ON intake_events (hospital_id, kind, occurred_at);\n\
-                 CREATE INDEX c ON intake_events (hospital_id, closure_id);\n",
+                 CREATE INDEX c ON intake_events (hospital_id, closure_id) \
+                 WHERE closure_id IS NOT NULL;\n",
                 hospitals = hospitals.display(),
             );
             run(Command::new("sqlite3").arg(&raw), &schema);

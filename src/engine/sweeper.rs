@@ -1,5 +1,5 @@
 //! The sweeper: at least once a minute, finds the deadlines that have passed (through the
-//! `(done, due_at)` index, never a scan of the events) and re-evaluates their subjects.
+//! partial index of open deadlines by due time, never a scan of the events) and re-evaluates their subjects.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Deadlines the sweeper checks: one row per rule and subject, found through `(done, due_at)`.
+//! Deadlines the sweeper checks: one row per rule and subject, the open ones found by due time
+//! through a partial index (`deadlines_open_due`, `WHERE NOT done`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -14,6 +15,12 @@ pub struct Deadline {
     pub hospital_id: Option<i64>,
     pub due_at: NaiveDateTime,
     pub done: bool,
+}
+
+/// Not settled, written `NOT done` (no bound parameter), so that both planners see the partial
+/// index's own condition.
+fn open() -> diesel::dsl::not<deadlines::done> {
+    diesel::dsl::not(deadlines::done)
 }
 
 /// Sets (or moves) the deadline of a rule's subject: one upsert on the `(rule, subject)` key.
@@ -103,7 +110,7 @@ pub fn write(conn: &mut DbConn, changes: &Changes) -> QueryResult<()> {
                 deadlines::table
                     .filter(deadlines::rule.eq(rule))
                     .filter(deadlines::subject.eq_any(chunk))
-                    .filter(deadlines::done.eq(false)),
+                    .filter(open()),
             )
             .set(deadlines::done.eq(true))
             .execute(conn)?;
@@ -125,7 +132,7 @@ pub fn open_for(
             deadlines::table
                 .filter(deadlines::rule.eq_any(rules))
                 .filter(deadlines::subject.eq_any(chunk))
-                .filter(deadlines::done.eq(false))
+                .filter(open())
                 .select((deadlines::rule, deadlines::subject, deadlines::due_at))
                 .load::<(String, String, NaiveDateTime)>(conn)?,
         );
@@ -143,7 +150,7 @@ pub fn settle(conn: &mut DbConn, rule: &str, subject: &str) -> QueryResult<()> {
 /// Deadlines that have passed and are not settled, oldest first.
 pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<Deadline>> {
     deadlines::table
-        .filter(deadlines::done.eq(false))
+        .filter(open())
         .filter(deadlines::due_at.le(now))
         .order(deadlines::due_at.asc())
         .limit(limit)
@@ -160,7 +167,7 @@ pub fn settle_all_if_due(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> 
     diesel::update(
         deadlines::table
             .filter(deadlines::id.eq_any(ids))
-            .filter(deadlines::done.eq(false))
+            .filter(open())
             .filter(deadlines::due_at.le(now)),
     )
     .set(deadlines::done.eq(true))
