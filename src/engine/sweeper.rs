@@ -1,5 +1,6 @@
 //! The sweeper: at least once a minute, finds the deadlines that have passed (through the
-//! partial index of open deadlines by due time, never a scan of the events) and re-evaluates their subjects.
+//! partial index of open deadlines by due time, never a scan of the events) and re-evaluates
+//! their subjects.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
