@@ -79,12 +79,12 @@ pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>
                 .iter()
                 .any(|(k, i, t, _)| k == "closure_end" && i == id && t >= at && *t <= now);
             if !ended {
-                let body: Option<crate::intake::event::EventBody> =
+                let body: Option<shouzhen_domain::event::EventBody> =
                     serde_json::from_str(payload).ok();
                 let label = body
                     .and_then(|b| b.closure)
                     .map(|c| match c.scope {
-                        crate::intake::event::ClosureScope::Facility => "facility".to_string(),
+                        shouzhen_domain::event::ClosureScope::Facility => "facility".to_string(),
                         _ => c.department.unwrap_or_else(|| c.scope.as_str().to_string()),
                     })
                     .unwrap_or_default();

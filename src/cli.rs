@@ -8,9 +8,9 @@ use serde_json::json;
 use crate::accounts::{self, HospitalInput, UserInput};
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::policy::Policy;
 use crate::startup::{self, Application};
 use crate::{demo, import};
+use shouzhen_domain::policy::Policy;
 
 #[derive(Debug, Parser)]
 #[command(

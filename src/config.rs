@@ -348,20 +348,7 @@ fn parse_number<T: std::str::FromStr>(var: &'static str, raw: &str) -> Result<T,
         .map_err(|_| err(var, format!("`{raw}` is not a whole number")))
 }
 
-pub fn looks_like_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !s
-                    .chars()
-                    .any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
-        }
-        None => false,
-    }
-}
+pub use shouzhen_domain::field::looks_like_email;
 
 /// Reads the optional TOML file. Keys may be given with or without the `SHOUZHEN_` prefix, in
 /// any case (`database_url = "..."` or `SHOUZHEN_DATABASE_URL = "..."`).

@@ -15,8 +15,8 @@ use crate::error::{AppError, AppResult};
 use crate::intake::{self, Poster};
 use crate::keys::Keys;
 use crate::mail::Notifier;
-use crate::policy::Policy;
 use crate::store;
+use shouzhen_domain::policy::Policy;
 
 pub const PASSWORD: &str = "shouzhen-demo";
 pub const USERS: &[(&str, &str, Option<&str>)] = &[

@@ -5,21 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-/// A field at fault, as reported in the problem's `errors` array.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use shouzhen_domain::field::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -274,6 +260,13 @@ pub fn is_transient(e: &diesel::result::Error) -> bool {
         }
         Error::BrokenTransactionManager => true,
         _ => false,
+    }
+}
+
+/// Every field at fault, as a 400 naming them.
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::fields(errors)
     }
 }
 

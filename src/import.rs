@@ -92,7 +92,10 @@ pub fn run(state: &AppState, file: &Path, hospital: &str, batch: usize) -> Resul
     }
 }
 
-type Pending = (usize, Result<intake::event::IntakeEvent, Rejection>);
+type Pending = (
+    usize,
+    Result<shouzhen_domain::event::IntakeEvent, Rejection>,
+);
 
 #[derive(Default)]
 struct Tally {

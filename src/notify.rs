@@ -7,9 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::mail::{DigestLine, Notifier, Trigger, severity_zh};
-use crate::rules::RuleId;
 use crate::schema::{cases, users};
 use crate::store::{self, cases::Case, deadlines};
+use shouzhen_domain::rules::RuleId;
 
 /// The deadline rule that re-escalates unacknowledged high-severity cases.
 pub const UNACKNOWLEDGED: &str = "escalation.unacknowledged";
@@ -112,7 +112,7 @@ pub fn daily_digest(
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     use chrono::Timelike;
-    let local = now + chrono::Duration::hours(8);
+    let local = shouzhen_domain::time::to_china(now);
     if local.hour() < hour {
         return Ok(0);
     }

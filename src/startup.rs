@@ -13,9 +13,9 @@ use crate::intake::queue::{IngestQueue, Writer};
 use crate::keys::{self, Keys};
 use crate::mail::Notifier;
 use crate::mail::worker::{self, Mailer, Retry};
-use crate::policy::Policy;
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
+use shouzhen_domain::policy::Policy;
 
 pub struct Application {
     pub port: u16,

@@ -11,8 +11,8 @@ use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
 use crate::mail::Notifier;
 use crate::mail::worker::Mailer;
-use crate::policy::Policy;
 use crate::telemetry::Metrics;
+use shouzhen_domain::policy::Policy;
 
 pub struct AppState {
     pub settings: Settings,

@@ -1,88 +1,16 @@
-//! What inspectors do with cases: the state machine and the audited, transactional action.
-//!
-//! ```text
-//! open ──acknowledge──▶ acknowledged ──assign──▶ assigned ──escalate──▶ escalated
-//!   │  (assign, escalate, dismiss from any open state)             │
-//!   └──────────── resolve (once acknowledged) / dismiss ──────────▶ resolved | dismissed
-//! resolved | dismissed | withdrawn ──reopen──▶ open
-//! ```
+//! What inspectors do with cases: the audited, transactional action over the state machine
+//! of `shouzhen_domain::case`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::{Role, Staff};
 use crate::db::{self, DbConn};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
 use crate::schema::cases;
 use crate::store::{self, audit};
-
-pub const ACTIONS: &[&str] = &[
-    "acknowledge",
-    "assign",
-    "escalate",
-    "resolve",
-    "dismiss",
-    "reopen",
-];
-
-/// The status an action leads to from `from`, or `None` if the move is illegal.
-pub fn transition(action: &str, from: &str) -> Option<&'static str> {
-    let active = matches!(from, "open" | "acknowledged" | "assigned" | "escalated");
-    match action {
-        "acknowledge" if from == "open" => Some("acknowledged"),
-        "assign" if active => Some("assigned"),
-        "escalate" if matches!(from, "open" | "acknowledged" | "assigned") => Some("escalated"),
-        "resolve" if matches!(from, "acknowledged" | "assigned" | "escalated") => Some("resolved"),
-        "dismiss" if active => Some("dismissed"),
-        "reopen" if matches!(from, "resolved" | "dismissed" | "withdrawn") => Some("open"),
-        _ => None,
-    }
-}
-
-pub struct ActionRequest {
-    pub action: String,
-    pub note: String,
-    pub assignee: Option<String>,
-}
-
-pub const MAX_NOTE: usize = 2_000;
-
-/// Validates the request's fields (every fault named).
-pub fn validate(req: &ActionRequest) -> AppResult<()> {
-    let mut errors = Vec::new();
-    if !ACTIONS.contains(&req.action.as_str()) {
-        errors.push(FieldError::new(
-            "action",
-            format!("must be one of {}", ACTIONS.join(", ")),
-        ));
-    }
-    let note = req.note.trim();
-    if note.is_empty() {
-        let why = if req.action == "dismiss" {
-            "a reason is required to dismiss a case"
-        } else {
-            "is required on every action"
-        };
-        errors.push(FieldError::new("note", why));
-    } else if note.chars().count() > MAX_NOTE {
-        errors.push(FieldError::new(
-            "note",
-            format!("must be at most {MAX_NOTE} characters"),
-        ));
-    }
-    if req.action == "assign" && req.assignee.as_deref().is_none_or(|a| a.trim().is_empty()) {
-        errors.push(FieldError::new(
-            "assignee",
-            "is required to assign (the user's email)",
-        ));
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::fields(errors))
-    }
-}
+pub use shouzhen_domain::case::{ACTIONS, ActionRequest, MAX_NOTE, transition, validate};
 
 /// Applies an action in one transaction: the status move (refused with 409 if illegal or if
 /// the case changed meanwhile), the history entry, the audit entry, and for `escalate` the email.
@@ -123,7 +51,7 @@ pub fn apply(
             }
             _ => case.assignee_id,
         };
-        let note = crate::redact::redact(req.note.trim()).0;
+        let note = shouzhen_domain::redact::redact(req.note.trim()).0;
         let updated = diesel::update(
             cases::table
                 .find(case.id)

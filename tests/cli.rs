@@ -134,11 +134,22 @@ fn hospital_add_prints_the_secret_once_and_stores_only_its_hash() {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(env.dir.path().join("shouzhen.db.key"))
-                .expect("key file")
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600, "the generated key is private");
+            for file in [
+                "shouzhen.db.key",
+                "shouzhen.db",
+                "shouzhen.db-wal",
+                "shouzhen.db-shm",
+            ] {
+                let Ok(meta) = std::fs::metadata(env.dir.path().join(file)) else {
+                    assert!(
+                        file.ends_with("-wal") || file.ends_with("-shm"),
+                        "{file} exists"
+                    );
+                    continue;
+                };
+                let mode = meta.permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{file} is private: {mode:o}");
+            }
         }
     }
 

@@ -139,10 +139,34 @@ async fn the_queue_filters_exports_and_acts_from_the_page() {
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "id,rule,severity,status,hospital,district,occurred_at,opened_at,summary"
+        "id,rule,rule_title,severity,status,hospital,district,occurred_at,opened_at,summary"
     );
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[1..].iter().all(|l| l.contains("\"handover.delay\"")));
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.contains("\"handover.delay\",\"救护车患者交接超时\"")),
+        "the rule's id, then its title in Chinese: {csv}"
+    );
+    let (_, _, page) = sup.get("/dashboard?rule=handover.delay").await;
+    assert!(
+        page.contains("救护车患者交接超时 <small><code>handover.delay</code></small>"),
+        "the queue shows the rule's title with its id in small type"
+    );
+    let (_, _, english) = sup
+        .get("/dashboard/export.csv?rule=handover.delay&lang=en")
+        .await;
+    assert!(
+        english.contains("\"Ambulance patient not handed over in time\""),
+        "{english}"
+    );
+    let (_, _, charts) = sup.get("/charts").await;
+    assert!(
+        charts.contains(
+            "救护车患者交接超时 <tspan font-size=\"10\" fill=\"#555\">handover.delay</tspan>"
+        ),
+        "the chart by rule names each rule by its title, the id beside it"
+    );
     assert!(csv.contains("朝阳区") && csv.contains("海淀区"));
 
     let id = lines[1]
@@ -405,7 +429,7 @@ async fn the_queue_puts_high_severity_first_whatever_opened_first() {
             .skip(1)
             .map(|l| {
                 l.split(',')
-                    .nth(2)
+                    .nth(3)
                     .unwrap_or("")
                     .trim_matches('"')
                     .to_string()

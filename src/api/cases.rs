@@ -5,21 +5,13 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Staff;
+use crate::auth::{Inspector, Staff};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::rules::{PatientHistory, RuleId, Severity};
 use crate::state::AppState;
 use crate::store::{self, cases::CaseFilter, cases::QueueFilter};
+use shouzhen_domain::rules::{PatientHistory, RuleId, Severity};
 
-pub const STATUSES: &[&str] = &[
-    "open",
-    "acknowledged",
-    "assigned",
-    "escalated",
-    "resolved",
-    "dismissed",
-    "withdrawn",
-];
+pub use shouzhen_domain::case::STATUSES;
 
 pub fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -59,7 +51,7 @@ fn status_schema() -> utoipa::openapi::Object {
 }
 
 fn rule_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(crate::rules::ALL.iter().map(|r| r.as_str()))
+    super::openapi::one_of(shouzhen_domain::rules::ALL.iter().map(|r| r.as_str()))
 }
 
 fn severity_schema() -> utoipa::openapi::Object {
@@ -198,7 +190,7 @@ pub fn filter_from(q: &CasesQuery, staff: &Staff) -> AppResult<CaseFilter> {
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    staff: Staff,
+    Inspector(staff): Inspector,
     query: web::Query<CasesQuery>,
 ) -> AppResult<HttpResponse> {
     let filter = filter_from(&query, &staff)?;
@@ -316,7 +308,7 @@ pub struct CaseDetail {
 pub fn load_detail(
     conn: &mut crate::db::DbConn,
     id: i64,
-    policy: &crate::policy::Policy,
+    policy: &shouzhen_domain::policy::Policy,
 ) -> AppResult<CaseDetail> {
     let case = store::cases::by_id(conn, id)?
         .ok_or_else(|| AppError::NotFound(format!("no case {id}")))?;
@@ -441,7 +433,7 @@ pub fn load_detail(
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    staff: Staff,
+    Inspector(staff): Inspector,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
@@ -481,6 +473,7 @@ fn note_schema() -> utoipa::openapi::Object {
 /// Act on a case; every action is recorded in the case's history and the audit trail.
 #[utoipa::path(
     post,
+    operation_id = "act_on_case",
     path = "/api/v1/cases/{id}/actions",
     tag = "cases",
     params(("id" = i64, Path, description = "The case id")),
@@ -497,7 +490,7 @@ fn note_schema() -> utoipa::openapi::Object {
 pub async fn act(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
-    staff: Staff,
+    Inspector(staff): Inspector,
     path: web::Path<i64>,
     super::body::ApiJson(body): super::body::ApiJson<ActionBody>,
 ) -> AppResult<HttpResponse> {

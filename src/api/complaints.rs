@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::body::ApiJson;
 use super::cases::rfc3339;
-use crate::auth::Staff;
+use crate::auth::Inspector;
 use crate::complaints::{self, ComplaintAction, ComplaintInput, normalize_code};
 use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
@@ -270,7 +270,7 @@ fn complaint_status_schema() -> utoipa::openapi::Object {
 )]
 pub async fn queue(
     state: web::Data<AppState>,
-    staff: Staff,
+    Inspector(staff): Inspector,
     query: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let mut errors = Vec::new();
@@ -344,6 +344,7 @@ fn complaint_action_schema() -> utoipa::openapi::Object {
 /// Act on a complaint; the step appears on the citizen's timeline.
 #[utoipa::path(
     post,
+    operation_id = "act_on_complaint",
     path = "/api/v1/complaints/{id}/actions",
     tag = "complaints",
     params(("id" = i64, Path)),
@@ -358,7 +359,7 @@ fn complaint_action_schema() -> utoipa::openapi::Object {
 pub async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
-    staff: Staff,
+    Inspector(staff): Inspector,
     path: web::Path<i64>,
     ApiJson(body): ApiJson<ComplaintActionBody>,
 ) -> AppResult<HttpResponse> {
@@ -399,7 +400,7 @@ pub struct Revealed {
 pub async fn reveal(
     req: HttpRequest,
     state: web::Data<AppState>,
-    staff: Staff,
+    Inspector(staff): Inspector,
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();

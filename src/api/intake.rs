@@ -9,6 +9,16 @@ use crate::error::{AppError, AppResult};
 use crate::intake::{self, Batch, BodyFormat, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
 use crate::state::AppState;
 
+/// The JSON body of an intake request, as the description declares it: one event or an array
+/// of events (never deserialised as such: `intake::split_body` reads the body).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum IntakeBody {
+    One(Box<shouzhen_domain::event::RawEvent>),
+    Many(Vec<shouzhen_domain::event::RawEvent>),
+}
+
 /// Post intake events (patient arrivals, handovers, refusals, transfers, closures, tests).
 ///
 /// Valid events are stored and judged by the rules; invalid ones are listed in `rejected` and
@@ -20,8 +30,8 @@ use crate::state::AppState;
     request_body(
         description = "One event, a JSON array of events (application/json), or one event per line (application/x-ndjson). At most 10,000 events and 16 MiB.",
         content(
-            (crate::intake::event::RawEvent = "application/json"),
-            (crate::intake::event::RawEvent = "application/x-ndjson"),
+            (IntakeBody = "application/json"),
+            (shouzhen_domain::event::RawEvent = "application/x-ndjson"),
         )
     ),
     security(("hospital_oauth" = [])),

@@ -36,7 +36,7 @@ use crate::error::{FieldError, Problem};
         health::metrics,
     ),
     components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest,
-        crate::intake::IngestReport, crate::intake::Rejection, crate::intake::event::RawEvent,
+        crate::intake::IngestReport, crate::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         crate::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
         complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed, crate::board::BoardRow)),

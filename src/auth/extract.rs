@@ -21,25 +21,11 @@ pub struct HospitalPrincipal {
     pub jurisdiction: String,
 }
 
-/// A dashboard user (inspector, supervisor or admin).
-#[derive(Debug, Clone)]
-pub struct Staff {
-    pub user_id: i64,
-    pub email: String,
-    pub role: Role,
-    pub district: Option<String>,
-}
+pub use shouzhen_domain::actor::Staff;
 
-impl Staff {
-    /// The district whose cases this user may see and act on: an inspector's own (if set);
-    /// supervisors and admins see every district.
-    pub fn district_scope(&self) -> Option<String> {
-        match self.role {
-            Role::Inspector => self.district.clone(),
-            _ => None,
-        }
-    }
-}
+/// Any dashboard user: an inspector, a supervisor or an admin.
+#[derive(Debug, Clone)]
+pub struct Inspector(pub Staff);
 
 /// A supervisor or an admin.
 #[derive(Debug, Clone)]
@@ -189,12 +175,13 @@ async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, AppError> {
     })
 }
 
-impl FromRequest for Staff {
+impl FromRequest for Inspector {
     type Error = AppError;
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(staff_with(req.clone(), Role::Inspector))
+        let req = req.clone();
+        Box::pin(async move { staff_with(req, Role::Inspector).await.map(Inspector) })
     }
 }
 

@@ -5,7 +5,7 @@ pub mod extract;
 pub mod password;
 pub mod token;
 
-pub use extract::{Admin, HospitalPrincipal, Staff, Supervisor};
+pub use extract::{Admin, HospitalPrincipal, Inspector, Staff, Supervisor};
 pub use token::{Claims, Role};
 
 use sha2::{Digest, Sha256};

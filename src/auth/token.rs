@@ -6,35 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub const ISSUER: &str = "shouzhen";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Hospital,
-    Inspector,
-    Supervisor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hospital => "hospital",
-            Self::Inspector => "inspector",
-            Self::Supervisor => "supervisor",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// The roles of dashboard users (hospitals are machine clients).
-    pub fn parse_staff(s: &str) -> Option<Self> {
-        match s {
-            "inspector" => Some(Self::Inspector),
-            "supervisor" => Some(Self::Supervisor),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
+pub use shouzhen_domain::actor::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {

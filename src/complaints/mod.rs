@@ -13,46 +13,10 @@ use crate::db::{self, DbConn};
 use crate::engine::{Effects, Engine};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::Keys;
-use crate::rules::RuleId;
 use crate::store::{self, complaints as rows};
-
-pub const CATEGORIES: &[&str] = &[
-    "refused_health_code",
-    "refused_test",
-    "refused_fever",
-    "refused_other",
-    "handover_delay",
-    "pushed_away",
-    "closure",
-    "special_group_care",
-    "transport",
-    "medication",
-    "other",
-];
-
-/// The rules whose cases a complaint of `category` corroborates.
-pub fn rules_for(category: &str) -> &'static [RuleId] {
-    use RuleId::*;
-    match category {
-        "refused_health_code" | "refused_test" | "refused_fever" => {
-            &[RefusalProhibitedReason, FirstDiagnosisShirked]
-        }
-        "refused_other" => &[
-            RefusalOperationalReason,
-            SpecialGroupRefused,
-            FirstDiagnosisShirked,
-        ],
-        "pushed_away" => &[
-            FirstDiagnosisShirked,
-            RefusalProhibitedReason,
-            RefusalOperationalReason,
-        ],
-        "handover_delay" => &[HandoverDelay],
-        "closure" => &[ClosureTooLong],
-        "special_group_care" => &[SpecialGroupRefused],
-        _ => &[],
-    }
-}
+pub use shouzhen_domain::complaint::{
+    ACTIONS, CATEGORIES, MAX_DESCRIPTION, STATUSES, next_status, parse_time, rules_for,
+};
 
 /// What a citizen sends, from the form or the JSON twin.
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -97,23 +61,8 @@ pub struct ValidComplaint {
     pub contact_phone: Option<String>,
 }
 
-pub const MAX_DESCRIPTION: usize = 5_000;
-
 fn text(v: &Option<String>) -> String {
     v.as_deref().map(str::trim).unwrap_or("").to_string()
-}
-
-/// `YYYY-MM-DDTHH:MM` (China time, as a `datetime-local` input sends it) or RFC 3339.
-pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.naive_utc());
-    }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(t - Duration::hours(8));
-        }
-    }
-    None
 }
 
 /// Checks every field (errors name them, in form order).
@@ -257,7 +206,7 @@ pub fn file(
     lang: &str,
 ) -> QueryResult<(rows::Complaint, Effects)> {
     db::write_tx(conn, |conn| {
-        let (mut redacted, mut changed) = crate::redact::redact(&c.description);
+        let (mut redacted, mut changed) = shouzhen_domain::redact::redact(&c.description);
         // The complainant's own name, written into the text, is masked like the contact field.
         if let Some(name) = c.contact_name.as_deref().map(str::trim)
             && !name.is_empty()
@@ -396,10 +345,7 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 
 /// Other complaints that look like `c`: same hospital, category and (China) day, similar text.
 pub fn likely_duplicates(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<Vec<String>> {
-    let day_start = {
-        let local = c.occurred_at + Duration::hours(8);
-        local.date().and_hms_opt(0, 0, 0).unwrap_or(local) - Duration::hours(8)
-    };
+    let day_start = { shouzhen_domain::time::china_day_start(c.occurred_at) };
     let others = rows::same_day(conn, c, day_start, day_start + Duration::days(1))?;
     Ok(others
         .into_iter()
@@ -408,35 +354,12 @@ pub fn likely_duplicates(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<
         .collect())
 }
 
-/// A complaint's statuses, from filing to closing.
-pub const STATUSES: &[&str] = &[
-    "received",
-    "acknowledged",
-    "info_requested",
-    "closed",
-    "merged",
-];
-
-/// The inspectors' actions on a complaint.
-pub const ACTIONS: &[&str] = &["acknowledge", "request_info", "close", "merge"];
-
 pub struct ComplaintAction {
     pub action: String,
     /// Shown to the citizen (request_info, close).
     pub note: String,
     /// merge: the tracking code of the complaint this one duplicates.
     pub into: Option<String>,
-}
-
-fn next_status(action: &str, from: &str) -> Option<&'static str> {
-    let open = matches!(from, "received" | "acknowledged" | "info_requested");
-    match action {
-        "acknowledge" if from == "received" => Some("acknowledged"),
-        "request_info" if open => Some("info_requested"),
-        "close" if open => Some("closed"),
-        "merge" if open => Some("merged"),
-        _ => None,
-    }
 }
 
 /// Inspectors bound to a district handle the complaints about its hospitals (and those naming
@@ -498,7 +421,7 @@ pub fn act(
                 c.status, a.action
             ))
         })?;
-        let note = crate::redact::redact(note).0;
+        let note = shouzhen_domain::redact::redact(note).0;
         let now = engine.now;
         let merged_into = if a.action == "merge" {
             let code = a

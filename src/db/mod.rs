@@ -41,6 +41,7 @@ impl Manager {
         Self { url }
     }
 
+    /// One new connection, set up for the service.
     pub fn connect_once(&self) -> Result<DbConn, diesel::ConnectionError> {
         match &self.url {
             DatabaseUrl::Postgres(url) => {
@@ -53,6 +54,12 @@ impl Manager {
                 Ok(DbConn::Pg(conn))
             }
             DatabaseUrl::Sqlite(path) => {
+                create_private(path).map_err(|e| {
+                    diesel::ConnectionError::BadConnection(format!(
+                        "cannot create {}: {e}",
+                        path.display()
+                    ))
+                })?;
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // WAL lets readers and one writer work at once; the busy timeout makes writers
                 // queue instead of failing; foreign keys are off by default in SQLite.
@@ -245,5 +252,29 @@ pub fn lock_subjects(conn: &mut DbConn, subjects: &[String]) -> QueryResult<()> 
             .map(|_| ())
         }
         DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Creates a new SQLite database file readable by its owner only (0600, like the secret key
+/// beside it); SQLite gives its WAL and shared-memory files the database file's mode. An
+/// existing file is left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }

@@ -13,14 +13,14 @@ use diesel::QueryResult;
 
 use crate::db::{self, DbConn};
 use crate::mail::Notifier;
-use crate::policy::Policy;
-use crate::rules::{
-    self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
-    feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
-};
 use crate::store;
 use crate::store::cases::{Action, Case, REINSTATE, WITHDRAW};
 use crate::store::deadlines::{self, Change};
+use shouzhen_domain::policy::Policy;
+use shouzhen_domain::rules::{
+    self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
+    feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
+};
 
 /// How far around the touched events a patient's history is read: episodes are at most a few
 /// days long, so a month each side holds every event that can matter.

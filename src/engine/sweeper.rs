@@ -12,10 +12,10 @@ use diesel::QueryResult;
 use super::{Effects, Engine};
 use crate::db::{self, DbConn, Pool};
 use crate::mail::Notifier;
-use crate::policy::Policy;
-use crate::rules::RuleId;
 use crate::store::{self, deadlines};
 use crate::telemetry::Metrics;
+use shouzhen_domain::policy::Policy;
+use shouzhen_domain::rules::RuleId;
 
 /// How many deadlines one pass takes at most; a backlog is worked off over several passes.
 const BATCH: i64 = 500;

@@ -1,7 +1,7 @@
 //! Ingesting intake events: validation, pseudonymisation, idempotent storage and the rules, all
 //! of one request in one transaction. Shared by the API and `shouzhen import`.
 
-pub mod event;
+use shouzhen_domain::event;
 pub mod queue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -17,9 +17,9 @@ use crate::db::{Pool, PooledConn};
 use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
-use crate::policy::Policy;
 use crate::store;
 use crate::telemetry::Metrics;
+use shouzhen_domain::policy::Policy;
 
 /// A group holds at most this many events (one full request is a group of its own).
 const GROUP_EVENTS: usize = 10_000;

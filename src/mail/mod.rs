@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::db::DbConn;
-use crate::policy::Policy;
-use crate::rules::RuleId;
 use crate::store::{self, cases::Case};
+use shouzhen_domain::policy::Policy;
+use shouzhen_domain::rules::RuleId;
 
 /// Why a case is emailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +131,7 @@ fn kind_zh(kind: &str) -> &'static str {
 
 /// China time, for people.
 pub fn china(t: NaiveDateTime) -> String {
-    (t + Duration::hours(8))
+    shouzhen_domain::time::to_china(t)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -255,7 +255,7 @@ impl Notifier {
             events,
             complaints: complaint_ids.len(),
             note: note
-                .map(|n| crate::redact::redact(n).0)
+                .map(|n| shouzhen_domain::redact::redact(n).0)
                 .filter(|n| !n.trim().is_empty()),
             link: format!("{}/cases/{}", self.public_url, case.id),
         };

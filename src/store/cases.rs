@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::{self, DbConn};
-use crate::rules::{Finding, RuleId};
 use crate::schema::{case_actions, case_evidence, cases, hospitals, users};
+use shouzhen_domain::rules::{Finding, RuleId};
 
 pub const SYSTEM: &str = "system";
 
@@ -585,7 +585,7 @@ macro_rules! filter_cases {
         }
         if let Some(s) = &f.severity {
             // By rank, which the indexes hold (an unknown severity matches nothing).
-            let rank = crate::rules::Severity::parse(s).map_or(0, |s| s.rank());
+            let rank = shouzhen_domain::rules::Severity::parse(s).map_or(0, |s| s.rank());
             q = q.filter(cases::severity_rank.eq(rank));
         }
         if let Some(d) = &f.district {
@@ -724,7 +724,7 @@ pub fn status_counts(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<(Str
     // No join: the counts are answered from the indexes alone.
     let counts: Vec<(String, i64)> = filter_cases!(q, &all, hospital).load(conn)?;
     // In the order of the statuses, as the dashboard shows them.
-    Ok(crate::api::cases::STATUSES
+    Ok(shouzhen_domain::case::STATUSES
         .iter()
         .filter_map(|s| counts.iter().find(|(c, _)| c == s).cloned())
         .filter(|(_, n)| *n > 0)

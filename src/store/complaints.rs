@@ -4,8 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::rules::complaint_cluster::ComplaintView;
 use crate::schema::{complaints, hospitals};
+use shouzhen_domain::rules::complaint_cluster::ComplaintView;
 
 /// What `complaint.unanswered` needs of one complaint.
 pub struct UnansweredView {

@@ -6,9 +6,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::intake::event::EventBody;
-use crate::rules::EventView;
 use crate::schema::{hospitals, intake_events};
+use shouzhen_domain::event::EventBody;
+use shouzhen_domain::rules::EventView;
 
 /// A row to insert: its content (what `row_hash` covers) and its two hashes.
 #[derive(Debug, Insertable)]

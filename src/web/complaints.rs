@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::{Lang, csrf, lang};
@@ -57,7 +57,7 @@ async fn form(
         })
         .collect();
     let (token, cookie) = csrf::issue(req, &state.keys.web, secure(state));
-    let now_local = (Utc::now() + Duration::hours(8))
+    let now_local = shouzhen_domain::time::to_china(Utc::now().naive_utc())
         .format("%Y-%m-%dT%H:%M")
         .to_string();
     let data = json!({

@@ -43,6 +43,15 @@ impl Lang {
 }
 
 /// `?lang=` first, then the first of zh/en in `Accept-Language`; Chinese by default.
+/// A rule's title in the page's language, for a rule id as stored (the id itself if unknown).
+pub fn rule_title(l: Lang, id: &str) -> String {
+    match shouzhen_domain::rules::RuleId::parse(id) {
+        Some(r) if l == Lang::En => r.info().title_en.to_string(),
+        Some(r) => r.info().title_zh.to_string(),
+        None => id.to_string(),
+    }
+}
+
 pub fn lang(req: &HttpRequest) -> Lang {
     let query = req.query_string();
     for pair in query.split('&') {

@@ -5,17 +5,28 @@ use super::*;
 /// (rule, hospital name, district, occurred_at, opened_at) of a case.
 type ChartRow = (String, Option<String>, String, NaiveDateTime, NaiveDateTime);
 
-fn bars(title: String, items: Vec<(String, i64)>) -> Value {
+/// A bar chart of counts by key; `label` gives a key's label and a note in small type beside
+/// it (a rule's title, and its id).
+fn bars(
+    title: String,
+    items: Vec<(String, i64)>,
+    label: &dyn Fn(&str) -> (String, Option<String>),
+) -> Value {
     let max = items.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1);
     let bars: Vec<Value> = items
         .iter()
         .enumerate()
-        .map(|(i, (label, v))| {
-            let width = (*v as f64 / max as f64 * 360.0).round() as i64;
-            json!({"label": label, "value": v, "y": i * 24, "width": width, "text_x": 226 + width})
+        .map(|(i, (key, v))| {
+            let width = (*v as f64 / max as f64 * 290.0).round() as i64;
+            let (label, note) = label(key);
+            json!({"label": label, "note": note, "value": v, "y": i * 24, "width": width, "text_x": 306 + width})
         })
         .collect();
     json!({"title": title, "bars": bars, "height": (items.len() * 24).max(24)})
+}
+
+fn plain(key: &str) -> (String, Option<String>) {
+    (key.to_string(), None)
 }
 
 pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -66,7 +77,7 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         m
     };
     let mut weeks = count(&|r| {
-        let local = r.3 + Duration::hours(8);
+        let local = shouzhen_domain::time::to_china(r.3);
         let monday = local.date()
             - Duration::days(i64::from(
                 chrono::Datelike::weekday(&local.date()).num_days_from_monday(),
@@ -84,10 +95,10 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let data = json!({
         "title": web.t(l, "dash.charts_title"),
         "charts": [
-            bars(web.t(l, "dash.by_week"), weeks),
-            bars(web.t(l, "dash.by_rule"), by_rule),
-            bars(web.t(l, "dash.by_hospital"), by_hospital),
-            bars(web.t(l, "dash.by_district"), by_district),
+            bars(web.t(l, "dash.by_week"), weeks, &plain),
+            bars(web.t(l, "dash.by_rule"), by_rule, &|id| (rule_title(l, id), Some(id.to_string()))),
+            bars(web.t(l, "dash.by_hospital"), by_hospital, &plain),
+            bars(web.t(l, "dash.by_district"), by_district, &plain),
         ],
     });
     staff_page(&req, &state, &staff, "charts", StatusCode::OK, data)
@@ -168,13 +179,14 @@ pub async fn scorecard(
         .iter()
         .filter(|e| e.0 == "closure_start")
         .map(|(_, start, _, payload)| {
-            let body: Option<crate::intake::event::EventBody> = serde_json::from_str(payload).ok();
+            let body: Option<shouzhen_domain::event::EventBody> =
+                serde_json::from_str(payload).ok();
             let closure = body.and_then(|b| b.closure);
             let id = closure.as_ref().map(|c| c.id.clone()).unwrap_or_default();
             let end = events.iter().find(|e| {
                 e.0 == "closure_end"
                     && e.1 >= *start
-                    && serde_json::from_str::<crate::intake::event::EventBody>(&e.3)
+                    && serde_json::from_str::<shouzhen_domain::event::EventBody>(&e.3)
                         .ok()
                         .and_then(|b| b.closure)
                         .is_some_and(|c| c.id == id)

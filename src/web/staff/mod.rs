@@ -26,15 +26,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::session::{self, require};
-use super::{Lang, csrf, lang};
-use crate::api::cases::STATUSES;
+use super::{Lang, csrf, lang, rule_title};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::mail::china;
-use crate::rules::{self, RuleId};
 use crate::schema::{audit_log, cases, complaints, intake_events, users};
 use crate::state::AppState;
 use crate::store::{self, cases::QueueFilter};
+use shouzhen_domain::case::STATUSES;
+use shouzhen_domain::rules::{self, RuleId};
 
 const PAGE: i64 = 50;
 

@@ -29,7 +29,7 @@ fn china_day(s: &str) -> Option<NaiveDateTime> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()?
         .and_hms_opt(0, 0, 0)
-        .map(|t| t - Duration::hours(8))
+        .map(shouzhen_domain::time::from_china)
 }
 
 fn queue_filter(q: &DashQuery, staff: &Staff) -> AppResult<QueueFilter> {
@@ -178,12 +178,12 @@ pub async fn dashboard(
         "query": serde_urlencoded::to_string(&plain).unwrap_or_default(),
         "statuses": options(STATUSES.iter().map(|s| (s.to_string(), web.t(l, &format!("dash.statuses.{s}")))).collect(), &q.status),
         "severities": options(["high", "medium", "low"].iter().map(|s| (s.to_string(), web.t(l, &format!("dash.severities.{s}")))).collect(), &q.severity),
-        "rules": options(rules::ALL.iter().map(|r| (r.as_str().to_string(), format!("{} · {}", r.as_str(), if l == Lang::En { r.info().title_en } else { r.info().title_zh }))).collect(), &q.rule),
+        "rules": options(rules::ALL.iter().map(|r| (r.as_str().to_string(), format!("{} · {}", rule_title(l, r.as_str()), r.as_str()))).collect(), &q.rule),
         "hospitals": options(hospitals.iter().map(|h| (h.code.clone(), format!("{} {}", h.code, h.name))).collect(), &q.hospital),
         "districts": options(districts.into_iter().map(|d| (d.clone(), d)).collect(), &q.district),
         "counts": counts.iter().map(|(s, n)| json!({"status": s, "label": web.t(l, &format!("dash.statuses.{s}")), "count": n})).collect::<Vec<_>>(),
         "rows": rows.iter().map(|r| json!({
-            "id": r.id, "rule": r.rule, "severity": r.severity,
+            "id": r.id, "rule": r.rule, "rule_title": rule_title(l, &r.rule), "severity": r.severity,
             "severity_label": web.t(l, &format!("dash.severities.{}", r.severity)),
             "status_label": web.t(l, &format!("dash.statuses.{}", r.status)),
             "hospital": r.hospital, "opened": china(r.opened_at), "summary": r.summary,
@@ -229,9 +229,10 @@ pub async fn export(
         Ok(f) => f,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
+    let l = lang(&req);
     // Streamed a page at a time (keyset), so that memory stays flat however many cases match.
     let head = Bytes::from_static(
-        "\u{feff}id,rule,severity,status,hospital,district,occurred_at,opened_at,summary\r\n"
+        "\u{feff}id,rule,rule_title,severity,status,hospital,district,occurred_at,opened_at,summary\r\n"
             .as_bytes(),
     );
     let pages = futures_util::stream::unfold(Some(None), move |after| {
@@ -253,7 +254,7 @@ pub async fn export(
             };
             let next = (rows.len() as i64 == EXPORT_PAGE)
                 .then(|| rows.last().map(|r| (rank(&r.severity), r.opened_at, r.id)));
-            Some((Ok(Bytes::from(csv_lines(rows))), next))
+            Some((Ok(Bytes::from(csv_lines(rows, l))), next))
         }
     });
     let body = futures_util::stream::once(async move { Ok(head) }).chain(pages);
@@ -269,12 +270,13 @@ pub async fn export(
 /// Rows per page of the CSV export.
 const EXPORT_PAGE: i64 = 1_000;
 
-fn csv_lines(rows: Vec<store::cases::CaseRow>) -> String {
+fn csv_lines(rows: Vec<store::cases::CaseRow>, l: Lang) -> String {
     let mut out = String::with_capacity(rows.len() * 160);
     for r in rows {
         let line = [
             r.id.to_string(),
-            r.rule,
+            r.rule.clone(),
+            rule_title(l, &r.rule),
             r.severity,
             r.status,
             r.hospital.unwrap_or_default(),

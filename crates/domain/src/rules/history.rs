@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::intake::event::{Acuity, EventBody, EventKind, Group, Reason};
+use crate::event::{Acuity, EventBody, EventKind, Group, Reason};
 
 /// A stored event as the rules see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,5 +154,5 @@ pub fn group_zh(g: Group) -> &'static str {
 
 /// Local time in China for summaries.
 pub fn china_time(t: NaiveDateTime) -> String {
-    (t + Duration::hours(8)).format("%m-%d %H:%M").to_string()
+    crate::time::to_china(t).format("%m-%d %H:%M").to_string()
 }

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use super::history::china_time;
 use super::human;
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::intake::event::{ArrivedBy, EventKind};
+use crate::event::{ArrivedBy, EventKind};
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::HandoverDelay,
@@ -102,4 +102,99 @@ pub fn evaluate(
         verdicts.push(Verdict::on_event(RuleId::HandoverDelay, arrival, outcome));
     }
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    fn judge(events: Vec<crate::rules::EventView>, now: &str) -> Vec<Outcome> {
+        let h = history(events);
+        outcomes(
+            &evaluate(&h, &defaults, GAP, cn(now)),
+            RuleId::HandoverDelay,
+        )
+    }
+
+    fn ambulance(at: &str) -> crate::rules::EventView {
+        ev(1, 1, EventKind::Arrival, at).by(ArrivedBy::Ambulance)
+    }
+
+    #[test]
+    fn a_handover_at_exactly_15_minutes_is_in_time_and_a_second_more_is_not() {
+        let on_time = judge(
+            vec![
+                ambulance("2022-07-01 10:00:00"),
+                ev(2, 1, EventKind::Handover, "2022-07-01 10:15:00"),
+            ],
+            "2022-07-02 00:00",
+        );
+        assert_eq!(on_time, [Outcome::Clear]);
+        let late = judge(
+            vec![
+                ambulance("2022-07-01 10:00:00"),
+                ev(2, 1, EventKind::Handover, "2022-07-01 10:15:01"),
+            ],
+            "2022-07-02 00:00",
+        );
+        assert_eq!(
+            late.iter().map(violation).collect::<Vec<_>>(),
+            [Some(vec![1, 2])]
+        );
+    }
+
+    #[test]
+    fn no_handover_yet_waits_for_minute_15_then_is_a_violation() {
+        let waiting = judge(vec![ambulance("2022-07-01 10:00")], "2022-07-01 10:14:59");
+        assert_eq!(
+            waiting,
+            [Outcome::Pending {
+                due: cn("2022-07-01 10:15")
+            }]
+        );
+        let due = judge(vec![ambulance("2022-07-01 10:00")], "2022-07-01 10:15");
+        assert_eq!(violation(&due[0]), Some(vec![1]));
+    }
+
+    #[test]
+    fn a_treatment_or_a_transfer_ends_the_wait_but_another_hospital_s_handover_does_not() {
+        let treated = judge(
+            vec![
+                ambulance("2022-07-01 10:00"),
+                ev(2, 1, EventKind::Treatment, "2022-07-01 10:05"),
+            ],
+            "2022-07-02 00:00",
+        );
+        assert_eq!(treated, [Outcome::Clear]);
+        let elsewhere = judge(
+            vec![
+                ambulance("2022-07-01 10:00"),
+                ev(2, 2, EventKind::Handover, "2022-07-01 10:05"),
+            ],
+            "2022-07-02 00:00",
+        );
+        assert!(violation(&elsewhere[0]).is_some());
+    }
+
+    #[test]
+    fn a_walk_in_patient_has_no_handover_clock() {
+        let walk_in = ev(1, 1, EventKind::Arrival, "2022-07-01 10:00").by(ArrivedBy::WalkIn);
+        assert!(judge(vec![walk_in], "2022-07-02 00:00").is_empty());
+    }
+
+    #[test]
+    fn dandong_holds_hospitals_to_15_minutes_from_2022_06_27_only() {
+        let policy = shipped();
+        let setting = |r: RuleId, j: &str, t: NaiveDateTime| policy.setting(r, j, t);
+        let judge_dandong = |at: &str| {
+            let h = history(vec![ambulance(at).in_jurisdiction("dandong")]);
+            outcomes(
+                &evaluate(&h, &setting, GAP, cn("2022-07-30 00:00")),
+                RuleId::HandoverDelay,
+            )
+        };
+        assert_eq!(judge_dandong("2022-06-26 23:59"), [Outcome::Clear]);
+        assert!(violation(&judge_dandong("2022-06-27 00:00")[0]).is_some());
+    }
 }

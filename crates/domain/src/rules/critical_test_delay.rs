@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use super::history::china_time;
 use super::human;
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::intake::event::{Acuity, EventKind, TestKind, TestStatus};
+use crate::event::{Acuity, EventKind, TestKind, TestStatus};
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::CriticalTestDelay,
@@ -105,4 +105,74 @@ pub fn evaluate(
         ));
     }
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ArrivedBy;
+    use crate::rules::testing::*;
+
+    fn critical() -> crate::rules::EventView {
+        ev(1, 1, EventKind::Arrival, "2022-07-01 10:00")
+            .by(ArrivedBy::WalkIn)
+            .acuity(Acuity::Critical)
+            .tested(TestStatus::None)
+    }
+
+    fn judge(events: Vec<crate::rules::EventView>, now: &str) -> Vec<Outcome> {
+        let h = history(events);
+        outcomes(
+            &evaluate(&h, &defaults, GAP, cn(now)),
+            RuleId::CriticalTestDelay,
+        )
+    }
+
+    #[test]
+    fn an_antigen_test_at_exactly_30_minutes_is_in_time_and_at_31_is_not() {
+        let test = |at| ev(2, 1, EventKind::Test, at).antigen();
+        assert_eq!(
+            judge(
+                vec![critical(), test("2022-07-01 10:30")],
+                "2022-07-02 00:00"
+            ),
+            [Outcome::Clear]
+        );
+        let late = judge(
+            vec![critical(), test("2022-07-01 10:31")],
+            "2022-07-02 00:00",
+        );
+        assert_eq!(violation(&late[0]), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn no_test_yet_waits_then_is_a_violation() {
+        assert_eq!(
+            judge(vec![critical()], "2022-07-01 10:29"),
+            [Outcome::Pending {
+                due: cn("2022-07-01 10:30")
+            }]
+        );
+        assert_eq!(
+            violation(&judge(vec![critical()], "2022-07-01 10:30")[0]),
+            Some(vec![1])
+        );
+    }
+
+    #[test]
+    fn a_negative_test_within_48_hours_or_a_routine_patient_needs_no_antigen_test() {
+        let negative = critical().tested(TestStatus::Negative48h);
+        assert!(judge(vec![negative], "2022-07-02 00:00").is_empty());
+        let routine = critical().acuity(Acuity::Routine);
+        assert!(judge(vec![routine], "2022-07-02 00:00").is_empty());
+    }
+
+    #[test]
+    fn a_patient_transferred_before_the_deadline_is_not_this_rule_s_case() {
+        let transfer = ev(2, 1, EventKind::Transfer, "2022-07-01 10:20");
+        assert_eq!(
+            judge(vec![critical(), transfer], "2022-07-02 00:00"),
+            [Outcome::Clear]
+        );
+    }
 }

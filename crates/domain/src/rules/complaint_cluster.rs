@@ -75,3 +75,52 @@ pub fn evaluate(
     }
     verdicts
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    fn judge(times: &[&str]) -> Vec<Vec<i64>> {
+        let complaints: Vec<ComplaintView> = times
+            .iter()
+            .zip(1..)
+            .map(|(t, id)| ComplaintView {
+                id,
+                created_at: cn(t),
+            })
+            .collect();
+        evaluate(1, "第1医院", "beijing", &complaints, &defaults)
+            .into_iter()
+            .filter_map(|v| match v.outcome {
+                Outcome::Violation(f) => Some(f.complaints),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn three_complaints_within_exactly_7_days_are_a_cluster() {
+        assert_eq!(
+            judge(&["2022-07-01 10:00", "2022-07-04 10:00", "2022-07-08 10:00"]),
+            [vec![1, 2, 3]]
+        );
+    }
+
+    #[test]
+    fn two_complaints_or_three_spread_over_more_than_7_days_are_not() {
+        assert!(judge(&["2022-07-01 10:00", "2022-07-02 10:00"]).is_empty());
+        assert!(judge(&["2022-07-01 10:00", "2022-07-04 10:00", "2022-07-08 10:01"]).is_empty());
+    }
+
+    #[test]
+    fn a_complaint_belongs_to_one_cluster_only() {
+        let six = [
+            "2022-07-01 10:00",
+            "2022-07-01 11:00",
+            "2022-07-01 12:00",
+            "2022-07-01 13:00",
+        ];
+        assert_eq!(judge(&six), [vec![1, 2, 3, 4]]);
+    }
+}

@@ -100,7 +100,7 @@ pub struct Policy {
 fn parse_instant(s: &str) -> Result<NaiveDateTime, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let midnight = d.and_hms_opt(0, 0, 0).ok_or("bad date")?;
-        return Ok(midnight - Duration::hours(8));
+        return Ok(crate::time::from_china(midnight));
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.naive_utc())
@@ -153,7 +153,7 @@ impl Policy {
             self.escalation_ack_minutes = Some(m);
         }
         for (i, r) in pack.route.into_iter().enumerate() {
-            if let Some(bad) = r.to.iter().find(|a| !crate::config::looks_like_email(a)) {
+            if let Some(bad) = r.to.iter().find(|a| !crate::field::looks_like_email(a)) {
                 return Err(format!("route[{i}].to: `{bad}` is not an email address"));
             }
             self.routes.push((r.district, r.to));
@@ -362,7 +362,7 @@ impl Policy {
 }
 
 fn china_date(t: NaiveDateTime) -> String {
-    (t + Duration::hours(8)).format("%Y-%m-%d").to_string()
+    crate::time::to_china(t).format("%Y-%m-%d").to_string()
 }
 
 fn describe_duration(d: Duration) -> String {
@@ -446,8 +446,11 @@ mod tests {
 
     #[test]
     fn shipped_packs_load() {
-        let p = Policy::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/policies")))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let p = Policy::load(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../policies"
+        )))
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.jurisdictions(), ["beijing", "dandong", "shanghai"]);
         let s = p.setting(RuleId::HandoverDelay, "dandong", at("2022-07-01"));
         assert!(s.enabled && s.source.contains("003"));

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use super::history::china_time;
 use super::human;
 use super::{EventView, Finding, Outcome, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::intake::event::{ClosureScope, EventKind};
+use crate::event::{ClosureScope, EventKind};
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::ClosureTooLong,
@@ -95,4 +95,88 @@ pub fn evaluate(
 
 pub fn closure_subject(hospital_id: i64, closure_id: &str) -> String {
     format!("closure:{hospital_id}:{closure_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    fn start(scope: ClosureScope) -> crate::rules::EventView {
+        ev(1, 1, EventKind::ClosureStart, "2022-07-01 08:00").closure("c-1", scope)
+    }
+
+    fn end(at: &str) -> crate::rules::EventView {
+        ev(2, 1, EventKind::ClosureEnd, at).closure("c-1", ClosureScope::Facility)
+    }
+
+    fn judge(events: &[crate::rules::EventView], now: &str) -> Outcome {
+        evaluate(events, &defaults, cn(now))
+            .map(|v| v.outcome)
+            .unwrap_or(Outcome::Clear)
+    }
+
+    #[test]
+    fn a_closure_of_47_or_exactly_48_hours_is_allowed_and_49_is_not() {
+        let s = start(ClosureScope::Facility);
+        assert_eq!(
+            judge(&[s.clone(), end("2022-07-03 07:00")], "2022-07-10 00:00"),
+            Outcome::Clear
+        );
+        assert_eq!(
+            judge(&[s.clone(), end("2022-07-03 08:00")], "2022-07-10 00:00"),
+            Outcome::Clear
+        );
+        let long = judge(&[s, end("2022-07-03 09:00")], "2022-07-10 00:00");
+        assert_eq!(violation(&long), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn a_closure_still_in_force_waits_for_hour_48_then_is_a_violation() {
+        let s = start(ClosureScope::Department);
+        assert_eq!(
+            judge(std::slice::from_ref(&s), "2022-07-03 07:00"),
+            Outcome::Pending {
+                due: cn("2022-07-03 08:00")
+            }
+        );
+        assert_eq!(violation(&judge(&[s], "2022-07-03 09:00")), Some(vec![1]));
+    }
+
+    #[test]
+    fn a_closed_unit_is_not_a_closed_emergency_room() {
+        assert_eq!(
+            judge(&[start(ClosureScope::Unit)], "2022-07-10 00:00"),
+            Outcome::Clear
+        );
+    }
+
+    #[test]
+    fn the_subject_is_the_hospital_s_closure_id() {
+        let v = evaluate(
+            &[start(ClosureScope::Facility)],
+            &defaults,
+            cn("2022-07-01 09:00"),
+        );
+        assert_eq!(v.map(|v| v.subject).as_deref(), Some("closure:1:c-1"));
+    }
+
+    #[test]
+    fn dandong_limits_closures_from_2022_06_27_only() {
+        let policy = shipped();
+        let setting = |r: RuleId, j: &str, t: NaiveDateTime| policy.setting(r, j, t);
+        let at = |t: &str| {
+            let s = ev(1, 1, EventKind::ClosureStart, t)
+                .closure("c-1", ClosureScope::Facility)
+                .in_jurisdiction("dandong");
+            evaluate(&[s], &setting, cn("2022-08-01 00:00")).map(|v| v.outcome)
+        };
+        assert_eq!(at("2022-06-26 23:00"), Some(Outcome::Clear));
+        assert!(
+            at("2022-06-27 00:00")
+                .as_ref()
+                .and_then(violation)
+                .is_some()
+        );
+    }
 }

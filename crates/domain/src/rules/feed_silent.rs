@@ -60,3 +60,32 @@ pub fn evaluate(
         outcome,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    fn judge(last: &str, now: &str) -> Verdict {
+        evaluate(1, "第1医院", "beijing", cn(last), &defaults, cn(now))
+    }
+
+    #[test]
+    fn a_feed_is_silent_at_exactly_24_hours_and_not_a_second_before() {
+        assert_eq!(
+            judge("2022-07-01 10:00", "2022-07-02 09:59:59").outcome,
+            Outcome::Pending {
+                due: cn("2022-07-02 10:00")
+            }
+        );
+        assert!(violation(&judge("2022-07-01 10:00", "2022-07-02 10:00").outcome).is_some());
+    }
+
+    #[test]
+    fn each_silence_is_its_own_subject() {
+        let a = judge("2022-07-01 10:00", "2022-07-03 00:00").subject;
+        let b = judge("2022-07-05 10:00", "2022-07-07 00:00").subject;
+        assert_ne!(a, b);
+        assert!(a.starts_with("feed:1:"), "{a}");
+    }
+}

@@ -1,5 +1,5 @@
 //! The rules: one module each, with its citation and thresholds. Rules are pure functions over
-//! domain data; the engine (`crate::engine`) feeds them and stores what they find.
+//! domain data; the engine (`shouzhen::engine`) feeds them and stores what they find.
 
 pub mod closure_too_long;
 pub mod complaint_cluster;
@@ -11,6 +11,8 @@ pub mod handover_delay;
 pub mod history;
 pub mod refusal;
 pub mod special_group_refused;
+#[cfg(test)]
+mod testing;
 
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -41,9 +43,8 @@ pub enum RuleId {
     FeedSilent,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::history::{china_time, group_zh};
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::intake::event::EventKind;
+use crate::event::EventKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::SpecialGroupRefused,
@@ -62,4 +62,46 @@ pub fn evaluate(
         verdicts.push(Verdict::on_event(RuleId::SpecialGroupRefused, ev, outcome));
     }
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Acuity, ArrivedBy, Group, Reason};
+    use crate::rules::testing::*;
+
+    fn judge(events: Vec<crate::rules::EventView>) -> Vec<Outcome> {
+        outcomes(
+            &evaluate(&history(events), &defaults, GAP),
+            RuleId::SpecialGroupRefused,
+        )
+    }
+
+    #[test]
+    fn a_dialysis_patient_refused_for_any_reason_and_any_acuity_is_a_violation() {
+        let arrival = ev(1, 1, EventKind::Arrival, "2022-07-01 10:00")
+            .by(ArrivedBy::WalkIn)
+            .acuity(Acuity::Routine)
+            .groups(&[Group::Dialysis]);
+        let refusal = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").reasons(&[Reason::Other]);
+        assert_eq!(
+            violation(&judge(vec![arrival, refusal])[0]),
+            Some(vec![1, 2])
+        );
+    }
+
+    #[test]
+    fn a_group_on_the_refusal_itself_counts_and_no_group_is_no_violation() {
+        let pregnant = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").groups(&[Group::Pregnant]);
+        assert_eq!(violation(&judge(vec![pregnant])[0]), Some(vec![2]));
+        let none = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").reasons(&[Reason::NoBeds]);
+        assert_eq!(judge(vec![none]), [Outcome::Clear]);
+    }
+
+    #[test]
+    fn an_arrival_more_than_the_episode_gap_earlier_does_not_lend_its_groups() {
+        let old = ev(1, 1, EventKind::Arrival, "2022-07-01 10:00").groups(&[Group::Oncology]);
+        let refusal = ev(2, 1, EventKind::Refusal, "2022-07-04 10:01");
+        assert_eq!(judge(vec![old, refusal]), [Outcome::Clear]);
+    }
 }

@@ -4,12 +4,13 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::field::FieldError;
 
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -90,7 +91,8 @@ impl EventKind {
 
 /// What a hospital sends. Every field is optional here so that each missing one is reported by
 /// name; unknown fields are refused.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     pub event_id: Option<String>,
@@ -114,7 +116,8 @@ pub struct RawEvent {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawPatient {
     #[serde(rename = "ref")]
@@ -123,7 +126,8 @@ pub struct RawPatient {
     pub id_number: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawClosure {
     pub id: Option<String>,
@@ -131,7 +135,8 @@ pub struct RawClosure {
     pub department: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawTest {
     pub kind: Option<String>,
@@ -198,7 +203,7 @@ pub struct EventBody {
 
 impl EventBody {
     pub fn occurred_naive(&self) -> NaiveDateTime {
-        crate::store::to_micros(self.occurred_at.naive_utc())
+        crate::time::to_micros(self.occurred_at.naive_utc())
     }
 }
 
@@ -549,7 +554,7 @@ impl IntakeEvent {
             patient,
             body: EventBody {
                 kind,
-                occurred_at: crate::store::to_micros(occurred_at.naive_utc()).and_utc(),
+                occurred_at: crate::time::to_micros(occurred_at.naive_utc()).and_utc(),
                 acuity,
                 arrived_by,
                 origin_zone,

@@ -62,3 +62,46 @@ pub fn evaluate(
         outcome,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::testing::*;
+
+    fn judge(ack: Option<&str>, now: &str) -> Outcome {
+        evaluate(
+            7,
+            "TS-7",
+            Some(1),
+            "beijing",
+            cn("2022-07-01 10:00"),
+            ack.map(cn),
+            &defaults,
+            cn(now),
+        )
+        .outcome
+    }
+
+    #[test]
+    fn an_acknowledgement_at_exactly_24_hours_is_in_time_and_a_minute_later_is_not() {
+        assert_eq!(
+            judge(Some("2022-07-02 10:00"), "2022-07-03 00:00"),
+            Outcome::Clear
+        );
+        assert!(violation(&judge(Some("2022-07-02 10:01"), "2022-07-03 00:00")).is_some());
+    }
+
+    #[test]
+    fn an_unacknowledged_complaint_waits_for_its_deadline_then_is_a_violation() {
+        assert_eq!(
+            judge(None, "2022-07-02 09:59"),
+            Outcome::Pending {
+                due: cn("2022-07-02 10:00")
+            }
+        );
+        match judge(None, "2022-07-02 10:00") {
+            Outcome::Violation(f) => assert_eq!(f.complaints, [7]),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::history::{acuity_zh, china_time, is_critical_or_urgent};
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::intake::event::EventKind;
+use crate::event::EventKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::FirstDiagnosisShirked,
@@ -80,4 +80,71 @@ pub fn evaluate(
         ));
     }
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Acuity, ArrivedBy};
+    use crate::rules::testing::*;
+
+    fn judge(events: Vec<crate::rules::EventView>) -> Vec<Outcome> {
+        outcomes(
+            &evaluate(&history(events), &defaults),
+            RuleId::FirstDiagnosisShirked,
+        )
+    }
+
+    fn arrival(hospital: i64, at: &str) -> crate::rules::EventView {
+        ev(hospital * 10, hospital, EventKind::Arrival, at)
+            .by(ArrivedBy::WalkIn)
+            .acuity(Acuity::Urgent)
+    }
+
+    #[test]
+    fn the_first_hospital_transferring_an_urgent_patient_untreated_shirks_first_diagnosis() {
+        let transfer = ev(11, 1, EventKind::Transfer, "2022-07-01 10:20");
+        let second = arrival(2, "2022-07-01 11:00");
+        let o = judge(vec![arrival(1, "2022-07-01 10:00"), transfer, second]);
+        assert_eq!(violation(&o[0]), Some(vec![10, 11]));
+    }
+
+    #[test]
+    fn a_treated_patient_may_be_transferred() {
+        let treated = ev(11, 1, EventKind::Treatment, "2022-07-01 10:10");
+        let transfer = ev(12, 1, EventKind::Transfer, "2022-07-01 10:20");
+        assert_eq!(
+            judge(vec![arrival(1, "2022-07-01 10:00"), treated, transfer]),
+            [Outcome::Clear]
+        );
+    }
+
+    #[test]
+    fn only_the_first_hospital_of_the_episode_answers_for_it() {
+        let refusal_at_second = ev(21, 2, EventKind::Refusal, "2022-07-01 11:10");
+        let o = judge(vec![
+            arrival(1, "2022-07-01 10:00"),
+            arrival(2, "2022-07-01 11:00"),
+            refusal_at_second,
+        ]);
+        assert_eq!(o, [Outcome::Clear]);
+    }
+
+    #[test]
+    fn a_visit_more_than_72_hours_earlier_starts_no_episode_with_this_one() {
+        let earlier = arrival(1, "2022-07-01 10:00");
+        let later = arrival(2, "2022-07-04 10:01");
+        let refusal = ev(21, 2, EventKind::Refusal, "2022-07-04 10:05");
+        assert_eq!(
+            violation(&judge(vec![earlier, later, refusal])[0]),
+            Some(vec![20, 21])
+        );
+    }
+
+    #[test]
+    fn a_routine_patient_s_refusal_is_not_this_rule_s_case() {
+        let routine = arrival(1, "2022-07-01 10:00").acuity(Acuity::Routine);
+        let refusal = ev(11, 1, EventKind::Refusal, "2022-07-01 10:05");
+        assert_eq!(judge(vec![routine, refusal]), [Outcome::Clear]);
+    }
 }

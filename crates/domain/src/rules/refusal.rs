@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use super::history::{acuity_zh, china_time, is_critical_or_urgent, reason_zh};
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::intake::event::{EventKind, Reason};
+use crate::event::{EventKind, Reason};
 
 pub static PROHIBITED: RuleInfo = RuleInfo {
     id: RuleId::RefusalProhibitedReason,
@@ -107,4 +107,76 @@ pub fn evaluate(
         }
     }
     verdicts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Acuity, ArrivedBy};
+    use crate::rules::testing::*;
+
+    fn judge(events: Vec<crate::rules::EventView>) -> (Vec<Outcome>, Vec<Outcome>) {
+        let v = evaluate(&history(events), &defaults, GAP);
+        (
+            outcomes(&v, RuleId::RefusalProhibitedReason),
+            outcomes(&v, RuleId::RefusalOperationalReason),
+        )
+    }
+
+    fn arrival(acuity: Acuity) -> crate::rules::EventView {
+        ev(1, 1, EventKind::Arrival, "2022-07-01 10:00")
+            .by(ArrivedBy::WalkIn)
+            .acuity(acuity)
+    }
+
+    #[test]
+    fn a_critical_patient_refused_over_a_health_code_is_a_prohibited_refusal() {
+        let refusal =
+            ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").reasons(&[Reason::HealthCode]);
+        let (prohibited, operational) = judge(vec![arrival(Acuity::Critical), refusal]);
+        assert_eq!(
+            prohibited.iter().map(violation).collect::<Vec<_>>(),
+            [Some(vec![1, 2])]
+        );
+        assert_eq!(operational, [Outcome::Clear]);
+    }
+
+    #[test]
+    fn an_urgent_patient_refused_for_want_of_beds_is_an_operational_refusal() {
+        let refusal = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").reasons(&[Reason::NoBeds]);
+        let (prohibited, operational) = judge(vec![arrival(Acuity::Urgent), refusal]);
+        assert_eq!(prohibited, [Outcome::Clear]);
+        assert!(violation(&operational[0]).is_some());
+    }
+
+    #[test]
+    fn a_routine_patient_s_refusal_or_a_refusal_for_another_reason_is_no_violation() {
+        let fever = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").reasons(&[Reason::Fever]);
+        assert_eq!(
+            judge(vec![arrival(Acuity::Routine), fever]),
+            (vec![Outcome::Clear], vec![Outcome::Clear])
+        );
+        let other = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05").reasons(&[Reason::Other]);
+        assert_eq!(
+            judge(vec![arrival(Acuity::Critical), other]),
+            (vec![Outcome::Clear], vec![Outcome::Clear])
+        );
+    }
+
+    #[test]
+    fn the_acuity_on_the_refusal_itself_counts_without_an_arrival() {
+        let refusal = ev(2, 1, EventKind::Refusal, "2022-07-01 10:05")
+            .acuity(Acuity::Critical)
+            .reasons(&[Reason::NoTest]);
+        let (prohibited, _) = judge(vec![refusal]);
+        assert_eq!(violation(&prohibited[0]), Some(vec![2]));
+    }
+
+    #[test]
+    fn every_reason_is_prohibited_operational_or_other() {
+        for r in Reason::ALL.iter().filter_map(|r| Reason::parse(r)) {
+            assert!(!(is_prohibited(r) && is_operational(r)), "{r:?}");
+        }
+        assert!(!is_prohibited(Reason::Other) && !is_operational(Reason::Other));
+    }
 }

@@ -1,0 +1,22 @@
+//! Shouzhen's domain: what the directives say and what the data means, with no web framework,
+//! database or mail in reach (a test of the root package holds this crate's dependencies to
+//! that). Everything here is a pure function of its inputs, and unit-tested here.
+//!
+//! - [`event`]: intake events as hospitals send them (`RawEvent`) and as the rules read them
+//!   (`IntakeEvent`, only built from a valid one);
+//! - [`rules`]: the rules, one module each, with their citations and tests;
+//! - [`policy`]: policy packs, the dated per-jurisdiction settings of the rules;
+//! - [`case`], [`complaint`]: statuses and state machines;
+//! - [`actor`]: who acts (roles, a dashboard user);
+//! - [`field`]: field errors, which the HTTP layer reports as `errors[]`;
+//! - [`time`]: China time; [`redact`]: masking identifiers in free text.
+
+pub mod actor;
+pub mod case;
+pub mod complaint;
+pub mod event;
+pub mod field;
+pub mod policy;
+pub mod redact;
+pub mod rules;
+pub mod time;

@@ -1,0 +1,142 @@
+//! Builders for the rules' unit tests: events as the engine hands them over, times in China
+//! time as the directives and the inspectors read them.
+
+use chrono::{Duration, NaiveDateTime};
+
+use super::{EventView, Outcome, PatientHistory, RuleId, Setting, Verdict};
+use crate::event::{
+    Acuity, ArrivedBy, Closure, ClosureScope, EventBody, EventKind, Group, Reason, TestInfo,
+    TestKind, TestResult, TestStatus,
+};
+use crate::policy::Policy;
+
+/// The episode gap the engine uses (72 hours).
+pub const GAP: Duration = Duration::hours(72);
+
+/// A China wall-clock time (`2022-07-01 10:00` or with seconds), as the stored UTC instant.
+pub fn cn(s: &str) -> NaiveDateTime {
+    let local = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
+        .unwrap_or_else(|e| panic!("test time {s}: {e}"));
+    crate::time::from_china(local)
+}
+
+/// The built-in defaults, for every jurisdiction and time.
+pub fn defaults(rule: RuleId, _: &str, _: NaiveDateTime) -> Setting {
+    Setting::default_for(rule)
+}
+
+/// The built-in defaults with the shipped packs over them.
+pub fn shipped() -> Policy {
+    let mut p = Policy::builtin();
+    for pack in [
+        include_str!("../../../../policies/beijing.toml"),
+        include_str!("../../../../policies/shanghai.toml"),
+        include_str!("../../../../policies/dandong.toml"),
+    ] {
+        p.add(pack).unwrap_or_else(|e| panic!("{e}"));
+    }
+    p
+}
+
+/// One stored event: row `row` at hospital `hospital` (code `H<n>`, jurisdiction `beijing`).
+pub fn ev(row: i64, hospital: i64, kind: EventKind, at: &str) -> EventView {
+    let occurred_at = cn(at);
+    EventView {
+        row_id: row,
+        event_id: format!("e-{row}"),
+        hospital_id: hospital,
+        hospital_code: format!("H{hospital}"),
+        hospital_name: format!("第{hospital}医院"),
+        jurisdiction: "beijing".into(),
+        occurred_at,
+        body: EventBody {
+            kind,
+            occurred_at: occurred_at.and_utc(),
+            acuity: None,
+            arrived_by: None,
+            origin_zone: None,
+            health_code: None,
+            test_status: None,
+            symptoms: Vec::new(),
+            groups: Vec::new(),
+            reasons: Vec::new(),
+            to_hospital: None,
+            closure: None,
+            test: None,
+            department: None,
+            note: None,
+        },
+    }
+}
+
+/// Setters for the fields a rule reads.
+pub trait With: Sized {
+    fn view(&mut self) -> &mut EventView;
+    fn acuity(mut self, a: Acuity) -> Self {
+        self.view().body.acuity = Some(a);
+        self
+    }
+    fn by(mut self, b: ArrivedBy) -> Self {
+        self.view().body.arrived_by = Some(b);
+        self
+    }
+    fn reasons(mut self, r: &[Reason]) -> Self {
+        self.view().body.reasons = r.to_vec();
+        self
+    }
+    fn groups(mut self, g: &[Group]) -> Self {
+        self.view().body.groups = g.to_vec();
+        self
+    }
+    fn tested(mut self, s: TestStatus) -> Self {
+        self.view().body.test_status = Some(s);
+        self
+    }
+    fn antigen(mut self) -> Self {
+        self.view().body.test = Some(TestInfo {
+            kind: TestKind::Antigen,
+            result: TestResult::Negative,
+        });
+        self
+    }
+    fn closure(mut self, id: &str, scope: ClosureScope) -> Self {
+        self.view().body.closure = Some(Closure {
+            id: id.into(),
+            scope,
+            department: None,
+        });
+        self
+    }
+    fn in_jurisdiction(mut self, j: &str) -> Self {
+        self.view().jurisdiction = j.into();
+        self
+    }
+}
+
+impl With for EventView {
+    fn view(&mut self) -> &mut EventView {
+        self
+    }
+}
+
+pub fn history(events: Vec<EventView>) -> PatientHistory {
+    PatientHistory::new(events)
+}
+
+/// The outcomes of `rule` among `verdicts`, in order.
+pub fn outcomes(verdicts: &[Verdict], rule: RuleId) -> Vec<Outcome> {
+    verdicts
+        .iter()
+        .filter(|v| v.rule == rule)
+        .map(|v| v.outcome.clone())
+        .collect()
+}
+
+/// Whether an outcome is a violation (with its evidence).
+pub fn violation(o: &Outcome) -> Option<Vec<i64>> {
+    match o {
+        Outcome::Violation(f) => Some(f.evidence.clone()),
+        _ => None,
+    }
+}

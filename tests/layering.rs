@@ -1,0 +1,127 @@
+//! The workspace's layers, held by a test: each crate may use only the crates below it, and
+//! the lower crates none of the frameworks of the layers above them. Read from `cargo metadata`
+//! (the dependencies each `Cargo.toml` declares), so a forbidden dependency fails here before
+//! any code can lean on it.
+//!
+//! | layer | crate | may use | never |
+//! | --- | --- | --- | --- |
+//! | 0 | `shouzhen-domain` | — | a web framework, a database, mail, templates, an async runtime |
+//! | 3 | `shouzhen` (HTTP API, pages, CLI) | every crate below | — |
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Workspace crates from the bottom up, with the outside crates each must not declare.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "shouzhen-domain",
+        &[
+            "actix-web",
+            "actix-rt",
+            "actix-http",
+            "awc",
+            "diesel",
+            "diesel_migrations",
+            "r2d2",
+            "libsqlite3-sys",
+            "pq-sys",
+            "lettre",
+            "handlebars",
+            "tokio",
+            "tracing-subscriber",
+            "rand",
+            "prometheus",
+        ],
+    ),
+    ("shouzhen", &[]),
+];
+
+fn metadata() -> Value {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON")
+}
+
+/// Each workspace package's name and the names of the crates it declares (every kind).
+fn packages(meta: &Value) -> Vec<(String, Vec<String>)> {
+    meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            let deps = p["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .filter_map(|d| d["name"].as_str().map(String::from))
+                .collect();
+            (p["name"].as_str().expect("name").to_string(), deps)
+        })
+        .collect()
+}
+
+fn layer(name: &str) -> Option<usize> {
+    LAYERS.iter().position(|(n, _)| *n == name)
+}
+
+#[test]
+fn every_crate_uses_only_the_layers_below_it() {
+    let packages = packages(&metadata());
+    assert!(packages.len() >= LAYERS.len(), "{packages:?}");
+    let mut faults = Vec::new();
+    for (name, deps) in &packages {
+        let Some(mine) = layer(name) else {
+            faults.push(format!(
+                "{name} is in no layer: add it to LAYERS in tests/layering.rs"
+            ));
+            continue;
+        };
+        let forbidden = LAYERS[mine].1;
+        for dep in deps {
+            match layer(dep) {
+                Some(theirs) if theirs >= mine => {
+                    faults.push(format!("{name} (layer {mine}) uses {dep} (layer {theirs})"))
+                }
+                _ if forbidden.contains(&dep.as_str()) => {
+                    faults.push(format!("{name} must not use {dep}"))
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+#[test]
+fn the_domain_is_pure_of_frameworks() {
+    let packages = packages(&metadata());
+    let (_, deps) = packages
+        .iter()
+        .find(|(n, _)| n == "shouzhen-domain")
+        .expect("the domain crate is a workspace member");
+    for framework in ["actix-web", "diesel", "lettre", "handlebars"] {
+        assert!(
+            !deps.iter().any(|d| d == framework),
+            "shouzhen-domain uses {framework}"
+        );
+    }
+    assert!(
+        deps.iter().any(|d| d == "chrono"),
+        "metadata lists the domain's dependencies: {deps:?}"
+    );
+}
