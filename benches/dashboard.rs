@@ -7,6 +7,7 @@
 //! `cargo bench --bench dashboard` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...`
 //! for PostgreSQL. `BENCH_EVENTS` (default 10,000,000), `BENCH_CASES` (default 100,000).
 
+#[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/generate.rs"]

@@ -6,6 +6,7 @@
 //! `cargo bench --bench ingest` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...` for
 //! PostgreSQL. `BENCH_BATCHES` (default 10) requests per hospital.
 
+#[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
 mod common;
 

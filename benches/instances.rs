@@ -12,6 +12,7 @@
 //! `SHOUZHEN_TEST_DATABASE_URL=postgres://... cargo bench --bench instances`;
 //! `BENCH_INSTANCES` (default `1,2,3`), `BENCH_BATCHES` (default 10) requests per hospital.
 
+#[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
 mod common;
 

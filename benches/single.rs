@@ -10,6 +10,7 @@
 //! first at ten other hospitals (and the tables vacuumed and analysed, as autovacuum would), so
 //! that the load meets a grown database instead of an empty one.
 
+#[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/generate.rs"]

@@ -500,7 +500,7 @@ pub async fn act(
         note: body.note.unwrap_or_default(),
         assignee: body.assignee,
     };
-    let ip = super::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let (notifier, policy) = (state.notifier.clone(), state.policy.clone());
     let detail = state
         .db(move |conn| {

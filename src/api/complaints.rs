@@ -135,10 +135,6 @@ pub struct Filed {
     pub tracking_code: String,
 }
 
-fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
-    req.peer_addr().map(|a| a.ip())
-}
-
 /// File a complaint (the JSON twin of the web form).
 #[utoipa::path(
     post,
@@ -159,7 +155,7 @@ pub async fn create(
     state
         .web
         .limiter
-        .check(client_ip(&req))
+        .check(crate::auth::client_ip(&req))
         .map_err(|retry_after| AppError::TooManyRequests { retry_after })?;
     let lang = super::super::web::lang(&req);
     let code = file_complaint(&state, input, lang.code()).await?;
@@ -364,7 +360,7 @@ pub async fn act(
     ApiJson(body): ApiJson<ComplaintActionBody>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let ip = super::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let (policy, notifier) = (state.policy.clone(), state.notifier.clone());
     let action = ComplaintAction {
         action: body.action,
@@ -404,7 +400,7 @@ pub async fn reveal(
     path: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let ip = super::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let keys = state.keys.clone();
     let revealed = state
         .db(move |conn| {

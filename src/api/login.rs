@@ -18,13 +18,6 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// The client's address as seen by this service (the peer, not a forwarded header).
-pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
-}
-
 /// Checks a dashboard user's credentials, recording the attempt in the audit trail. Returns the
 /// user on success.
 pub async fn authenticate(
@@ -82,7 +75,13 @@ pub async fn login(
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
-    let user = authenticate(&state, body.email, body.password, client_ip(&req)).await?;
+    let user = authenticate(
+        &state,
+        body.email,
+        body.password,
+        crate::auth::client_ip_text(&req),
+    )
+    .await?;
     let role = Role::parse_staff(&user.role)
         .ok_or_else(|| AppError::internal("user with an unknown role"))?;
     let ttl = state.settings.token_ttl;

@@ -101,7 +101,7 @@ pub async fn submit(
         Ok(f) => f,
         Err(resp) => return resp,
     };
-    if let Err(wait) = web.limiter.check(req.peer_addr().map(|a| a.ip())) {
+    if let Err(wait) = web.limiter.check(crate::auth::client_ip(&req)) {
         let mut resp = web.message(
             &req,
             StatusCode::TOO_MANY_REQUESTS,

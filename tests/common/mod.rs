@@ -1,7 +1,7 @@
 //! The black-box harness: each test starts the real service on port 0 with a database of its
 //! own (a temporary SQLite file, or a fresh PostgreSQL database when
 //! `SHOUZHEN_TEST_DATABASE_URL` names a PostgreSQL server) and talks to it over HTTP.
-#![allow(dead_code)]
+//! `tests/api/main.rs` and the benches (`benches/*.rs`) include it.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,7 +24,8 @@ pub struct TestApp {
     pub database_url: String,
     /// Keeps the background workers running while the test lives.
     _stop: tokio::sync::watch::Sender<bool>,
-    pg: Option<PgDatabase>,
+    /// The test's own PostgreSQL database, dropped with the app.
+    _pg: Option<PgDatabase>,
 }
 
 /// A PostgreSQL database made for one test and dropped after it.
@@ -59,6 +60,7 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 /// A number from the environment (benchmarks' settings), or `default` when unset or unreadable.
+#[allow(dead_code)] // the benches'
 pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -337,7 +339,7 @@ impl Builder {
             dir,
             database_url,
             _stop: app.stop,
-            pg,
+            _pg: pg,
         }
     }
 }
@@ -519,6 +521,7 @@ impl<'a> Visitor<'a> {
     }
 
     /// Downloads a page as a stream, keeping nothing: (status, bytes, lines).
+    #[allow(dead_code)] // the dashboard bench's
     pub async fn download(&mut self, path: &str) -> (u16, usize, usize) {
         use futures_util::StreamExt;
         let mut resp = self
@@ -552,6 +555,7 @@ impl<'a> Visitor<'a> {
 }
 
 /// The peak resident size of this process (the service and its client), in MiB.
+#[allow(dead_code)] // the benches'
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

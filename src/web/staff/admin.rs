@@ -67,7 +67,7 @@ where
         Ok(v) => v,
         Err(resp) => return resp,
     };
-    let ip = crate::api::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let who = staff.clone();
     let result = state
         .db(move |conn| {

@@ -126,7 +126,7 @@ pub async fn case_action(
         note: f.get("note").cloned().unwrap_or_default(),
         assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
     };
-    let ip = crate::api::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let notifier = state.notifier.clone();
     let who = staff.clone();
     let result = state

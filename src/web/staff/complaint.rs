@@ -14,7 +14,7 @@ async fn render_complaint(
     let l = lang(req);
     let keys = state.keys.clone();
     let who = staff.clone();
-    let ip = crate::api::login::client_ip(req);
+    let ip = crate::auth::client_ip_text(req);
     let loaded = state
         .db(move |conn| {
             let c = store::complaints::by_id(conn, id)?
@@ -130,7 +130,7 @@ pub async fn complaint_action(
         note: get(&f, "note"),
         into: Some(get(&f, "into")).filter(|s| !s.is_empty()),
     };
-    let ip = crate::api::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let (policy, notifier, who) = (state.policy.clone(), state.notifier.clone(), staff.clone());
     let result = state
         .db(move |conn| {

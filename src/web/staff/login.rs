@@ -50,7 +50,7 @@ pub async fn login_submit(
         .map(|e| e.trim().to_lowercase())
         .unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
-    let ip = crate::api::login::client_ip(&req);
+    let ip = crate::auth::client_ip_text(&req);
     let (e, i) = (email.clone(), ip.clone());
     let failures = state
         .db(move |conn| {

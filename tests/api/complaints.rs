@@ -1,7 +1,7 @@
 //! Complaints through real HTTP: the JSON twin, the form's protections, privacy, the complaint
 //! rules, links to cases, the inspectors' actions, ratings, duplicates and retention.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{TestApp, at};

@@ -87,7 +87,7 @@ fn every_crate_uses_only_the_layers_below_it() {
     for (name, deps) in &packages {
         let Some(mine) = layer(name) else {
             faults.push(format!(
-                "{name} is in no layer: add it to LAYERS in tests/layering.rs"
+                "{name} is in no layer: add it to LAYERS in tests/api/layering.rs"
             ));
             continue;
         };

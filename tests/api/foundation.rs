@@ -1,6 +1,6 @@
 //! The foundation through real HTTP: tokens, roles, problem details, limits, migrations.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::TestApp;

@@ -3,7 +3,7 @@
 //! no identity number or complainant contact is in clear on disk or in the log; a complainant's
 //! data request is answered; every response carries the security headers.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::{Child, Command, Output, Stdio};

@@ -2,7 +2,7 @@
 //! installed by `.ci/run`): fill, fail validation, correct, submit, land on the tracking page,
 //! in Chinese and in English, without JavaScript.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,6 +1,6 @@
 //! Case actions through the API: the state machine, notes, roles and districts, the history.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, at};
 use serde_json::json;

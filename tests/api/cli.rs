@@ -1,7 +1,7 @@
 //! The `shouzhen` binary as an operator uses it: migrations, registration, import, policy
 //! packs, configuration errors, and `serve --demo` answering over HTTP and stopping on SIGTERM.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
@@ -502,7 +502,7 @@ fn a_process_exiting_while_connections_open_does_not_crash() {
             .args([
                 "--ignored",
                 "--exact",
-                "threads_connect_while_the_process_exits",
+                "cli::threads_connect_while_the_process_exits",
             ])
             .env(EXIT_RACE_URL, &url)
             .output()
@@ -512,6 +512,11 @@ fn a_process_exiting_while_connections_open_does_not_crash() {
             "run {run}: the process ended with {} (no exit code: killed by a signal)\n{}",
             out.status,
             text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains("1 passed"),
+            "run {run}: the child ran the test: {}",
+            text(&out.stdout)
         );
     }
 }

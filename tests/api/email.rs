@@ -1,7 +1,7 @@
 //! Escalation emails with a real SMTP server (aiosmtpd): delivery and content, the server down
 //! then up, two instances on one PostgreSQL, the `.eml` fallback, triggers and dead letters.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

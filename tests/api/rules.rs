@@ -1,7 +1,7 @@
 //! Every rule through real HTTP: what the policies forbid opens a case, what they allow does
 //! not, at the boundaries exactly.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{TestApp, at};

@@ -1,7 +1,7 @@
 //! The dashboard's pages over real HTTP: sessions, roles, throttling, the queue and its CSV,
 //! actions from the page, the admins' pages, the public board.
 
-mod common;
+use crate::common;
 
 use common::{TestApp, Visitor, at};
 use serde_json::json;

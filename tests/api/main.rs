@@ -1,0 +1,18 @@
+//! Shouzhen's integration tests, in one binary (one link, one run): the real service over real
+//! HTTP on a real SQLite file or PostgreSQL database (`SHOUZHEN_TEST_DATABASE_URL`), with a real
+//! SMTP server, Chromium and the W3C validator where the area needs them. `common` holds the
+//! `TestApp` every module starts its service with.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod actions;
+mod browser;
+mod cli;
+mod complaints;
+mod dashboard;
+mod email;
+mod foundation;
+mod layering;
+mod record;
+mod rules;
