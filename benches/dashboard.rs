@@ -34,7 +34,7 @@ fn cases_sql(pg: bool, n: i64, events: i64) -> String {
         .map(|(k, r)| format!("WHEN {k} THEN '{r}'"))
         .collect::<Vec<_>>()
         .join(" ");
-    let status = shouzhen::api::cases::STATUSES
+    let status = shouzhen_domain::case::STATUSES
         .iter()
         .enumerate()
         .map(|(k, s)| format!("WHEN {k} THEN '{s}'"))

@@ -1,11 +1,11 @@
 //! Registering hospitals and dashboard users: shared by the command line and the admin pages.
 
 use crate::auth::{self, Role, password};
-use crate::config::looks_like_email;
 use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::random_token;
 use crate::store::{self, hospitals::Hospital, users::User};
+use shouzhen_domain::field::looks_like_email;
 
 pub struct HospitalInput {
     pub code: String,

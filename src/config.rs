@@ -348,7 +348,7 @@ fn parse_number<T: std::str::FromStr>(var: &'static str, raw: &str) -> Result<T,
         .map_err(|_| err(var, format!("`{raw}` is not a whole number")))
 }
 
-pub use shouzhen_domain::field::looks_like_email;
+use shouzhen_domain::field::looks_like_email;
 
 /// Reads the optional TOML file. Keys may be given with or without the `SHOUZHEN_` prefix, in
 /// any case (`database_url = "..."` or `SHOUZHEN_DATABASE_URL = "..."`).

@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
 use crate::schema::cases;
 use crate::store::{self, audit};
-pub use shouzhen_domain::case::{ACTIONS, ActionRequest, MAX_NOTE, transition, validate};
+use shouzhen_domain::case::{ActionRequest, transition, validate};
 
 /// Applies an action in one transaction: the status move (refused with 409 if illegal or if
 /// the case changed meanwhile), the history entry, the audit entry, and for `escalate` the email.

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use crate::store::{self, cases::CaseFilter, cases::QueueFilter};
 use shouzhen_domain::rules::{PatientHistory, RuleId, Severity};
 
-pub use shouzhen_domain::case::STATUSES;
+use shouzhen_domain::case::STATUSES;
 
 pub fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
@@ -463,11 +463,11 @@ pub struct ActionBody {
 }
 
 fn action_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(crate::workflow::ACTIONS.iter().copied())
+    super::openapi::one_of(shouzhen_domain::case::ACTIONS.iter().copied())
 }
 
 fn note_schema() -> utoipa::openapi::Object {
-    super::openapi::text(crate::workflow::MAX_NOTE)
+    super::openapi::text(shouzhen_domain::case::MAX_NOTE)
 }
 
 /// Act on a case; every action is recorded in the case's history and the audit trail.
@@ -495,7 +495,7 @@ pub async fn act(
     super::body::ApiJson(body): super::body::ApiJson<ActionBody>,
 ) -> AppResult<HttpResponse> {
     let id = path.into_inner();
-    let request = crate::workflow::ActionRequest {
+    let request = shouzhen_domain::case::ActionRequest {
         action: body.action,
         note: body.note.unwrap_or_default(),
         assignee: body.assignee,

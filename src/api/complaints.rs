@@ -252,7 +252,7 @@ pub struct QueueQuery {
 }
 
 fn complaint_status_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(complaints::STATUSES.iter().copied())
+    super::openapi::one_of(shouzhen_domain::complaint::STATUSES.iter().copied())
 }
 
 /// The inspectors' complaint queue, newest first.
@@ -271,11 +271,14 @@ pub async fn queue(
 ) -> AppResult<HttpResponse> {
     let mut errors = Vec::new();
     if let Some(s) = &query.status
-        && !complaints::STATUSES.contains(&s.as_str())
+        && !shouzhen_domain::complaint::STATUSES.contains(&s.as_str())
     {
         errors.push(crate::error::FieldError::new(
             "status",
-            format!("must be one of {}", complaints::STATUSES.join(", ")),
+            format!(
+                "must be one of {}",
+                shouzhen_domain::complaint::STATUSES.join(", ")
+            ),
         ));
     }
     let limit = query.limit.unwrap_or(100);
@@ -334,7 +337,7 @@ pub struct ComplaintActionBody {
 }
 
 fn complaint_action_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(complaints::ACTIONS.iter().copied())
+    super::openapi::one_of(shouzhen_domain::complaint::ACTIONS.iter().copied())
 }
 
 /// Act on a complaint; the step appears on the citizen's timeline.

@@ -14,8 +14,8 @@ use crate::engine::{Effects, Engine};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::Keys;
 use crate::store::{self, complaints as rows};
-pub use shouzhen_domain::complaint::{
-    ACTIONS, CATEGORIES, MAX_DESCRIPTION, STATUSES, next_status, parse_time, rules_for,
+use shouzhen_domain::complaint::{
+    ACTIONS, CATEGORIES, MAX_DESCRIPTION, next_status, parse_time, rules_for,
 };
 
 /// What a citizen sends, from the form or the JSON twin.
@@ -345,7 +345,7 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 
 /// Other complaints that look like `c`: same hospital, category and (China) day, similar text.
 pub fn likely_duplicates(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<Vec<String>> {
-    let day_start = { shouzhen_domain::time::china_day_start(c.occurred_at) };
+    let day_start = shouzhen_domain::time::china_day_start(c.occurred_at);
     let others = rows::same_day(conn, c, day_start, day_start + Duration::days(1))?;
     Ok(others
         .into_iter()

@@ -262,6 +262,16 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
     if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
         return Ok(());
     }
+    match create_new_private(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A new file (an error if it exists) that only its owner may read and write (0600), its
+/// folder created if needed: the SQLite database, and the secret key beside it.
+pub fn create_new_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -272,9 +282,5 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+    options.open(path)
 }

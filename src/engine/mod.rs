@@ -457,10 +457,10 @@ fn link_complaints(conn: &mut DbConn, opened: &[Case]) -> QueryResult<()> {
         .iter()
         .filter_map(|case| {
             let (hospital_id, rule) = (case.hospital_id?, RuleId::parse(&case.rule)?);
-            let categories: Vec<&str> = crate::complaints::CATEGORIES
+            let categories: Vec<&str> = shouzhen_domain::complaint::CATEGORIES
                 .iter()
                 .copied()
-                .filter(|c| crate::complaints::rules_for(c).contains(&rule))
+                .filter(|c| shouzhen_domain::complaint::rules_for(c).contains(&rule))
                 .collect();
             (!categories.is_empty()).then_some((case, hospital_id, categories))
         })

@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 
 use super::{Lang, csrf, lang};
 use crate::api::complaints::{PublicComplaint, file_complaint, public_view, rate};
-use crate::complaints::{CATEGORIES, ComplaintInput, display_code, normalize_code};
+use crate::complaints::{ComplaintInput, display_code, normalize_code};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
 use crate::store;
+use shouzhen_domain::complaint::CATEGORIES;
 
 fn secure(state: &AppState) -> bool {
     state.settings.public_url.starts_with("https://")

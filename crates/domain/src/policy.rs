@@ -24,6 +24,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
 use crate::rules::{self, RuleId, Setting, Severity};
+use crate::time::china_date;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -359,10 +360,6 @@ impl Policy {
         }
         out
     }
-}
-
-fn china_date(t: NaiveDateTime) -> String {
-    crate::time::to_china(t).format("%Y-%m-%d").to_string()
 }
 
 fn describe_duration(d: Duration) -> String {

@@ -58,10 +58,10 @@ async fn render_case(
             json!({"at": at, "action": web.t(l, &format!("dash.actions.{}", a.action)), "actor": a.actor, "note": a.note})
         })
         .collect();
-    let mut actions: Vec<&str> = crate::workflow::ACTIONS
+    let mut actions: Vec<&str> = shouzhen_domain::case::ACTIONS
         .iter()
         .copied()
-        .filter(|a| crate::workflow::transition(a, &detail.case.status).is_some())
+        .filter(|a| shouzhen_domain::case::transition(a, &detail.case.status).is_some())
         .collect();
     if staff.role < Role::Supervisor {
         actions.retain(|a| *a != "assign");
@@ -121,7 +121,7 @@ pub async fn case_action(
     let Ok(id) = path.parse::<i64>() else {
         return error_page(&req, &state, &AppError::NotFound(String::new()));
     };
-    let request = crate::workflow::ActionRequest {
+    let request = shouzhen_domain::case::ActionRequest {
         action: f.get("action").cloned().unwrap_or_default(),
         note: f.get("note").cloned().unwrap_or_default(),
         assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),

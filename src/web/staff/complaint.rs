@@ -47,7 +47,7 @@ async fn render_complaint(
         Err(e) => return error_page(req, state, &e),
     };
     let web = &state.web;
-    let actions: Vec<Value> = crate::complaints::ACTIONS
+    let actions: Vec<Value> = shouzhen_domain::complaint::ACTIONS
         .iter()
         .map(|a| json!({"value": a, "label": web.t(l, &format!("dash.complaint_actions.{a}"))}))
         .collect();

@@ -26,17 +26,13 @@ pub fn defaults(rule: RuleId, _: &str, _: NaiveDateTime) -> Setting {
     Setting::default_for(rule)
 }
 
-/// The built-in defaults with the shipped packs over them.
+/// The built-in defaults with the shipped packs (`policies/`) over them.
 pub fn shipped() -> Policy {
-    let mut p = Policy::builtin();
-    for pack in [
-        include_str!("../../../../policies/beijing.toml"),
-        include_str!("../../../../policies/shanghai.toml"),
-        include_str!("../../../../policies/dandong.toml"),
-    ] {
-        p.add(pack).unwrap_or_else(|e| panic!("{e}"));
-    }
-    p
+    Policy::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policies"
+    )))
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One stored event: row `row` at hospital `hospital` (code `H<n>`, jurisdiction `beijing`).
