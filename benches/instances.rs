@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use serde_json::Value;
-use shouzhen::schema::{case_actions, cases, outbox};
+use shouzhen_store::schema::{case_actions, cases, outbox};
 
 #[path = "support/workload.rs"]
 mod workload;
@@ -223,7 +223,7 @@ async fn run(instances: usize, bodies: &[Vec<Vec<u8>>]) -> Outcome {
                 .filter(case_actions::action.eq("open"))
                 .count()
                 .get_result(conn)?;
-            let report = shouzhen::chain::verify(conn)?;
+            let report = shouzhen_store::record::verify(conn)?;
             Ok((cases, open, report.breaks.len()))
         })
         .await

@@ -1,11 +1,11 @@
 //! Registering hospitals and dashboard users: shared by the command line and the admin pages.
 
 use crate::auth::{self, Role, password};
-use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::random_token;
-use crate::store::{self, hospitals::Hospital, users::User};
 use shouzhen_domain::field::looks_like_email;
+use shouzhen_store::db::{self, DbConn};
+use shouzhen_store::{self, hospitals::Hospital, users::User};
 
 pub struct HospitalInput {
     pub code: String,
@@ -63,7 +63,7 @@ pub fn add_hospital(
         client_secret: random_token(32),
     };
     let secret_hash = auth::hash_client_secret(&credentials.client_secret);
-    let new = store::hospitals::NewHospital {
+    let new = shouzhen_store::hospitals::NewHospital {
         code: &input.code,
         name: input.name.trim(),
         district: input.district.trim(),
@@ -73,9 +73,9 @@ pub fn add_hospital(
         capacity: input.capacity,
         escalation_email: None,
         disabled: false,
-        created_at: store::now(),
+        created_at: shouzhen_store::now(),
     };
-    match store::hospitals::insert(conn, &new) {
+    match shouzhen_store::hospitals::insert(conn, &new) {
         Ok(h) => Ok((h, credentials)),
         Err(e) if db::is_unique_violation(&e) => Err(AppError::Conflict(format!(
             "a hospital with code {} is already registered",
@@ -87,10 +87,14 @@ pub fn add_hospital(
 
 /// Replaces a hospital's client secret; the old one stops working at once.
 pub fn rotate_secret(conn: &mut DbConn, code: &str) -> AppResult<Credentials> {
-    let hospital = store::hospitals::by_code(conn, code)?
+    let hospital = shouzhen_store::hospitals::by_code(conn, code)?
         .ok_or_else(|| AppError::NotFound(format!("no hospital with code {code}")))?;
     let client_secret = random_token(32);
-    store::hospitals::set_secret(conn, hospital.id, &auth::hash_client_secret(&client_secret))?;
+    shouzhen_store::hospitals::set_secret(
+        conn,
+        hospital.id,
+        &auth::hash_client_secret(&client_secret),
+    )?;
     Ok(Credentials {
         client_id: hospital.client_id,
         client_secret,
@@ -132,15 +136,15 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
         .as_deref()
         .map(str::trim)
         .filter(|d| !d.is_empty());
-    let new = store::users::NewUser {
+    let new = shouzhen_store::users::NewUser {
         email: &email,
         password_hash: &hash,
         role: &input.role,
         district,
         disabled: false,
-        created_at: store::now(),
+        created_at: shouzhen_store::now(),
     };
-    match store::users::insert(conn, &new) {
+    match shouzhen_store::users::insert(conn, &new) {
         Ok(u) => Ok(u),
         Err(e) if db::is_unique_violation(&e) => Err(AppError::Conflict(format!(
             "a user with email {email} exists"

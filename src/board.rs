@@ -2,12 +2,11 @@
 //! hospital, crowding now, closures in force, and substantiated violations of the last 90 days.
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::DbConn;
-use crate::schema::{cases, intake_events};
-use crate::store;
+use shouzhen_store::QueryResult;
+use shouzhen_store::db::DbConn;
+use shouzhen_store::reports::Statuses;
 
 /// Arrivals are counted over this many hours against the declared capacity.
 pub const CROWDING_HOURS: i64 = 3;
@@ -48,28 +47,17 @@ pub fn crowding(arrivals: i64, capacity: i32) -> &'static str {
 
 pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>> {
     let mut rows = Vec::new();
-    for h in store::hospitals::all(conn)?
+    for h in shouzhen_store::hospitals::all(conn)?
         .into_iter()
         .filter(|h| !h.disabled)
     {
-        let arrivals: i64 = intake_events::table
-            .filter(intake_events::hospital_id.eq(h.id))
-            .filter(intake_events::kind.eq("arrival"))
-            .filter(intake_events::occurred_at.ge(now - Duration::hours(CROWDING_HOURS)))
-            .count()
-            .get_result(conn)?;
-        let closure_events: Vec<(String, Option<String>, NaiveDateTime, String)> =
-            intake_events::table
-                .filter(intake_events::hospital_id.eq(h.id))
-                .filter(intake_events::kind.eq_any(["closure_start", "closure_end"]))
-                .filter(intake_events::occurred_at.ge(now - Duration::days(60)))
-                .select((
-                    intake_events::kind,
-                    intake_events::closure_id,
-                    intake_events::occurred_at,
-                    intake_events::payload,
-                ))
-                .load(conn)?;
+        let arrivals = shouzhen_store::reports::arrivals_since(
+            conn,
+            h.id,
+            now - Duration::hours(CROWDING_HOURS),
+        )?;
+        let closure_events =
+            shouzhen_store::reports::closure_events_since(conn, h.id, now - Duration::days(60))?;
         let mut closures = Vec::new();
         for (kind, id, at, payload) in &closure_events {
             if kind != "closure_start" || *at > now {
@@ -91,12 +79,12 @@ pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>
                 closures.push(label);
             }
         }
-        let violations_90d: i64 = cases::table
-            .filter(cases::hospital_id.eq(h.id))
-            .filter(cases::status.eq_any(SUBSTANTIATED))
-            .filter(cases::opened_at.ge(now - Duration::days(90)))
-            .count()
-            .get_result(conn)?;
+        let violations_90d = shouzhen_store::reports::cases_since(
+            conn,
+            h.id,
+            Statuses::In(SUBSTANTIATED),
+            now - Duration::days(90),
+        )?;
         rows.push(BoardRow {
             crowding: crowding(arrivals, h.capacity).to_string(),
             code: h.code,

@@ -152,7 +152,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         Command::Audit(AuditCommand::Verify) => {
             let state = blocking(move || startup::prepare(settings)).await?;
             let report = state
-                .db(|conn| Ok(crate::chain::verify(conn)?))
+                .db(|conn| Ok(shouzhen_store::record::verify(conn)?))
                 .await
                 .map_err(describe)?;
             for (chain, head) in &report.heads {

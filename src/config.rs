@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 
-use crate::db::DatabaseUrl;
+use shouzhen_store::db::DatabaseUrl;
 
 /// A value that must never be printed (keys, passwords in URLs).
 #[derive(Clone, PartialEq, Eq)]

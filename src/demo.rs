@@ -9,14 +9,13 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use crate::accounts::{self, Credentials, HospitalInput, UserInput};
-use crate::db::DbConn;
 use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::intake::{self, Poster};
 use crate::keys::Keys;
 use crate::mail::Notifier;
-use crate::store;
 use shouzhen_domain::policy::Policy;
+use shouzhen_store::db::DbConn;
 
 pub const PASSWORD: &str = "shouzhen-demo";
 pub const USERS: &[(&str, &str, Option<&str>)] = &[
@@ -105,7 +104,7 @@ pub fn load(
     policy: &Policy,
     notifier: &Notifier,
 ) -> AppResult<Option<DemoSummary>> {
-    if !store::hospitals::all(conn)?.is_empty() {
+    if !shouzhen_store::hospitals::all(conn)?.is_empty() {
         return Ok(None);
     }
     let now = Utc::now();
@@ -184,7 +183,7 @@ pub fn load(
         let report = intake::ingest(
             conn,
             keys,
-            &Engine::new(policy, notifier, store::now()),
+            &Engine::new(policy, notifier, shouzhen_store::now()),
             poster,
             items,
         )?;
@@ -235,7 +234,7 @@ pub fn load(
             intake::ingest(
                 conn,
                 keys,
-                &Engine::new(policy, notifier, store::now()),
+                &Engine::new(policy, notifier, shouzhen_store::now()),
                 next,
                 items,
             )?;
@@ -250,11 +249,8 @@ pub fn load(
             .map_err(AppError::from)?;
     }
     complaints(conn, keys, policy, notifier, now)?;
-    crate::engine::sweeper::sweep(conn, policy, notifier, store::now())?;
-    let cases: i64 = {
-        use diesel::prelude::*;
-        crate::schema::cases::table.count().get_result(conn)?
-    };
+    crate::engine::sweeper::sweep(conn, policy, notifier, shouzhen_store::now())?;
+    let cases = shouzhen_store::cases::count(conn)?;
     let hospital = HOSPITALS[0].0.to_string();
     Ok(first.map(|credentials| DemoSummary {
         hospital,
@@ -528,7 +524,11 @@ fn complaints(
             contact_phone: Some(format!("1390000{:04}", 1000 + i)),
         };
         let valid = crate::complaints::validate(conn, &input, now)?;
-        let engine = Engine::new(policy, notifier, store::to_micros(at.naive_utc()));
+        let engine = Engine::new(
+            policy,
+            notifier,
+            shouzhen_domain::time::to_micros(at.naive_utc()),
+        );
         let (complaint, _) = crate::complaints::file(conn, keys, &engine, valid, "zh")?;
         if i == 3 {
             // Answered and closed, and the citizen rated it.
@@ -538,7 +538,7 @@ fn complaints(
                 role: crate::auth::Role::Supervisor,
                 district: None,
             };
-            let staff = match store::users::by_email(conn, &staff.email)? {
+            let staff = match shouzhen_store::users::by_email(conn, &staff.email)? {
                 Some(u) => crate::auth::Staff {
                     user_id: u.id,
                     ..staff
@@ -556,14 +556,14 @@ fn complaints(
                 };
                 crate::complaints::act(
                     conn,
-                    &Engine::new(policy, notifier, store::now()),
+                    &Engine::new(policy, notifier, shouzhen_store::now()),
                     &staff,
                     complaint.id,
                     &a,
                     "",
                 )?;
             }
-            store::complaints::set_rating(conn, complaint.id, 4)?;
+            shouzhen_store::complaints::set_rating(conn, complaint.id, 4)?;
         }
     }
     Ok(())

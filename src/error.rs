@@ -229,40 +229,6 @@ impl ResponseError for AppError {
     }
 }
 
-/// Whether a database error means "unavailable for now" (try again) rather than a fault: a
-/// lost or refused connection, a server shutting down, a serialization failure or deadlock,
-/// SQLite busy or locked, a full disk.
-pub fn is_transient(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind as Kind, Error};
-    match e {
-        Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => true,
-        Error::DatabaseError(_, info) => {
-            let m = info.message().to_ascii_lowercase();
-            [
-                "database is locked",
-                "database table is locked",
-                "database or disk is full",
-                "disk i/o error",
-                "server closed the connection",
-                "terminating connection",
-                "connection to server",
-                "no connection to the server",
-                "the database system is",
-                "could not connect",
-                "deadlock detected",
-                "could not serialize",
-                // SQLite rolls a transaction back by itself only after a full disk, an I/O
-                // error, a busy lock or no memory; the rollback that follows then fails so.
-                "cannot rollback - no transaction is active",
-            ]
-            .iter()
-            .any(|needle| m.contains(needle))
-        }
-        Error::BrokenTransactionManager => true,
-        _ => false,
-    }
-}
-
 /// Every field at fault, as a 400 naming them.
 impl From<Vec<FieldError>> for AppError {
     fn from(errors: Vec<FieldError>) -> Self {
@@ -270,18 +236,20 @@ impl From<Vec<FieldError>> for AppError {
     }
 }
 
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<shouzhen_store::StoreError> for AppError {
+    fn from(e: shouzhen_store::StoreError) -> Self {
         match e {
-            diesel::result::Error::NotFound => Self::NotFound("not found".into()),
-            other if is_transient(&other) => Self::Unavailable(format!("database: {other}")),
+            shouzhen_store::StoreError::NotFound => Self::NotFound("not found".into()),
+            other if shouzhen_store::db::is_transient(&other) => {
+                Self::Unavailable(format!("database: {other}"))
+            }
             other => Self::Internal(format!("database: {other}")),
         }
     }
 }
 
-impl From<diesel::r2d2::PoolError> for AppError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
+impl From<shouzhen_store::PoolError> for AppError {
+    fn from(e: shouzhen_store::PoolError) -> Self {
         Self::Unavailable(format!("database pool: {e}"))
     }
 }

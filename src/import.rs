@@ -8,17 +8,16 @@ use std::path::Path;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::db::DbConn;
 use crate::engine::Engine;
 use crate::error::FieldError;
 use crate::intake::{self, Poster, Rejection, Touched};
 use crate::state::AppState;
-use crate::store;
+use shouzhen_store::db::DbConn;
 
 /// Loads the file; the error is the message for the user (also when events were rejected).
 pub fn run(state: &AppState, file: &Path, hospital: &str, batch: usize) -> Result<(), String> {
     let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
-    let h = store::hospitals::by_code(&mut conn, hospital)
+    let h = shouzhen_store::hospitals::by_code(&mut conn, hospital)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("--hospital: no hospital with code {hospital}"))?;
     let poster = Poster {
@@ -119,7 +118,7 @@ fn flush(
     }
     let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
     let items = pending.drain(..).map(|(_, item)| item).collect();
-    let engine = Engine::new(&state.policy, &state.notifier, store::now());
+    let engine = Engine::new(&state.policy, &state.notifier, shouzhen_store::now());
     let (report, touched) = intake::store_only(conn, &state.keys, &engine, poster, items)
         .map_err(|e| format!("database: {e}"))?;
     tally.touched.extend(touched);
@@ -136,7 +135,7 @@ fn flush(
 /// Judges what the file touched, a few hundred patients per transaction. Returns the number of
 /// cases opened.
 fn judge(conn: &mut DbConn, state: &AppState, touched: Touched) -> Result<usize, String> {
-    let engine = Engine::new(&state.policy, &state.notifier, store::now());
+    let engine = Engine::new(&state.policy, &state.notifier, shouzhen_store::now());
     let patients: Vec<String> = touched.patients.into_iter().collect();
     let mut opened = 0;
     let bar = ProgressBar::new(patients.len() as u64);
@@ -147,7 +146,7 @@ fn judge(conn: &mut DbConn, state: &AppState, touched: Touched) -> Result<usize,
             span: touched.span,
             closures: Default::default(),
         };
-        opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, &part))
+        opened += shouzhen_store::db::write_tx(conn, |c| intake::evaluate(c, &engine, &part))
             .map_err(|e| format!("database: {e}"))?
             .opened
             .len();
@@ -157,7 +156,7 @@ fn judge(conn: &mut DbConn, state: &AppState, touched: Touched) -> Result<usize,
         closures: touched.closures,
         ..Default::default()
     };
-    opened += crate::db::write_tx(conn, |c| intake::evaluate(c, &engine, &closures))
+    opened += shouzhen_store::db::write_tx(conn, |c| intake::evaluate(c, &engine, &closures))
         .map_err(|e| format!("database: {e}"))?
         .opened
         .len();

@@ -12,7 +12,7 @@ use rand::RngCore;
 use sha2::Sha256;
 
 use crate::config::{MIN_SECRET_LEN, Secret, Settings};
-use crate::db::DatabaseUrl;
+use shouzhen_store::db::DatabaseUrl;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -115,7 +115,7 @@ pub fn resolve_secret(settings: &Settings) -> Result<Secret, String> {
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut file = crate::db::create_new_private(path)?;
+    let mut file = shouzhen_store::db::create_new_private(path)?;
     file.write_all(contents.as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()

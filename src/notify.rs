@@ -3,13 +3,11 @@
 //! a deadline for its acknowledgement.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 
-use crate::db::DbConn;
 use crate::mail::{DigestLine, Notifier, Trigger, severity_zh};
-use crate::schema::{cases, users};
-use crate::store::{self, cases::Case, deadlines};
 use shouzhen_domain::rules::RuleId;
+use shouzhen_store::db::DbConn;
+use shouzhen_store::{QueryResult, cases::Case, deadlines};
 
 /// The deadline rule that re-escalates unacknowledged high-severity cases.
 pub const UNACKNOWLEDGED: &str = "escalation.unacknowledged";
@@ -64,17 +62,13 @@ pub fn check_acknowledged(
     else {
         return Ok(());
     };
-    let Some(case) = store::cases::by_id(conn, id)? else {
+    let Some(case) = shouzhen_store::cases::by_id(conn, id)? else {
         return Ok(());
     };
     if case.status != "open" || case.acknowledged_at.is_some() || case.escalation_level > 0 {
         return Ok(());
     }
-    let supervisors: Vec<String> = users::table
-        .filter(users::role.eq("supervisor"))
-        .filter(users::disabled.eq(false))
-        .select(users::email)
-        .load(conn)?;
+    let supervisors = shouzhen_store::users::enabled_emails_of_role(conn, "supervisor")?;
     notifier.case_email(
         conn,
         &case,
@@ -83,12 +77,10 @@ pub fn check_acknowledged(
         0,
         Some(supervisors),
     )?;
-    diesel::update(cases::table.find(case.id))
-        .set(cases::escalation_level.eq(1))
-        .execute(conn)?;
-    store::cases::add_action(
+    shouzhen_store::cases::set_escalation_level(conn, case.id, 1)?;
+    shouzhen_store::cases::add_action(
         conn,
-        &store::cases::Action {
+        &shouzhen_store::cases::Action {
             case_id: case.id,
             actor: None,
             action: "notify_supervisors",
@@ -118,31 +110,20 @@ pub fn daily_digest(
     }
     let date = local.format("%Y-%m-%d").to_string();
     let since = now - chrono::Duration::hours(24);
-    let rows: Vec<(i64, String, String, String, String)> = cases::table
-        .filter(cases::opened_at.ge(since))
-        .filter(cases::severity.eq_any(["medium", "low"]))
-        .order((cases::district.asc(), cases::opened_at.asc()))
-        .select((
-            cases::id,
-            cases::district,
-            cases::severity,
-            cases::rule,
-            cases::summary,
-        ))
-        .load(conn)?;
+    let rows = shouzhen_store::cases::opened_since(conn, since, &["medium", "low"])?;
     let mut written = 0;
     let mut i = 0;
     while i < rows.len() {
-        let district = rows[i].1.clone();
+        let district = rows[i].district.clone();
         let lines: Vec<DigestLine> = rows[i..]
             .iter()
-            .take_while(|r| r.1 == district)
-            .map(|(id, _, severity, rule, summary)| DigestLine {
-                id: *id,
-                severity: severity_zh(severity).to_string(),
-                rule: rule.clone(),
-                summary: summary.clone(),
-                link: notifier.link(*id),
+            .take_while(|r| r.district == district)
+            .map(|r| DigestLine {
+                id: r.id,
+                severity: severity_zh(&r.severity).to_string(),
+                rule: r.rule.clone(),
+                summary: r.summary.clone(),
+                link: notifier.link(r.id),
             })
             .collect();
         i += lines.len();

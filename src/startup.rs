@@ -8,7 +8,6 @@ use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
-use crate::db;
 use crate::intake::queue::{IngestQueue, Writer};
 use crate::keys::{self, Keys};
 use crate::mail::Notifier;
@@ -16,6 +15,7 @@ use crate::mail::worker::{self, Mailer, Retry};
 use crate::state::AppState;
 use crate::telemetry::{self, Metrics};
 use shouzhen_domain::policy::Policy;
+use shouzhen_store::db;
 
 pub struct Application {
     pub port: u16,

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::config::Settings;
-use crate::db::{DbConn, Pool};
 use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
 use crate::mail::Notifier;
 use crate::mail::worker::Mailer;
 use crate::telemetry::Metrics;
 use shouzhen_domain::policy::Policy;
+use shouzhen_store::db::{DbConn, Pool};
 
 pub struct AppState {
     pub settings: Settings,

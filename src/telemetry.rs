@@ -136,7 +136,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, with the pool's gauges read now.
-    pub fn render(&self, pool: &crate::db::Pool) -> String {
+    pub fn render(&self, pool: &shouzhen_store::db::Pool) -> String {
         let state = pool.state();
         let max = i64::from(pool.max_size());
         self.pool

@@ -2,15 +2,13 @@
 //! of `shouzhen_domain::case`.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
 
 use crate::auth::{Role, Staff};
-use crate::db::{self, DbConn};
 use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
-use crate::schema::cases;
-use crate::store::{self, audit};
 use shouzhen_domain::case::{ActionRequest, transition, validate};
+use shouzhen_store::db::{self, DbConn};
+use shouzhen_store::{self, audit};
 
 /// Applies an action in one transaction: the status move (refused with 409 if illegal or if
 /// the case changed meanwhile), the history entry, the audit entry, and for `escalate` the email.
@@ -25,7 +23,7 @@ pub fn apply(
 ) -> AppResult<()> {
     validate(req)?;
     db::write_tx(conn, |conn| {
-        let case = store::cases::by_id(conn, case_id)?
+        let case = shouzhen_store::cases::by_id(conn, case_id)?
             .ok_or_else(|| AppError::NotFound(format!("no case {case_id}")))?;
         if staff.district_scope().is_some_and(|d| d != case.district) {
             return Err(AppError::Forbidden(
@@ -44,7 +42,7 @@ pub fn apply(
         })?;
         let assignee_id = match (&req.action[..], req.assignee.as_deref()) {
             ("assign", Some(email)) => {
-                let user = store::users::by_email(conn, email.trim())?
+                let user = shouzhen_store::users::by_email(conn, email.trim())?
                     .filter(|u| !u.disabled)
                     .ok_or_else(|| AppError::field("assignee", "is not an active user's email"))?;
                 Some(user.id)
@@ -52,31 +50,30 @@ pub fn apply(
             _ => case.assignee_id,
         };
         let note = shouzhen_domain::redact::redact(req.note.trim()).0;
-        let updated = diesel::update(
-            cases::table
-                .find(case.id)
-                .filter(cases::status.eq(&case.status)),
-        )
-        .set((
-            cases::status.eq(to),
-            cases::updated_at.eq(now),
-            cases::assignee_id.eq(assignee_id),
-            cases::acknowledged_at.eq(if req.action == "acknowledge" {
-                Some(now)
-            } else {
-                case.acknowledged_at
-            }),
-            cases::escalation_level.eq(case.escalation_level + i32::from(req.action == "escalate")),
-        ))
-        .execute(conn)?;
-        if updated == 0 {
+        let moved = shouzhen_store::cases::apply_move(
+            conn,
+            case.id,
+            &shouzhen_store::cases::StaffMove {
+                from: &case.status,
+                to,
+                assignee_id,
+                acknowledged_at: if req.action == "acknowledge" {
+                    Some(now)
+                } else {
+                    case.acknowledged_at
+                },
+                escalation_level: case.escalation_level + i32::from(req.action == "escalate"),
+                at: now,
+            },
+        )?;
+        if !moved {
             return Err(AppError::Conflict(
                 "the case changed meanwhile; reload it".into(),
             ));
         }
-        store::cases::add_action(
+        shouzhen_store::cases::add_action(
             conn,
-            &store::cases::Action {
+            &shouzhen_store::cases::Action {
                 case_id: case.id,
                 actor: Some((staff.user_id, &staff.email)),
                 action: &req.action,
@@ -99,8 +96,8 @@ pub fn apply(
             },
         )?;
         if req.action == "escalate" {
-            let case =
-                store::cases::by_id(conn, case.id)?.ok_or(diesel::result::Error::NotFound)?;
+            let case = shouzhen_store::cases::by_id(conn, case.id)?
+                .ok_or(shouzhen_store::StoreError::NotFound)?;
             crate::notify::case_escalated(
                 conn,
                 notifier,
@@ -111,26 +108,4 @@ pub fn apply(
         }
         Ok(())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::transition;
-
-    #[test]
-    fn the_state_machine_refuses_illegal_moves() {
-        assert_eq!(transition("acknowledge", "open"), Some("acknowledged"));
-        assert_eq!(transition("acknowledge", "acknowledged"), None);
-        assert_eq!(
-            transition("resolve", "open"),
-            None,
-            "resolve needs an acknowledgement first"
-        );
-        assert_eq!(transition("resolve", "escalated"), Some("resolved"));
-        assert_eq!(transition("escalate", "escalated"), None);
-        assert_eq!(transition("dismiss", "resolved"), None);
-        assert_eq!(transition("reopen", "open"), None);
-        assert_eq!(transition("reopen", "withdrawn"), Some("open"));
-        assert_eq!(transition("fly", "open"), None);
-    }
 }

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Inspector, Staff};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
-use crate::store::{self, cases::CaseFilter, cases::QueueFilter};
 use shouzhen_domain::rules::{PatientHistory, RuleId, Severity};
+use shouzhen_store::{self, cases::CaseFilter, cases::QueueFilter};
 
 use shouzhen_domain::case::STATUSES;
 
@@ -196,7 +196,7 @@ pub async fn list(
     let filter = filter_from(&query, &staff)?;
     let limit = filter.limit;
     let rows = state
-        .read(move |conn| Ok(store::cases::list(conn, &filter)?))
+        .read(move |conn| Ok(shouzhen_store::cases::list(conn, &filter)?))
         .await?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| encode_cursor(r.opened_at, r.id)))
@@ -306,25 +306,25 @@ pub struct CaseDetail {
 
 /// Everything about one case, as the API and the case page show it.
 pub fn load_detail(
-    conn: &mut crate::db::DbConn,
+    conn: &mut shouzhen_store::db::DbConn,
     id: i64,
     policy: &shouzhen_domain::policy::Policy,
 ) -> AppResult<CaseDetail> {
-    let case = store::cases::by_id(conn, id)?
+    let case = shouzhen_store::cases::by_id(conn, id)?
         .ok_or_else(|| AppError::NotFound(format!("no case {id}")))?;
     let hospital = match case.hospital_id {
-        Some(h) => store::hospitals::by_id(conn, h)?.map(|h| h.code),
+        Some(h) => shouzhen_store::hospitals::by_id(conn, h)?.map(|h| h.code),
         None => None,
     };
-    let (event_ids, complaint_ids) = store::cases::evidence_of(conn, case.id)?;
-    let events = store::events::by_ids(conn, &event_ids)?;
+    let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
+    let events = shouzhen_store::events::by_ids(conn, &event_ids)?;
     let chain = match (
         RuleId::parse(&case.rule),
         events.iter().find(|(_, _, k)| k.is_some()),
     ) {
         (Some(_), Some((anchor, _, Some(key)))) => {
             let margin = chrono::Duration::days(30);
-            let history = PatientHistory::new(store::events::for_patient(
+            let history = PatientHistory::new(shouzhen_store::events::for_patient(
                 conn,
                 key,
                 anchor.occurred_at - margin,
@@ -370,7 +370,7 @@ pub fn load_detail(
             details: serde_json::to_value(&v.body).unwrap_or_default(),
         })
         .collect();
-    let complaints = store::complaints::evidence(conn, &complaint_ids)?
+    let complaints = shouzhen_store::complaints::evidence(conn, &complaint_ids)?
         .into_iter()
         .map(|c| EvidenceComplaint {
             id: c.id,
@@ -381,7 +381,7 @@ pub fn load_detail(
             description: c.description,
         })
         .collect();
-    let actions = store::cases::actions_of(conn, case.id)?
+    let actions = shouzhen_store::cases::actions_of(conn, case.id)?
         .into_iter()
         .map(|a| ActionItem {
             action: a.action,
@@ -392,7 +392,7 @@ pub fn load_detail(
             to_status: a.to_status,
         })
         .collect();
-    let assignee = store::cases::assignee_email(conn, &case)?;
+    let assignee = shouzhen_store::cases::assignee_email(conn, &case)?;
     let rule_info = RuleId::parse(&case.rule)
         .map(RuleDescription::of)
         .ok_or_else(|| AppError::internal(format!("case {} has an unknown rule", case.id)))?;
@@ -504,7 +504,15 @@ pub async fn act(
     let (notifier, policy) = (state.notifier.clone(), state.policy.clone());
     let detail = state
         .db(move |conn| {
-            crate::workflow::apply(conn, &notifier, &staff, id, &request, &ip, store::now())?;
+            crate::workflow::apply(
+                conn,
+                &notifier,
+                &staff,
+                id,
+                &request,
+                &ip,
+                shouzhen_store::now(),
+            )?;
             load_detail(conn, id, &policy)
         })
         .await?;

@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::mail::china;
 use crate::state::AppState;
-use crate::store::{self, complaints as rows};
+use shouzhen_store::{self, complaints as rows};
 
 /// Validates and files a complaint (rules, links, timeline); returns its tracking code.
 pub async fn file_complaint(
@@ -33,7 +33,11 @@ pub async fn file_complaint(
         .db(move |conn| {
             let now = Utc::now();
             let valid = complaints::validate(conn, &input, now)?;
-            let engine = Engine::new(&policy, &notifier, store::to_micros(now.naive_utc()));
+            let engine = Engine::new(
+                &policy,
+                &notifier,
+                shouzhen_domain::time::to_micros(now.naive_utc()),
+            );
             let (c, effects) = complaints::file(conn, &keys, &engine, valid, &lang)?;
             Ok((c.tracking_code, effects.opened.len()))
         })
@@ -72,7 +76,10 @@ pub struct PublicComplaint {
 }
 
 /// The public view of a complaint (of the one it was merged into, if any).
-pub fn public_view(conn: &mut crate::db::DbConn, code: &str) -> AppResult<Option<PublicComplaint>> {
+pub fn public_view(
+    conn: &mut shouzhen_store::db::DbConn,
+    code: &str,
+) -> AppResult<Option<PublicComplaint>> {
     let Some(own) = rows::by_code(conn, code)? else {
         return Ok(None);
     };
@@ -115,7 +122,7 @@ pub async fn rate(state: &AppState, code: &str, rating: i32) -> AppResult<()> {
     let code = code.to_string();
     state
         .db(move |conn| {
-            crate::db::write_tx(conn, |conn| {
+            shouzhen_store::db::write_tx(conn, |conn| {
                 let c = rows::by_code(conn, &code)?
                     .ok_or_else(|| AppError::NotFound("no such complaint".into()))?;
                 if !rows::set_rating(conn, c.id, rating)? {
@@ -123,7 +130,7 @@ pub async fn rate(state: &AppState, code: &str, rating: i32) -> AppResult<()> {
                         "only a closed complaint can be rated, once".into(),
                     ));
                 }
-                rows::add_update(conn, c.id, "rated", "", store::now())?;
+                rows::add_update(conn, c.id, "rated", "", shouzhen_store::now())?;
                 Ok(())
             })
         })
@@ -300,7 +307,7 @@ pub async fn queue(
             let mut items = Vec::with_capacity(list.len());
             for c in list {
                 let hospital = match c.hospital_id {
-                    Some(h) => store::hospitals::by_id(conn, h)?.map(|h| h.code),
+                    Some(h) => shouzhen_store::hospitals::by_id(conn, h)?.map(|h| h.code),
                     None => None,
                 };
                 items.push(QueueItem {
@@ -372,7 +379,7 @@ pub async fn act(
     };
     state
         .db(move |conn| {
-            let engine = Engine::new(&policy, &notifier, store::now());
+            let engine = Engine::new(&policy, &notifier, shouzhen_store::now());
             complaints::act(conn, &engine, &staff, id, &action, &ip)
         })
         .await?;
@@ -410,9 +417,9 @@ pub async fn reveal(
             let c = rows::by_id(conn, id)?
                 .ok_or_else(|| AppError::NotFound(format!("no complaint {id}")))?;
             complaints::check_district(conn, &staff, &c)?;
-            store::audit::record(
+            shouzhen_store::audit::record(
                 conn,
-                &store::audit::Entry {
+                &shouzhen_store::audit::Entry {
                     actor_id: Some(staff.user_id),
                     actor_label: &staff.email,
                     action: "complaint.reveal",
@@ -443,7 +450,7 @@ pub async fn reveal(
 )]
 pub async fn hospitals(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let rows = state
-        .read(|conn| Ok(crate::board::board(conn, store::now())?))
+        .read(|conn| Ok(crate::board::board(conn, shouzhen_store::now())?))
         .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

@@ -1,7 +1,6 @@
 //! Operators' endpoints: liveness, readiness, metrics.
 
 use actix_web::{HttpResponse, web};
-use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use crate::error::{AppError, AppResult};
@@ -26,7 +25,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     state
         .db(|conn| {
-            conn.batch_execute("SELECT 1")
+            shouzhen_store::db::ping(conn)
                 .map_err(|e| AppError::Unavailable(format!("readiness: {e}")))
         })
         .await?;

@@ -9,7 +9,7 @@ use super::oauth::TokenResponse;
 use crate::auth::{Role, password, token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{self, audit};
+use shouzhen_store::{self, audit};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -25,11 +25,11 @@ pub async fn authenticate(
     email: String,
     password_given: String,
     ip: String,
-) -> AppResult<store::users::User> {
+) -> AppResult<shouzhen_store::users::User> {
     let email = email.trim().to_lowercase();
     let lookup = email.clone();
     let user = state
-        .db(move |conn| Ok(store::users::by_email(conn, &lookup)?))
+        .db(move |conn| Ok(shouzhen_store::users::by_email(conn, &lookup)?))
         .await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let ok = web::block(move || password::verify(&password_given, stored.as_deref())).await?;

@@ -12,7 +12,6 @@ use super::body::{media_type, read_body};
 use crate::auth::{self, Role, token};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store;
 
 const FORM_LIMIT: usize = 8 * 1024;
 
@@ -157,7 +156,7 @@ pub async fn token(
 
     let lookup_id = client_id.clone();
     let hospital = state
-        .db(move |conn| Ok(store::hospitals::by_client_id(conn, &lookup_id)?))
+        .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &lookup_id)?))
         .await?;
     let presented = auth::hash_client_secret(&secret);
     let valid = match &hospital {

@@ -10,7 +10,6 @@ use futures_util::future::LocalBoxFuture;
 use super::token::{self, Claims, Role};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::store;
 
 /// A hospital's machine client, authenticated by its Bearer token.
 #[derive(Debug, Clone)]
@@ -82,7 +81,7 @@ impl FromRequest for HospitalPrincipal {
             }
             let client_id = claims.sub.clone();
             let principal = state
-                .db(move |conn| Ok(store::hospitals::by_client_id(conn, &client_id)?))
+                .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &client_id)?))
                 .await?
                 .filter(|h| !h.disabled)
                 .map(|h| Self {
@@ -154,7 +153,7 @@ async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, AppError> {
         .parse()
         .map_err(|_| AppError::Unauthorized("the access token is invalid".into()))?;
     let user = state
-        .db(move |conn| Ok(store::users::by_id(conn, user_id)?))
+        .db(move |conn| Ok(shouzhen_store::users::by_id(conn, user_id)?))
         .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| AppError::Unauthorized("this account is unknown or disabled".into()))?;

@@ -4,52 +4,37 @@
 //! timeline, the cases it was linked to, and when staff revealed the contact details. Recorded in
 //! the audit trail.
 
-use diesel::prelude::*;
 use serde_json::{Value, json};
 
 use crate::api::cases::rfc3339;
-use crate::db::DbConn;
 use crate::keys::Keys;
-use crate::schema::{audit_log, case_evidence, cases, hospitals};
-use crate::store;
+use shouzhen_store::QueryResult;
+use shouzhen_store::db::DbConn;
 
 /// The export as JSON, or `None` when no complaint has that code.
 pub fn export(conn: &mut DbConn, keys: &Keys, code: &str) -> QueryResult<Option<Value>> {
     let Some(normalized) = super::normalize_code(code) else {
         return Ok(None);
     };
-    let Some(c) = store::complaints::by_code(conn, &normalized)? else {
+    let Some(c) = shouzhen_store::complaints::by_code(conn, &normalized)? else {
         return Ok(None);
     };
     let (name, phone, original) = super::reveal(keys, &c);
     let contact_held = c.contact_sealed.is_some();
-    let hospital: Option<(String, String)> = match c.hospital_id {
-        Some(id) => hospitals::table
-            .find(id)
-            .select((hospitals::code, hospitals::name))
-            .first(conn)
-            .optional()?,
+    let hospital = match c.hospital_id {
+        Some(id) => shouzhen_store::hospitals::by_id(conn, id)?.map(|h| (h.code, h.name)),
         None => None,
     };
-    let timeline: Vec<Value> = store::complaints::updates(conn, c.id)?
+    let timeline: Vec<Value> = shouzhen_store::complaints::updates(conn, c.id)?
         .into_iter()
         .map(|(at, kind, note)| json!({"at": rfc3339(at), "kind": kind, "note": note}))
         .collect();
-    let linked: Vec<(i64, String, String)> = case_evidence::table
-        .inner_join(cases::table)
-        .filter(case_evidence::complaint_id.eq(c.id))
-        .select((cases::id, cases::rule, cases::status))
-        .load(conn)?;
+    let linked = shouzhen_store::complaints::linked_cases(conn, c.id)?;
     let target = c.id.to_string();
-    let reveals: Vec<(chrono::NaiveDateTime, String)> = audit_log::table
-        .filter(audit_log::target_type.eq("complaint"))
-        .filter(audit_log::target_id.eq(&target))
-        .order(audit_log::id)
-        .select((audit_log::at, audit_log::action))
-        .load(conn)?;
-    store::audit::record(
+    let reveals = shouzhen_store::audit::about(conn, "complaint", &target)?;
+    shouzhen_store::audit::record(
         conn,
-        &store::audit::Entry {
+        &shouzhen_store::audit::Entry {
             actor_label: "cli",
             action: "complaint.export",
             target_type: "complaint",

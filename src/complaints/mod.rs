@@ -5,18 +5,18 @@ pub mod export;
 pub mod seal;
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use diesel::QueryResult;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use shouzhen_store::QueryResult;
 
-use crate::db::{self, DbConn};
 use crate::engine::{Effects, Engine};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::Keys;
-use crate::store::{self, complaints as rows};
 use shouzhen_domain::complaint::{
     ACTIONS, CATEGORIES, MAX_DESCRIPTION, next_status, parse_time, rules_for,
 };
+use shouzhen_store::db::{self, DbConn};
+use shouzhen_store::{self, complaints as rows};
 
 /// What a citizen sends, from the form or the JSON twin.
 #[derive(Debug, Default, Clone, Deserialize, Serialize, utoipa::ToSchema)]
@@ -76,7 +76,7 @@ pub fn validate(
     let mut hospital_name = text(&input.hospital_name);
     let mut hospital_id = None;
     if !code.is_empty() {
-        match store::hospitals::by_code(conn, &code)? {
+        match shouzhen_store::hospitals::by_code(conn, &code)? {
             Some(h) if !h.disabled => {
                 hospital_id = Some(h.id);
                 hospital_name = h.name;
@@ -114,7 +114,7 @@ pub fn validate(
                 errors.push(FieldError::new("occurred_at", "is in the future"));
                 None
             }
-            Some(t) => Some(store::to_micros(t)),
+            Some(t) => Some(shouzhen_domain::time::to_micros(t)),
         }
     };
     let description = text(&input.description);
@@ -266,7 +266,7 @@ pub fn link_to_cases(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<usiz
     };
     let rules: Vec<&str> = rules_for(&c.category).iter().map(|r| r.as_str()).collect();
     let window = Duration::hours(24);
-    let ids = store::cases::matching(
+    let ids = shouzhen_store::cases::matching(
         conn,
         hospital_id,
         &rules,
@@ -274,7 +274,7 @@ pub fn link_to_cases(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<usiz
         c.occurred_at + window,
     )?;
     for id in &ids {
-        store::cases::link_evidence(conn, *id, &[], &[c.id])?;
+        shouzhen_store::cases::link_evidence(conn, *id, &[], &[c.id])?;
     }
     Ok(ids.len())
 }
@@ -370,7 +370,7 @@ pub fn check_district(
     c: &rows::Complaint,
 ) -> AppResult<()> {
     if let (Some(d), Some(h)) = (staff.district_scope(), c.hospital_id)
-        && store::hospitals::by_id(conn, h)?.map(|h| h.district) != Some(d)
+        && shouzhen_store::hospitals::by_id(conn, h)?.map(|h| h.district) != Some(d)
     {
         return Err(AppError::Forbidden(
             "this complaint is outside your district".into(),
@@ -462,9 +462,9 @@ pub fn act(
             _ => "merged",
         };
         rows::add_update(conn, c.id, kind, &public, now)?;
-        store::audit::record(
+        shouzhen_store::audit::record(
             conn,
-            &store::audit::Entry {
+            &shouzhen_store::audit::Entry {
                 actor_id: Some(staff.user_id),
                 actor_label: &staff.email,
                 action: &format!("complaint.{}", a.action),

@@ -9,18 +9,17 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::QueryResult;
+use shouzhen_store::QueryResult;
 
-use crate::db::{self, DbConn};
 use crate::mail::Notifier;
-use crate::store;
-use crate::store::cases::{Action, Case, REINSTATE, WITHDRAW};
-use crate::store::deadlines::{self, Change};
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
     feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
 };
+use shouzhen_store::cases::{Action, Case, REINSTATE, WITHDRAW};
+use shouzhen_store::db::{self, DbConn};
+use shouzhen_store::deadlines::{self, Change};
 
 /// How far around the touched events a patient's history is read: episodes are at most a few
 /// days long, so a month each side holds every event that can matter.
@@ -89,7 +88,8 @@ impl<'a> Engine<'a> {
         db::lock_subjects(conn, &subjects)?;
         let margin = Duration::days(HISTORY_MARGIN_DAYS);
         let keys: Vec<&str> = patient_keys.iter().map(String::as_str).collect();
-        let histories = store::events::for_patients(conn, &keys, from - margin, to + margin)?;
+        let histories =
+            shouzhen_store::events::for_patients(conn, &keys, from - margin, to + margin)?;
         let mut verdicts = Vec::new();
         for key in patient_keys {
             if let Some(events) = histories.get(key) {
@@ -133,7 +133,7 @@ impl<'a> Engine<'a> {
             conn,
             &closure_too_long::closure_subject(hospital_id, closure_id),
         )?;
-        let events = store::events::for_closure(conn, hospital_id, closure_id)?;
+        let events = shouzhen_store::events::for_closure(conn, hospital_id, closure_id)?;
         let verdicts = closure_too_long::evaluate(&events, &self.setting(), self.now)
             .into_iter()
             .collect();
@@ -142,7 +142,7 @@ impl<'a> Engine<'a> {
 
     /// The silent-feed rule for one hospital.
     pub fn feed(&self, conn: &mut DbConn, hospital_id: i64) -> QueryResult<Effects> {
-        let Some(h) = store::hospitals::by_id(conn, hospital_id)? else {
+        let Some(h) = shouzhen_store::hospitals::by_id(conn, hospital_id)? else {
             return Ok(Effects::default());
         };
         let Some(last) = h.last_received_at else {
@@ -161,7 +161,7 @@ impl<'a> Engine<'a> {
 
     /// `complaint.unanswered` for one complaint.
     pub fn complaint(&self, conn: &mut DbConn, complaint_id: i64) -> QueryResult<Effects> {
-        let Some(c) = store::complaints::unanswered_view(conn, complaint_id)? else {
+        let Some(c) = shouzhen_store::complaints::unanswered_view(conn, complaint_id)? else {
             return Ok(Effects::default());
         };
         let verdict = rules::complaint_unanswered::evaluate(
@@ -185,7 +185,7 @@ impl<'a> Engine<'a> {
         at: NaiveDateTime,
     ) -> QueryResult<Effects> {
         db::lock_subject(conn, &format!("complaints:{hospital_id}"))?;
-        let Some(h) = store::hospitals::by_id(conn, hospital_id)? else {
+        let Some(h) = shouzhen_store::hospitals::by_id(conn, hospital_id)? else {
             return Ok(Effects::default());
         };
         let window = self
@@ -193,8 +193,12 @@ impl<'a> Engine<'a> {
             .setting(RuleId::ComplaintCluster, &h.jurisdiction, at)
             .limit_or_default(RuleId::ComplaintCluster);
         // Clusters start at a complaint; reading two windows back finds the one `at` belongs to.
-        let complaints =
-            store::complaints::for_cluster(conn, hospital_id, at - window * 2, at + window)?;
+        let complaints = shouzhen_store::complaints::for_cluster(
+            conn,
+            hospital_id,
+            at - window * 2,
+            at + window,
+        )?;
         let verdicts = rules::complaint_cluster::evaluate(
             h.id,
             &h.name,
@@ -220,7 +224,7 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         let ids: Vec<i64> = hospitals.iter().map(|(id, _)| *id).collect();
-        let touched = store::hospitals::touch(conn, &ids, self.now, FEED_GRAIN)?;
+        let touched = shouzhen_store::hospitals::touch(conn, &ids, self.now, FEED_GRAIN)?;
         let mut changes = deadlines::Changes::new();
         for (id, jurisdiction) in hospitals {
             if !touched.contains(id) {
@@ -255,7 +259,7 @@ impl<'a> Engine<'a> {
         // Deadline changes are written together at the end: one upsert, one update per rule.
         let mut changes = deadlines::Changes::new();
         // New cases too: one insert for the cases, one for their links, one for their actions.
-        let mut opening: Vec<store::cases::NewViolation> = Vec::new();
+        let mut opening: Vec<shouzhen_store::cases::NewViolation> = Vec::new();
         let mut to_open: HashMap<(&'static str, String), usize> = HashMap::new();
         // Cases that stand already: the evidence they gain, the withdrawn ones the evidence
         // reinstates, the untouched ones it withdraws, and those under review it clears.
@@ -287,7 +291,7 @@ impl<'a> Engine<'a> {
                         Some(id) => match districts.get(&id) {
                             Some(d) => d.clone(),
                             None => {
-                                let d = store::hospitals::by_id(conn, id)?
+                                let d = shouzhen_store::hospitals::by_id(conn, id)?
                                     .map(|h| h.district)
                                     .unwrap_or_default();
                                 districts.insert(id, d.clone());
@@ -306,7 +310,7 @@ impl<'a> Engine<'a> {
                         }
                         Entry::Vacant(slot) => {
                             slot.insert(opening.len());
-                            opening.push(store::cases::NewViolation {
+                            opening.push(shouzhen_store::cases::NewViolation {
                                 rule: v.rule,
                                 subject: v.subject,
                                 hospital_id: v.hospital_id,
@@ -344,7 +348,7 @@ impl<'a> Engine<'a> {
             }
         }
         deadlines::write(conn, &changes)?;
-        let opened = store::cases::open_cases(conn, &opening, self.now)?;
+        let opened = shouzhen_store::cases::open_cases(conn, &opening, self.now)?;
         // Every system action of this pass goes onto the chain of case actions at once.
         let now = self.now;
         let mut actions: Vec<Action<'_>> = opened
@@ -352,9 +356,10 @@ impl<'a> Engine<'a> {
             .map(|case| Action::system(case.id, "open", "", "open", &case.summary, now))
             .collect();
         let ids: Vec<i64> = withdraw.iter().map(|(id, ..)| *id).collect();
-        let withdrawn: HashSet<i64> = store::cases::move_status(conn, &ids, &WITHDRAW, now)?
-            .into_iter()
-            .collect();
+        let withdrawn: HashSet<i64> =
+            shouzhen_store::cases::move_status(conn, &ids, &WITHDRAW, now)?
+                .into_iter()
+                .collect();
         for (id, rule, subject) in withdraw {
             if withdrawn.contains(&id) {
                 actions.push(WITHDRAW.entry(id, now));
@@ -363,17 +368,17 @@ impl<'a> Engine<'a> {
                 under_review.push((rule, subject));
             }
         }
-        let reinstated = store::cases::move_status(conn, &reinstate, &REINSTATE, now)?;
+        let reinstated = shouzhen_store::cases::move_status(conn, &reinstate, &REINSTATE, now)?;
         actions.extend(reinstated.into_iter().map(|id| REINSTATE.entry(id, now)));
-        store::cases::add_actions(conn, &actions)?;
+        shouzhen_store::cases::add_actions(conn, &actions)?;
         for (rule, subject) in under_review {
-            store::cases::record_clear(conn, rule, &subject, self.now)?;
+            shouzhen_store::cases::record_clear(conn, rule, &subject, self.now)?;
         }
         let gained: Vec<(i64, &[i64], &[i64])> = gained
             .iter()
             .map(|(id, (events, complaints))| (*id, events.as_slice(), complaints.as_slice()))
             .collect();
-        store::cases::insert_links(conn, &gained)?;
+        shouzhen_store::cases::insert_links(conn, &gained)?;
         link_complaints(conn, &opened)?;
         for case in &opened {
             crate::notify::case_opened(conn, self.notifier, case, self.now)?;
@@ -429,7 +434,7 @@ impl Known {
             }
         }
         for (rule, subject, id, status) in
-            store::cases::status_for(conn, &rules, &subjects(&wanted_cases))?
+            shouzhen_store::cases::status_for(conn, &rules, &subjects(&wanted_cases))?
         {
             if let Some(key) = wanted_key(&wanted_cases, &rule, subject) {
                 known.cases.insert(key, (id, status));
@@ -478,7 +483,7 @@ fn link_complaints(conn: &mut DbConn, opened: &[Case]) -> QueryResult<()> {
         .iter()
         .flat_map(|(.., c)| c.iter().copied())
         .collect();
-    let found = store::complaints::for_cases(
+    let found = shouzhen_store::complaints::for_cases(
         conn,
         &hospitals.into_iter().collect::<Vec<_>>(),
         &categories.into_iter().collect::<Vec<_>>(),
@@ -504,7 +509,7 @@ fn link_complaints(conn: &mut DbConn, opened: &[Case]) -> QueryResult<()> {
         .iter()
         .map(|(case, ids)| (*case, &[][..], ids.as_slice()))
         .collect();
-    store::cases::insert_links(conn, &links)
+    shouzhen_store::cases::insert_links(conn, &links)
 }
 
 pub fn feed_deadline_subject(hospital_id: i64) -> String {

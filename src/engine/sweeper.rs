@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::NaiveDateTime;
-use diesel::QueryResult;
+use shouzhen_store::QueryResult;
 
 use super::{Effects, Engine};
-use crate::db::{self, DbConn, Pool};
 use crate::mail::Notifier;
-use crate::store::{self, deadlines};
 use crate::telemetry::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::RuleId;
+use shouzhen_store::db::{self, DbConn, Pool};
+use shouzhen_store::{self, deadlines};
 
 /// How many deadlines one pass takes at most; a backlog is worked off over several passes.
 const BATCH: i64 = 500;
@@ -45,7 +45,7 @@ fn evaluate(
                 .strip_prefix("ev:")
                 .and_then(|s| s.parse::<i64>().ok());
             match row
-                .map(|r| store::events::anchor(conn, r))
+                .map(|r| shouzhen_store::events::anchor(conn, r))
                 .transpose()?
                 .flatten()
             {
@@ -102,7 +102,7 @@ fn evaluate_patients(
     due: &[(i64, &deadlines::Deadline)],
 ) -> QueryResult<Effects> {
     let rows: Vec<i64> = due.iter().map(|(row, _)| *row).collect();
-    let anchors = store::events::anchors(conn, &rows)?;
+    let anchors = shouzhen_store::events::anchors(conn, &rows)?;
     let keys: BTreeSet<String> = anchors.iter().filter_map(|(k, _)| k.clone()).collect();
     let times = anchors.iter().map(|(_, at)| *at);
     let effects = match (times.clone().min(), times.max()) {
@@ -175,7 +175,7 @@ pub async fn run(
         let (pool, policy, notifier) = (pool.clone(), policy.clone(), notifier.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<Effects, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let now = store::now();
+            let now = shouzhen_store::now();
             let effects = sweep(&mut conn, &policy, &notifier, now).map_err(|e| e.to_string())?;
             db::write_tx(&mut conn, |c| {
                 crate::notify::daily_digest(c, &notifier, digest_hour, now)

@@ -8,15 +8,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use crate::db::{self, DbConn};
 use crate::engine::{Effects, Engine};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::keys::Keys;
-use crate::store;
 use event::{IntakeEvent, PatientId, RawEvent};
 use serde_json::Value;
+use shouzhen_store::db::{self, DbConn};
 
 /// At most this many events in one request.
 pub const MAX_EVENTS: usize = 10_000;
@@ -147,17 +145,6 @@ fn patient_key(keys: &Keys, hospital_id: i64, patient: &PatientId) -> String {
     }
 }
 
-/// The idempotency hash of an event: SHA-256 of `event_id \0 patient key \0 payload`, hex.
-pub fn content_hash(event_id: &str, patient_key: Option<&str>, payload: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(event_id.as_bytes());
-    h.update([0u8]);
-    h.update(patient_key.unwrap_or("").as_bytes());
-    h.update([0u8]);
-    h.update(payload.as_bytes());
-    hex::encode(h.finalize())
-}
-
 /// The subjects a set of events touched: the rules look at these again.
 #[derive(Debug, Default)]
 pub struct Touched {
@@ -239,7 +226,7 @@ impl Batch {
         keys: &Keys,
         poster: Poster,
         items: Vec<Result<IntakeEvent, Rejection>>,
-    ) -> Result<Self, diesel::result::Error> {
+    ) -> Result<Self, shouzhen_store::StoreError> {
         let mut events = Vec::with_capacity(items.len());
         let mut rejected = Vec::new();
         for (index, item) in items.into_iter().enumerate() {
@@ -255,14 +242,14 @@ impl Batch {
                 .as_ref()
                 .map(|p| patient_key(keys, poster.hospital_id, p));
             let payload = serde_json::to_string(&ev.body)
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))?;
             events.push(Prepared {
                 index,
                 kind: ev.body.kind.as_str(),
                 acuity: ev.body.acuity.map(|a| a.as_str()),
                 occurred: ev.body.occurred_naive(),
                 closure: ev.body.closure.as_ref().map(|c| c.id.clone()),
-                hash: content_hash(&ev.event_id, key.as_deref(), &payload),
+                hash: shouzhen_domain::record::content_hash(&ev.event_id, key.as_deref(), &payload),
                 event_id: ev.event_id,
                 key,
                 payload,
@@ -293,7 +280,7 @@ pub fn ingest(
     engine: &Engine<'_>,
     poster: &Poster,
     items: Vec<Result<IntakeEvent, Rejection>>,
-) -> Result<IngestReport, diesel::result::Error> {
+) -> Result<IngestReport, shouzhen_store::StoreError> {
     let batch = Batch::prepare(keys, poster.clone(), items)?;
     let mut reports = ingest_group(conn, engine, std::slice::from_ref(&batch))?;
     Ok(reports.pop().unwrap_or_default())
@@ -305,7 +292,7 @@ pub fn ingest_group(
     conn: &mut DbConn,
     engine: &Engine<'_>,
     batches: &[Batch],
-) -> Result<Vec<IngestReport>, diesel::result::Error> {
+) -> Result<Vec<IngestReport>, shouzhen_store::StoreError> {
     db::write_tx(conn, |conn| {
         let mut reports: Vec<IngestReport> = batches
             .iter()
@@ -366,7 +353,7 @@ pub fn store_only(
     engine: &Engine<'_>,
     poster: &Poster,
     items: Vec<Result<IntakeEvent, Rejection>>,
-) -> Result<(IngestReport, Touched), diesel::result::Error> {
+) -> Result<(IngestReport, Touched), shouzhen_store::StoreError> {
     let batch = Batch::prepare(keys, poster.clone(), items)?;
     db::write_tx(conn, |conn| {
         let mut report = IngestReport {
@@ -402,7 +389,7 @@ pub fn evaluate(
     conn: &mut DbConn,
     engine: &Engine<'_>,
     touched: &Touched,
-) -> Result<Effects, diesel::result::Error> {
+) -> Result<Effects, shouzhen_store::StoreError> {
     let mut effects = Effects::default();
     if let Some((from, to)) = touched.span {
         effects.extend(engine.patients(conn, &touched.patients, from, to)?);
@@ -463,7 +450,7 @@ fn store_events(
     conn: &mut DbConn,
     groups: &[(i64, Vec<&Prepared>)],
     now: NaiveDateTime,
-) -> Result<StoredGroups, diesel::result::Error> {
+) -> Result<StoredGroups, shouzhen_store::StoreError> {
     let mut all_outcomes = Vec::with_capacity(groups.len());
     // Per hospital, the first event of each id is the one stored; a repeat is judged against it.
     let mut uniques = Vec::with_capacity(groups.len());
@@ -493,12 +480,12 @@ fn store_events(
     let hospital_ids: Vec<i64> = groups.iter().map(|(h, _)| *h).collect();
     let mut heads = HashMap::with_capacity(groups.len());
     let mut last_alive = HashMap::with_capacity(groups.len());
-    for row in store::hospitals::lock_for_intake(conn, &hospital_ids)? {
+    for row in shouzhen_store::hospitals::lock_for_intake(conn, &hospital_ids)? {
         heads.insert(row.id, row.event_chain_head);
         last_alive.insert(row.id, row.last_received_at);
     }
     let mut stored: HashMap<i64, HashMap<String, String>> = HashMap::new();
-    for (h, id, hash) in store::events::hashes(conn, &wanted)? {
+    for (h, id, hash) in shouzhen_store::events::hashes(conn, &wanted)? {
         stored.entry(h).or_default().insert(id, hash);
     }
     let mut rows = Vec::with_capacity(wanted.iter().map(|(_, ids)| ids.len()).sum());
@@ -509,7 +496,7 @@ fn store_events(
         let mut prev = heads
             .remove(hospital_id)
             .flatten()
-            .unwrap_or_else(|| crate::chain::GENESIS.to_string());
+            .unwrap_or_else(|| shouzhen_domain::record::GENESIS.to_string());
         let before = rows.len();
         for &i in unique {
             let ev = events[i];
@@ -522,7 +509,7 @@ fn store_events(
             if outcomes[i] != Stored::New {
                 continue;
             }
-            let content = crate::chain::EventContent {
+            let content = shouzhen_domain::record::EventContent {
                 hospital_id: *hospital_id,
                 event_id: &ev.event_id,
                 content_hash: &ev.hash,
@@ -535,8 +522,8 @@ fn store_events(
                 payload: &ev.payload,
             };
             let row_hash = content.hash();
-            prev = crate::chain::link(&prev, &row_hash);
-            rows.push(store::events::NewEvent {
+            prev = shouzhen_domain::record::link(&prev, &row_hash);
+            rows.push(shouzhen_store::events::NewEvent {
                 content,
                 row_hash,
                 chain_hash: prev.clone(),
@@ -546,8 +533,8 @@ fn store_events(
             new_heads.push((*hospital_id, prev));
         }
     }
-    store::events::insert_all(conn, &rows)?;
-    crate::chain::set_event_heads(conn, &new_heads)?;
+    shouzhen_store::events::insert_all(conn, &rows)?;
+    shouzhen_store::record::set_event_heads(conn, &new_heads)?;
     Ok(StoredGroups {
         outcomes: all_outcomes,
         last_alive,

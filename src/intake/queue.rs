@@ -13,13 +13,12 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Batch, IngestReport};
-use crate::db::{Pool, PooledConn};
 use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
-use crate::store;
 use crate::telemetry::Metrics;
 use shouzhen_domain::policy::Policy;
+use shouzhen_store::db::{Pool, PooledConn};
 
 /// A group holds at most this many events (one full request is a group of its own).
 const GROUP_EVENTS: usize = 10_000;
@@ -173,7 +172,7 @@ impl Writer {
             Some(conn) => conn,
             None => held.insert(self.pool.get()?),
         };
-        let engine = Engine::new(&self.policy, &self.notifier, store::now());
+        let engine = Engine::new(&self.policy, &self.notifier, shouzhen_store::now());
         let reports = match super::ingest_group(conn, &engine, batches) {
             Ok(reports) => reports,
             Err(e) => {

@@ -1,21 +1,20 @@
 //! Escalation emails: rendered from handlebars templates into the outbox, in the transaction
 //! that opens or escalates a case; delivered by `worker`.
 
-pub mod outbox;
 pub mod worker;
 
 use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::QueryResult;
 use handlebars::Handlebars;
 use serde::Serialize;
+use shouzhen_store::QueryResult;
 
 use crate::config::Settings;
-use crate::db::DbConn;
-use crate::store::{self, cases::Case};
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::RuleId;
+use shouzhen_store::db::DbConn;
+use shouzhen_store::{self, cases::Case};
 
 /// Why a case is emailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +194,7 @@ impl Notifier {
         to: Option<Vec<String>>,
     ) -> QueryResult<()> {
         let hospital = match case.hospital_id {
-            Some(id) => store::hospitals::by_id(conn, id)?,
+            Some(id) => shouzhen_store::hospitals::by_id(conn, id)?,
             None => None,
         };
         let recipients = to.unwrap_or_else(|| {
@@ -208,8 +207,8 @@ impl Notifier {
         });
         let rule = RuleId::parse(&case.rule);
         let info = rule.map(|r| r.info());
-        let (event_ids, complaint_ids) = store::cases::evidence_of(conn, case.id)?;
-        let events = store::events::by_ids(conn, &event_ids)?
+        let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
+        let events = shouzhen_store::events::by_ids(conn, &event_ids)?
             .into_iter()
             .map(|(v, _, _)| EventLine {
                 time: china(v.occurred_at),
@@ -261,9 +260,9 @@ impl Notifier {
         };
         let render = |reg: &Handlebars<'static>| {
             reg.render("case", &data)
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+                .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))
         };
-        let email = outbox::NewEmail {
+        let email = shouzhen_store::outbox::NewEmail {
             dedupe_key: format!("case:{}:{}:{round}", case.id, trigger.kind()),
             case_id: Some(case.id),
             kind: trigger.kind(),
@@ -272,7 +271,7 @@ impl Notifier {
             body_text: render(&self.text)?,
             body_html: render(&self.html)?,
         };
-        outbox::enqueue(conn, &email)
+        shouzhen_store::outbox::enqueue(conn, &email)
     }
 
     /// Writes a district's daily digest (once per district and day).
@@ -293,9 +292,9 @@ impl Notifier {
         };
         let render = |reg: &Handlebars<'static>| {
             reg.render("digest", &data)
-                .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+                .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))
         };
-        let email = outbox::NewEmail {
+        let email = shouzhen_store::outbox::NewEmail {
             dedupe_key: format!("digest:{district}:{date}"),
             case_id: None,
             kind: "digest",
@@ -304,7 +303,7 @@ impl Notifier {
             body_text: render(&self.text)?,
             body_html: render(&self.html)?,
         };
-        outbox::enqueue(conn, &email)
+        shouzhen_store::outbox::enqueue(conn, &email)
     }
 
     pub fn link(&self, case_id: i64) -> String {

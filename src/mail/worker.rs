@@ -10,16 +10,15 @@
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::Connection;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 use rand::Rng;
 
-use super::outbox::{self, Email};
 use crate::config::Settings;
-use crate::db::{DbConn, Pool};
-use crate::store;
 use crate::telemetry::Metrics;
+use shouzhen_store::QueryResult;
+use shouzhen_store::db::{DbConn, Pool};
+use shouzhen_store::outbox::{self, Email};
 
 pub enum Mailer {
     Smtp(SmtpTransport),
@@ -106,18 +105,16 @@ enum Step {
 
 fn step(
     conn: &mut DbConn,
+    email: Email,
     mailer: &Mailer,
     from: &str,
     retry: &Retry,
     now: NaiveDateTime,
-) -> diesel::QueryResult<Step> {
-    let Some(email) = outbox::claim_next(conn, now)? else {
-        return Ok(Step::Idle);
-    };
+) -> QueryResult<Step> {
     let result = message(&email, from).and_then(|m| mailer.send(&m));
     match result {
         Ok(()) => {
-            outbox::mark_sent(conn, email.id, store::now())?;
+            outbox::mark_sent(conn, email.id, shouzhen_store::now())?;
             tracing::info!(email = email.id, kind = %email.kind, "email sent");
             Ok(Step::Sent)
         }
@@ -147,13 +144,13 @@ pub fn deliver_due(
     from: &str,
     retry: &Retry,
     now: NaiveDateTime,
-) -> diesel::QueryResult<Pass> {
+) -> QueryResult<Pass> {
     let mut pass = Pass::default();
     for _ in 0..200 {
-        let done = match conn {
-            DbConn::Pg(_) => conn.transaction(|c| step(c, mailer, from, retry, now))?,
-            DbConn::Sqlite(_) => step(conn, mailer, from, retry, now)?,
-        };
+        let done = outbox::with_next_due(conn, now, |c, email| {
+            step(c, email, mailer, from, retry, now)
+        })?
+        .unwrap_or(Step::Idle);
         match done {
             Step::Idle => break,
             Step::Sent => pass.sent += 1,
@@ -185,8 +182,14 @@ pub async fn run(
         let (pool, mailer, settings) = (pool.clone(), mailer.clone(), settings.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<Vec<(String, i64)>, String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            deliver_due(&mut conn, &mailer, &settings.0, &settings.1, store::now())
-                .map_err(|e| e.to_string())?;
+            deliver_due(
+                &mut conn,
+                &mailer,
+                &settings.0,
+                &settings.1,
+                shouzhen_store::now(),
+            )
+            .map_err(|e| e.to_string())?;
             outbox::counts(&mut conn).map_err(|e| e.to_string())
         })
         .await;

@@ -12,7 +12,6 @@ use crate::api::complaints::{PublicComplaint, file_complaint, public_view, rate}
 use crate::complaints::{ComplaintInput, display_code, normalize_code};
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
-use crate::store;
 use shouzhen_domain::complaint::CATEGORIES;
 
 fn secure(state: &AppState) -> bool {
@@ -28,7 +27,10 @@ async fn form(
     input: &ComplaintInput,
     errors: &[FieldError],
 ) -> HttpResponse {
-    let hospitals = match state.db(|conn| Ok(store::hospitals::all(conn)?)).await {
+    let hospitals = match state
+        .db(|conn| Ok(shouzhen_store::hospitals::all(conn)?))
+        .await
+    {
         Ok(h) => h,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };

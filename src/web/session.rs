@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::lang;
 use crate::auth::{Role, Staff};
 use crate::state::AppState;
-use crate::store;
 
 pub const COOKIE: &str = "sz_session";
 
@@ -17,7 +16,9 @@ pub fn cookie(token: &str, secure: bool) -> Cookie<'static> {
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
-        .max_age(CookieDuration::hours(store::sessions::LIFETIME_HOURS))
+        .max_age(CookieDuration::hours(
+            shouzhen_store::sessions::LIFETIME_HOURS,
+        ))
         .finish()
 }
 
@@ -50,9 +51,9 @@ pub async fn require(
     };
     let user = state
         .db(move |conn| {
-            let now = store::now();
-            match store::sessions::user_of(conn, &token, now)? {
-                Some(id) => Ok(store::users::by_id(conn, id)?),
+            let now = shouzhen_store::now();
+            match shouzhen_store::sessions::user_of(conn, &token, now)? {
+                Some(id) => Ok(shouzhen_store::users::by_id(conn, id)?),
                 None => Ok(None),
             }
         })

@@ -328,11 +328,11 @@ fn import_loads_ndjson_through_the_rules_and_can_be_rerun() {
     // The rules ran: the 15 ambulance patients without a handover have a case each.
     let count_cases = || -> i64 {
         use diesel::prelude::*;
-        let url = shouzhen::db::DatabaseUrl::parse(&env.url).expect("url");
-        let pool = shouzhen::db::pool(&url, 1).expect("pool");
+        let url = shouzhen_store::db::DatabaseUrl::parse(&env.url).expect("url");
+        let pool = shouzhen_store::db::pool(&url, 1).expect("pool");
         let mut conn = pool.get().expect("conn");
-        shouzhen::schema::cases::table
-            .filter(shouzhen::schema::cases::rule.eq("handover.delay"))
+        shouzhen_store::schema::cases::table
+            .filter(shouzhen_store::schema::cases::rule.eq("handover.delay"))
             .count()
             .get_result(&mut *conn)
             .expect("count")
@@ -471,9 +471,9 @@ fn threads_connect_while_the_process_exits() {
     let Ok(url) = std::env::var(EXIT_RACE_URL) else {
         return;
     };
-    let url = shouzhen::db::DatabaseUrl::parse(&url).expect("a database URL");
+    let url = shouzhen_store::db::DatabaseUrl::parse(&url).expect("a database URL");
     for _ in 0..4 {
-        let manager = shouzhen::db::Manager::new(url.clone());
+        let manager = shouzhen_store::db::Manager::new(url.clone());
         std::thread::spawn(move || {
             loop {
                 drop(manager.connect_once());

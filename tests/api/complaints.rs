@@ -66,7 +66,7 @@ async fn the_json_twin_files_and_the_code_shows_status_but_nothing_personal() {
             .state
             .db(|conn| {
                 use diesel::prelude::*;
-                use shouzhen::schema::complaints::dsl::*;
+                use shouzhen_store::schema::complaints::dsl::*;
                 Ok(complaints
                     .filter(
                         description
@@ -111,7 +111,7 @@ async fn the_json_twin_files_and_the_code_shows_status_but_nothing_personal() {
         .state
         .db(|conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::audit_log::dsl::*;
+            use shouzhen_store::schema::audit_log::dsl::*;
             Ok(audit_log
                 .filter(action.eq("complaint.reveal"))
                 .count()
@@ -376,7 +376,7 @@ async fn complaint_rules_cluster_unanswered_and_links_to_cases() {
     );
     let emails = app
         .state
-        .db(|conn| Ok(shouzhen::mail::outbox::all(conn)?))
+        .db(|conn| Ok(shouzhen_store::outbox::all(conn)?))
         .await
         .expect("outbox");
     assert_eq!(
@@ -498,7 +498,7 @@ async fn inspectors_answer_close_and_citizens_rate() {
         .0,
         204
     );
-    let later = shouzhen::store::now() + Duration::days(181);
+    let later = shouzhen_store::now() + Duration::days(181);
     let purged = app
         .state
         .db(move |conn| Ok(shouzhen::complaints::purge_expired(conn, 180, later)?))

@@ -235,11 +235,9 @@ async fn admins_manage_users_and_hospitals_on_pages() {
     let new_id: i64 = app
         .state
         .db(|conn| {
-            Ok(
-                shouzhen::store::users::by_email(conn, "new@wjw.example.cn")?
-                    .map(|u| u.id)
-                    .unwrap_or(0),
-            )
+            Ok(shouzhen_store::users::by_email(conn, "new@wjw.example.cn")?
+                .map(|u| u.id)
+                .unwrap_or(0))
         })
         .await
         .expect("id");
@@ -394,7 +392,7 @@ async fn inspectors_handle_complaints_from_the_dashboard() {
         .state
         .db(|conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::audit_log::dsl::*;
+            use shouzhen_store::schema::audit_log::dsl::*;
             Ok(audit_log
                 .filter(action.eq("complaint.reveal"))
                 .filter(actor_label.eq("inspector@wjw.example.cn"))
@@ -491,9 +489,9 @@ async fn with_a_read_replica_lists_read_there_and_actions_use_the_primary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (replica_url, _replica) = common::fresh_database(dir.path());
     {
-        let url = shouzhen::db::DatabaseUrl::parse(&replica_url).expect("url");
-        let pool = shouzhen::db::pool(&url, 1).expect("replica pool");
-        shouzhen::db::migrate(&mut pool.get().expect("connection")).expect("migrate");
+        let url = shouzhen_store::db::DatabaseUrl::parse(&replica_url).expect("url");
+        let pool = shouzhen_store::db::pool(&url, 1).expect("replica pool");
+        shouzhen_store::db::migrate(&mut pool.get().expect("connection")).expect("migrate");
     }
     let app = TestApp::builder()
         .var("SHOUZHEN_READ_DATABASE_URL", &read_only(&replica_url))
@@ -582,7 +580,7 @@ async fn a_streaming_replica_serves_the_lists() {
     let _database = common::PgDatabase::create(&primary, &name);
     let replica_db = common::with_database(&replica, &name);
     eventually("the new database", || async {
-        shouzhen::db::establish_pg(&replica_db).is_ok()
+        shouzhen_store::db::establish_pg(&replica_db).is_ok()
     })
     .await;
     let app = TestApp::builder()

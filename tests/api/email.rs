@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use common::{TestApp, at};
 use serde_json::{Value, json};
-use shouzhen::mail::outbox;
+use shouzhen_store::outbox;
 
 /// A real SMTP server keeping what it receives in a Maildir.
 struct SmtpSink {
@@ -479,7 +479,7 @@ async fn the_daily_digest_goes_once_per_district_and_day_and_hostile_text_is_esc
                         conn,
                         &notifier,
                         hour,
-                        shouzhen::store::now(),
+                        shouzhen_store::now(),
                     )?)
                 })
                 .await

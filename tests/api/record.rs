@@ -84,7 +84,7 @@ async fn row_id(app: &common::TestApp, event_id: &'static str) -> i64 {
     app.state
         .db(move |conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::intake_events as e;
+            use shouzhen_store::schema::intake_events as e;
             Ok(e::table
                 .filter(e::event_id.eq(event_id))
                 .select(e::id)
@@ -151,7 +151,7 @@ async fn events_deleted_from_the_end_of_a_chain_are_reported() {
         .state
         .db(|conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::hospitals as h;
+            use shouzhen_store::schema::hospitals as h;
             Ok(h::table
                 .filter(h::code.eq("BJ-1"))
                 .select(h::id)
@@ -196,14 +196,14 @@ async fn an_event_inserted_out_of_order_is_reported() {
         .state
         .db(|conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::intake_events as e;
+            use shouzhen_store::schema::intake_events as e;
             let (hospital_id, t): (i64, chrono::NaiveDateTime) = e::table
                 .select((e::hospital_id, e::occurred_at))
                 .first(conn)?;
             let payload =
                 r#"{"type":"arrival","occurred_at":"2022-07-01T01:00:00Z","acuity":"routine"}"#;
-            let content = shouzhen::intake::content_hash("forged", None, payload);
-            let row_hash = shouzhen::chain::EventContent {
+            let content = shouzhen_domain::record::content_hash("forged", None, payload);
+            let row_hash = shouzhen_domain::record::EventContent {
                 hospital_id,
                 event_id: "forged",
                 content_hash: &content,
@@ -216,7 +216,8 @@ async fn an_event_inserted_out_of_order_is_reported() {
                 payload,
             }
             .hash();
-            let chain_hash = shouzhen::chain::link(shouzhen::chain::GENESIS, &row_hash);
+            let chain_hash =
+                shouzhen_domain::record::link(shouzhen_domain::record::GENESIS, &row_hash);
             diesel::insert_into(e::table)
                 .values((
                     e::hospital_id.eq(hospital_id),
@@ -339,7 +340,7 @@ async fn one_commit_of_several_hospitals_keeps_their_ids_chains_and_feeds_apart(
             let engine = Engine::new(&state.policy, &state.notifier, now.naive_utc());
             let mut batches = Vec::new();
             for code in ["BJ-1", "BJ-2"] {
-                let h = shouzhen::store::hospitals::by_code(conn, code)?.expect("hospital");
+                let h = shouzhen_store::hospitals::by_code(conn, code)?.expect("hospital");
                 let items = arrivals(15)
                     .into_iter()
                     .enumerate()

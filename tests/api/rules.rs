@@ -513,7 +513,7 @@ async fn a_feed_is_noted_alive_again_once_its_minute_is_over() {
     let noted = || {
         app.state.db(|conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::{deadlines, hospitals};
+            use shouzhen_store::schema::{deadlines, hospitals};
             let last: Option<chrono::NaiveDateTime> = hospitals::table
                 .filter(hospitals::code.eq("BJ-1"))
                 .select(hospitals::last_received_at)
@@ -540,7 +540,7 @@ async fn a_feed_is_noted_alive_again_once_its_minute_is_over() {
     app.state
         .db(move |conn| {
             use diesel::prelude::*;
-            use shouzhen::schema::hospitals;
+            use shouzhen_store::schema::hospitals;
             Ok(
                 diesel::update(hospitals::table.filter(hospitals::code.eq("BJ-1")))
                     .set(hospitals::last_received_at.eq(earlier))
@@ -858,7 +858,7 @@ async fn identity_numbers_never_reach_the_database() {
                 .state
                 .db(move |conn| {
                     use diesel::prelude::*;
-                    use shouzhen::schema::intake_events::dsl::*;
+                    use shouzhen_store::schema::intake_events::dsl::*;
                     Ok(intake_events
                         .filter(
                             payload

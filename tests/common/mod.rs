@@ -36,7 +36,7 @@ pub struct PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        if let Ok(mut conn) = shouzhen::db::establish_pg(&self.admin_url) {
+        if let Ok(mut conn) = shouzhen_store::db::establish_pg(&self.admin_url) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
                 self.name
@@ -102,7 +102,7 @@ pub fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
 impl PgDatabase {
     /// Creates the database `name` on the server of `admin_url`; dropped with the value.
     pub fn create(admin_url: &str, name: &str) -> Self {
-        let mut conn = shouzhen::db::establish_pg(admin_url)
+        let mut conn = shouzhen_store::db::establish_pg(admin_url)
             .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
         conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .expect("create test database");
@@ -372,7 +372,7 @@ impl TestApp {
         use diesel::prelude::*;
         self.state
             .db(|conn| {
-                Ok(shouzhen::schema::intake_events::table
+                Ok(shouzhen_store::schema::intake_events::table
                     .count()
                     .get_result(conn)?)
             })

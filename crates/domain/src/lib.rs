@@ -9,6 +9,7 @@
 //! - [`case`], [`complaint`]: statuses and state machines;
 //! - [`actor`]: who acts (roles, a dashboard user);
 //! - [`field`]: field errors, which the HTTP layer reports as `errors[]`;
+//! - [`record`]: the hashes of the tamper-evident record;
 //! - [`time`]: China time; [`redact`]: masking identifiers in free text.
 
 pub mod actor;
@@ -17,6 +18,7 @@ pub mod complaint;
 pub mod event;
 pub mod field;
 pub mod policy;
+pub mod record;
 pub mod redact;
 pub mod rules;
 pub mod time;

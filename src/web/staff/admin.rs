@@ -13,17 +13,10 @@ async fn admin_page(
     let l = lang(req);
     let loaded = state
         .db(|conn| {
-            let users: Vec<(i64, String, String, Option<String>, bool)> = users::table
-                .order(users::email.asc())
-                .select((
-                    users::id,
-                    users::email,
-                    users::role,
-                    users::district,
-                    users::disabled,
-                ))
-                .load(conn)?;
-            Ok((users, store::hospitals::all(conn)?))
+            Ok((
+                shouzhen_store::users::all(conn)?,
+                shouzhen_store::hospitals::all(conn)?,
+            ))
         })
         .await;
     let (users, hospitals) = match loaded {
@@ -32,7 +25,7 @@ async fn admin_page(
     };
     let data = json!({
         "title": state.web.t(l, "dash.admin_title"),
-        "users": users.iter().map(|(id, email, role, district, disabled)| json!({"id": id, "email": email, "role": role, "district": district, "disabled": disabled})).collect::<Vec<_>>(),
+        "users": users.iter().map(|u| json!({"id": u.id, "email": u.email, "role": u.role, "district": u.district, "disabled": u.disabled})).collect::<Vec<_>>(),
         "hospitals": hospitals,
         "secret": secret,
         "error": error,
@@ -57,7 +50,7 @@ async fn admin_post<F>(
 ) -> HttpResponse
 where
     F: FnOnce(
-            &mut crate::db::DbConn,
+            &mut shouzhen_store::db::DbConn,
             &HashMap<String, String>,
         ) -> AppResult<(String, Option<Value>)>
         + Send
@@ -71,11 +64,11 @@ where
     let who = staff.clone();
     let result = state
         .db(move |conn| {
-            crate::db::write_tx(conn, |conn| {
+            shouzhen_store::db::write_tx(conn, |conn| {
                 let (target, shown) = f(conn, &fields)?;
-                store::audit::record(
+                shouzhen_store::audit::record(
                     conn,
-                    &store::audit::Entry {
+                    &shouzhen_store::audit::Entry {
                         actor_id: Some(who.user_id),
                         actor_label: &who.email,
                         action: what,
@@ -143,13 +136,11 @@ pub async fn admin_toggle_user(
 ) -> HttpResponse {
     let id = path.into_inner();
     admin_post(req, payload, state, "user.toggle", move |conn, _| {
-        let user =
-            store::users::by_id(conn, id)?.ok_or_else(|| AppError::NotFound(String::new()))?;
-        diesel::update(users::table.find(id))
-            .set(users::disabled.eq(!user.disabled))
-            .execute(conn)?;
+        let user = shouzhen_store::users::by_id(conn, id)?
+            .ok_or_else(|| AppError::NotFound(String::new()))?;
+        shouzhen_store::users::set_disabled(conn, id, !user.disabled)?;
         if !user.disabled {
-            store::sessions::delete_for_user(conn, id)?;
+            shouzhen_store::sessions::delete_for_user(conn, id)?;
         }
         Ok((user.email, None))
     })
@@ -193,11 +184,9 @@ pub async fn admin_toggle_hospital(
     let code = path.into_inner();
     let cached = state.clone();
     let response = admin_post(req, payload, state, "hospital.toggle", move |conn, _| {
-        let h = store::hospitals::by_code(conn, &code)?
+        let h = shouzhen_store::hospitals::by_code(conn, &code)?
             .ok_or_else(|| AppError::NotFound(String::new()))?;
-        diesel::update(crate::schema::hospitals::table.find(h.id))
-            .set(crate::schema::hospitals::disabled.eq(!h.disabled))
-            .execute(conn)?;
+        shouzhen_store::hospitals::set_disabled(conn, h.id, !h.disabled)?;
         Ok((h.code, None))
     })
     .await;
@@ -236,29 +225,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     };
     let l = lang(&req);
     let loaded = state
-        .db(|conn| {
-            Ok(audit_log::table
-                .order((audit_log::at.desc(), audit_log::id.desc()))
-                .limit(500)
-                .select((
-                    audit_log::at,
-                    audit_log::actor_label,
-                    audit_log::action,
-                    audit_log::target_type,
-                    audit_log::target_id,
-                    audit_log::detail,
-                    audit_log::ip,
-                ))
-                .load::<(
-                    NaiveDateTime,
-                    String,
-                    String,
-                    String,
-                    String,
-                    String,
-                    String,
-                )>(conn)?)
-        })
+        .db(|conn| Ok(shouzhen_store::audit::recent(conn, 500)?))
         .await;
     let entries = match loaded {
         Ok(e) => e,
@@ -266,7 +233,7 @@ pub async fn audit(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     };
     let data = json!({
         "title": state.web.t(l, "dash.audit_title"),
-        "entries": entries.iter().map(|(at, actor, action, tt, tid, detail, ip)| json!({"at": china(*at), "actor": actor, "action": action, "target": format!("{tt} {tid}"), "detail": detail, "ip": ip})).collect::<Vec<_>>(),
+        "entries": entries.iter().map(|e| json!({"at": china(e.at), "actor": e.actor_label, "action": e.action, "target": format!("{} {}", e.target_type, e.target_id), "detail": e.detail, "ip": e.ip})).collect::<Vec<_>>(),
     });
     staff_page(&req, &state, &staff, "audit", StatusCode::OK, data)
 }

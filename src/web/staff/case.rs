@@ -15,11 +15,7 @@ async fn render_case(
     let loaded = state
         .db(move |conn| {
             let detail = crate::api::cases::load_detail(conn, id, &policy)?;
-            let assignees: Vec<String> = users::table
-                .filter(users::disabled.eq(false))
-                .order(users::email.asc())
-                .select(users::email)
-                .load(conn)?;
+            let assignees = shouzhen_store::users::enabled_emails(conn)?;
             Ok((detail, assignees))
         })
         .await;
@@ -131,7 +127,15 @@ pub async fn case_action(
     let who = staff.clone();
     let result = state
         .db(move |conn| {
-            crate::workflow::apply(conn, &notifier, &who, id, &request, &ip, store::now())
+            crate::workflow::apply(
+                conn,
+                &notifier,
+                &who,
+                id,
+                &request,
+                &ip,
+                shouzhen_store::now(),
+            )
         })
         .await;
     match result {

@@ -17,14 +17,14 @@ async fn render_complaint(
     let ip = crate::auth::client_ip_text(req);
     let loaded = state
         .db(move |conn| {
-            let c = store::complaints::by_id(conn, id)?
+            let c = shouzhen_store::complaints::by_id(conn, id)?
                 .ok_or_else(|| AppError::NotFound(String::new()))?;
             crate::complaints::check_district(conn, &who, &c)?;
             let duplicates = crate::complaints::likely_duplicates(conn, &c)?;
             let revealed = if reveal {
-                store::audit::record(
+                shouzhen_store::audit::record(
                     conn,
-                    &store::audit::Entry {
+                    &shouzhen_store::audit::Entry {
                         actor_id: Some(who.user_id),
                         actor_label: &who.email,
                         action: "complaint.reveal",
@@ -134,7 +134,7 @@ pub async fn complaint_action(
     let (policy, notifier, who) = (state.policy.clone(), state.notifier.clone(), staff.clone());
     let result = state
         .db(move |conn| {
-            let engine = crate::engine::Engine::new(&policy, &notifier, store::now());
+            let engine = crate::engine::Engine::new(&policy, &notifier, shouzhen_store::now());
             crate::complaints::act(conn, &engine, &who, id, &action, &ip)
         })
         .await;

@@ -2,8 +2,7 @@
 
 use super::*;
 
-/// (rule, hospital name, district, occurred_at, opened_at) of a case.
-type ChartRow = (String, Option<String>, String, NaiveDateTime, NaiveDateTime);
+use shouzhen_store::reports::{ChartRow, Statuses};
 
 /// A bar chart of counts by key; `label` gives a key's label and a note in small type beside
 /// it (a rule's title, and its id).
@@ -38,27 +37,13 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let scope = staff.district_scope();
     let loaded = state
         .read(move |conn| {
-            let since = store::now() - Duration::days(90);
-            let mut q = cases::table
-                .left_join(crate::schema::hospitals::table)
-                .filter(
-                    cases::opened_at
-                        .ge(store::now() - Duration::weeks(12))
-                        .or(cases::opened_at.ge(since)),
-                )
-                .filter(cases::status.ne("withdrawn"))
-                .select((
-                    cases::rule,
-                    crate::schema::hospitals::name.nullable(),
-                    cases::district,
-                    cases::occurred_at,
-                    cases::opened_at,
-                ))
-                .into_boxed();
-            if let Some(d) = scope {
-                q = q.filter(cases::district.eq(d));
-            }
-            Ok(q.load::<ChartRow>(conn)?)
+            // The weekly chart covers 12 weeks, the others 90 days: the longer of the two.
+            let since = shouzhen_store::now() - Duration::days(90).max(Duration::weeks(12));
+            Ok(shouzhen_store::reports::chart_rows(
+                conn,
+                since,
+                scope.as_deref(),
+            )?)
         })
         .await;
     let rows = match loaded {
@@ -77,7 +62,7 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         m
     };
     let mut weeks = count(&|r| {
-        let local = shouzhen_domain::time::to_china(r.3);
+        let local = shouzhen_domain::time::to_china(r.occurred_at);
         let monday = local.date()
             - Duration::days(i64::from(
                 chrono::Datelike::weekday(&local.date()).num_days_from_monday(),
@@ -85,11 +70,11 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         monday.format("%Y-%m-%d").to_string()
     });
     weeks.sort();
-    let mut by_rule = count(&|r| r.0.clone());
+    let mut by_rule = count(&|r| r.rule.clone());
     by_rule.sort_by_key(|x| std::cmp::Reverse(x.1));
-    let mut by_hospital = count(&|r| r.1.clone().unwrap_or_default());
+    let mut by_hospital = count(&|r| r.hospital.clone().unwrap_or_default());
     by_hospital.sort_by_key(|x| std::cmp::Reverse(x.1));
-    let mut by_district = count(&|r| r.2.clone());
+    let mut by_district = count(&|r| r.district.clone());
     by_district.sort_by_key(|x| std::cmp::Reverse(x.1));
     let web = &state.web;
     let data = json!({
@@ -117,37 +102,23 @@ pub async fn scorecard(
     let code = path.into_inner();
     let loaded = state
         .read(move |conn| {
-            let h = store::hospitals::by_code(conn, &code)?
+            let h = shouzhen_store::hospitals::by_code(conn, &code)?
                 .ok_or_else(|| AppError::NotFound(String::new()))?;
-            let now = store::now();
+            let now = shouzhen_store::now();
             let since = now - Duration::days(90);
-            let events: Vec<(String, NaiveDateTime, Option<String>, String)> = intake_events::table
-                .filter(intake_events::hospital_id.eq(h.id))
-                .filter(intake_events::occurred_at.ge(since))
-                .filter(intake_events::kind.eq_any([
-                    "arrival",
-                    "handover",
-                    "closure_start",
-                    "closure_end",
-                ]))
-                .order(intake_events::occurred_at.asc())
-                .select((
-                    intake_events::kind,
-                    intake_events::occurred_at,
-                    intake_events::patient_key,
-                    intake_events::payload,
-                ))
-                .load(conn)?;
-            let cases: i64 = cases::table
-                .filter(cases::hospital_id.eq(h.id))
-                .filter(cases::opened_at.ge(since))
-                .filter(cases::status.ne_all(["withdrawn", "dismissed"]))
-                .count()
-                .get_result(conn)?;
-            let ratings: Vec<Option<i32>> = complaints::table
-                .filter(complaints::hospital_id.eq(h.id))
-                .select(complaints::rating)
-                .load(conn)?;
+            let events = shouzhen_store::reports::events_of_kinds_since(
+                conn,
+                h.id,
+                &["arrival", "handover", "closure_start", "closure_end"],
+                since,
+            )?;
+            let cases = shouzhen_store::reports::cases_since(
+                conn,
+                h.id,
+                Statuses::NotIn(&["withdrawn", "dismissed"]),
+                since,
+            )?;
+            let ratings = shouzhen_store::complaints::ratings(conn, Some(h.id))?;
             Ok((h, events, cases, ratings, now))
         })
         .await;
@@ -206,7 +177,7 @@ pub async fn scorecard(
             json!({"start": china(*start), "what": what, "length": length})
         })
         .collect();
-    let rated: Vec<i32> = ratings.into_iter().flatten().collect();
+    let rated = ratings;
     let data = json!({
         "title": web.t(l, "dash.scorecard_title"),
         "hospital": {"code": h.code, "name": h.name, "district": h.district, "jurisdiction": h.jurisdiction},
@@ -224,7 +195,7 @@ pub async fn scorecard(
 pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let l = lang(&req);
     let rows = match state
-        .read(|conn| Ok(crate::board::board(conn, store::now())?))
+        .read(|conn| Ok(crate::board::board(conn, shouzhen_store::now())?))
         .await
     {
         Ok(r) => r,

@@ -54,19 +54,14 @@ pub async fn login_submit(
     let (e, i) = (email.clone(), ip.clone());
     let failures = state
         .db(move |conn| {
-            let since = store::now() - Duration::minutes(15);
-            let recent = audit_log::table
-                .filter(audit_log::action.eq("login_failed"))
-                .filter(audit_log::at.ge(since));
-            let by_account: i64 = recent
-                .filter(audit_log::actor_label.eq(&e))
-                .count()
-                .get_result(conn)?;
-            let by_address: i64 = recent
-                .filter(audit_log::ip.eq(&i))
-                .count()
-                .get_result(conn)?;
-            Ok((by_account, by_address))
+            let since = shouzhen_store::now() - Duration::minutes(15);
+            Ok(shouzhen_store::audit::count_since(
+                conn,
+                "login_failed",
+                since,
+                &e,
+                &i,
+            )?)
         })
         .await;
     match failures {
@@ -87,11 +82,20 @@ pub async fn login_submit(
     }
     match crate::api::login::authenticate(&state, email.clone(), password, ip).await {
         Ok(user) => {
-            let token = match state
-                .db(move |conn| Ok(store::sessions::create(conn, user.id, store::now())?))
+            let token = crate::keys::random_token(32);
+            let cookie_token = token.clone();
+            match state
+                .db(move |conn| {
+                    Ok(shouzhen_store::sessions::create(
+                        conn,
+                        &token,
+                        user.id,
+                        shouzhen_store::now(),
+                    )?)
+                })
                 .await
             {
-                Ok(t) => t,
+                Ok(()) => {}
                 Err(e) => return actix_web::ResponseError::error_response(&e),
             };
             let next = f
@@ -106,7 +110,7 @@ pub async fn login_submit(
                 })
                 .unwrap_or_else(|| format!("/dashboard?lang={}", l.code()));
             let mut resp = see_other(&next);
-            let _ = resp.add_cookie(&session::cookie(&token, secure(&state)));
+            let _ = resp.add_cookie(&session::cookie(&cookie_token, secure(&state)));
             resp
         }
         Err(AppError::Unauthorized(_)) => login_form(
@@ -130,7 +134,7 @@ pub async fn logout(
     }
     if let Some(token) = req.cookie(session::COOKIE).map(|c| c.value().to_string()) {
         let _ = state
-            .db(move |conn| Ok(store::sessions::delete(conn, &token)?))
+            .db(move |conn| Ok(shouzhen_store::sessions::delete(conn, &token)?))
             .await;
     }
     let mut resp = see_other("/login");

@@ -21,7 +21,6 @@ use std::collections::HashMap;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -30,11 +29,10 @@ use super::{Lang, csrf, lang, rule_title};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::mail::china;
-use crate::schema::{audit_log, cases, complaints, intake_events, users};
 use crate::state::AppState;
-use crate::store::{self, cases::QueueFilter};
 use shouzhen_domain::case::STATUSES;
 use shouzhen_domain::rules::{self, RuleId};
+use shouzhen_store::{self, cases::QueueFilter};
 
 const PAGE: i64 = 50;
 

@@ -114,22 +114,19 @@ pub async fn dashboard(
     // own, beside the rest of the page.
     let counted = state.read({
         let f = filter.clone();
-        move |conn| Ok(store::cases::status_counts(conn, &f)?)
+        move |conn| Ok(shouzhen_store::cases::status_counts(conn, &f)?)
     });
     let loaded = state.read(move |conn| {
-        let rows = store::cases::queue(conn, &f, after, PAGE)?;
-        let hospitals = store::hospitals::all(conn)?;
-        let complaints = store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
+        let rows = shouzhen_store::cases::queue(conn, &f, after, PAGE)?;
+        let hospitals = shouzhen_store::hospitals::all(conn)?;
+        let complaints = shouzhen_store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
         let mut complaint_rows = Vec::new();
         for c in complaints {
             let duplicates = crate::complaints::likely_duplicates(conn, &c)?.join(", ");
             complaint_rows.push((c, duplicates));
         }
-        let ratings: Vec<Option<i32>> = complaints::table
-            .filter(complaints::rating.is_not_null())
-            .select(complaints::rating)
-            .load(conn)?;
-        let dead = crate::mail::outbox::counts(conn)?
+        let ratings = shouzhen_store::complaints::ratings(conn, None)?;
+        let dead = shouzhen_store::outbox::counts(conn)?
             .into_iter()
             .find(|(s, _)| s == "dead")
             .map(|(_, n)| n)
@@ -163,13 +160,13 @@ pub async fn dashboard(
     let mut districts: Vec<String> = hospitals.iter().map(|h| h.district.clone()).collect();
     districts.sort();
     districts.dedup();
-    let rating_count = ratings.iter().flatten().count();
+    let rating_count = ratings.len();
     let rating_avg = if rating_count == 0 {
         "—".to_string()
     } else {
         format!(
             "{:.1}",
-            ratings.iter().flatten().map(|r| f64::from(*r)).sum::<f64>() / rating_count as f64
+            ratings.iter().map(|r| f64::from(*r)).sum::<f64>() / rating_count as f64
         )
     };
     let data = json!({
@@ -240,7 +237,14 @@ pub async fn export(
         async move {
             let after = after?;
             let page = state
-                .read(move |conn| Ok(store::cases::queue(conn, &filter, after, EXPORT_PAGE)?))
+                .read(move |conn| {
+                    Ok(shouzhen_store::cases::queue(
+                        conn,
+                        &filter,
+                        after,
+                        EXPORT_PAGE,
+                    )?)
+                })
                 .await;
             let rows = match page {
                 Ok(rows) => rows,
@@ -270,7 +274,7 @@ pub async fn export(
 /// Rows per page of the CSV export.
 const EXPORT_PAGE: i64 = 1_000;
 
-fn csv_lines(rows: Vec<store::cases::CaseRow>, l: Lang) -> String {
+fn csv_lines(rows: Vec<shouzhen_store::cases::CaseRow>, l: Lang) -> String {
     let mut out = String::with_capacity(rows.len() * 160);
     for r in rows {
         let line = [

@@ -8,14 +8,13 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::schema::{hospitals, intake_events};
 use shouzhen_domain::event::EventBody;
+use shouzhen_domain::record::EventContent;
 use shouzhen_domain::rules::EventView;
 
 /// A row to insert: its content (what `row_hash` covers) and its two hashes.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = intake_events, treat_none_as_default_value = false)]
+#[derive(Debug)]
 pub struct NewEvent<'a> {
-    #[diesel(embed)]
-    pub content: crate::chain::EventContent<'a>,
+    pub content: EventContent<'a>,
     pub row_hash: String,
     pub chain_hash: String,
 }
@@ -26,48 +25,52 @@ const INSERT_CHUNK: usize = 1_000;
 /// Values per `IN (...)` list.
 const IN_CHUNK: usize = 1_000;
 
+/// The columns of one row, as both backends' inserts take them.
+macro_rules! event_values {
+    ($r:expr) => {{
+        use intake_events::*;
+        let r = $r;
+        let e = &r.content;
+        (
+            hospital_id.eq(e.hospital_id),
+            event_id.eq(e.event_id),
+            content_hash.eq(e.content_hash),
+            kind.eq(e.kind),
+            occurred_at.eq(e.occurred_at),
+            received_at.eq(e.received_at),
+            patient_key.eq(e.patient_key),
+            acuity.eq(e.acuity),
+            closure_id.eq(e.closure_id),
+            payload.eq(e.payload),
+            row_hash.eq(r.row_hash.as_str()),
+            chain_hash.eq(r.chain_hash.as_str()),
+        )
+    }};
+}
+
 /// Inserts events whose `(hospital_id, event_id)` the caller has found new while holding the
-/// hospital's chain lock (see `intake::store_events`), in the order given, so that ids follow
-/// the hash chain. PostgreSQL receives them through `COPY` (binary), its bulk loader: a plain
-/// row-by-row `INSERT` costs about three times as much, and `ON CONFLICT` more again, because
-/// each row is first inserted speculatively. SQLite takes a multi-row insert per chunk.
+/// hospital's chain lock (see the services' `intake::store_events`), in the order given, so
+/// that ids follow the hash chain. PostgreSQL receives them through `COPY` (binary), its bulk
+/// loader: a plain row-by-row `INSERT` costs about three times as much, and `ON CONFLICT` more
+/// again, because each row is first inserted speculatively. SQLite takes a multi-row insert per
+/// chunk.
 pub fn insert_all(conn: &mut DbConn, rows: &[NewEvent<'_>]) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
     match conn {
         DbConn::Pg(c) => {
-            use intake_events::*;
-            // COPY takes flat rows: the embedded content is spelt out column by column.
-            let flat: Vec<_> = rows
-                .iter()
-                .map(|r| {
-                    let e = &r.content;
-                    (
-                        hospital_id.eq(e.hospital_id),
-                        event_id.eq(e.event_id),
-                        content_hash.eq(e.content_hash),
-                        kind.eq(e.kind),
-                        occurred_at.eq(e.occurred_at),
-                        received_at.eq(e.received_at),
-                        patient_key.eq(e.patient_key),
-                        acuity.eq(e.acuity),
-                        closure_id.eq(e.closure_id),
-                        payload.eq(e.payload),
-                        row_hash.eq(r.row_hash.as_str()),
-                        chain_hash.eq(r.chain_hash.as_str()),
-                    )
-                })
-                .collect();
-            diesel::copy_from(table)
+            let flat: Vec<_> = rows.iter().map(|r| event_values!(r)).collect();
+            diesel::copy_from(intake_events::table)
                 .from_insertable(flat)
                 .execute(c)
                 .map(|_| ())
         }
         DbConn::Sqlite(c) => {
             for chunk in rows.chunks(INSERT_CHUNK) {
+                let values: Vec<_> = chunk.iter().map(|r| event_values!(r)).collect();
                 diesel::insert_into(intake_events::table)
-                    .values(chunk)
+                    .values(values)
                     .execute(c)?;
             }
             Ok(())

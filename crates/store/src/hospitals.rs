@@ -145,3 +145,10 @@ pub fn touch(
         DbConn::Sqlite(c) => update!().get_results(c),
     }
 }
+
+/// Enables or disables a hospital (a disabled one's tokens are refused).
+pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> QueryResult<usize> {
+    diesel::update(hospitals::table.find(id))
+        .set(hospitals::disabled.eq(disabled))
+        .execute(conn)
+}

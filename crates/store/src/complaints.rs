@@ -328,3 +328,28 @@ pub fn purge_sealed(conn: &mut DbConn, before: NaiveDateTime) -> QueryResult<usi
     ))
     .execute(conn)
 }
+
+/// The complainants' ratings (1 to 5) of one hospital's complaints, or of all with `None`.
+pub fn ratings(conn: &mut DbConn, hospital_id: Option<i64>) -> QueryResult<Vec<i32>> {
+    let mut q = complaints::table
+        .filter(complaints::rating.is_not_null())
+        .select(complaints::rating.assume_not_null())
+        .into_boxed();
+    if let Some(h) = hospital_id {
+        q = q.filter(complaints::hospital_id.eq(h));
+    }
+    q.load(conn)
+}
+
+/// The cases a complaint is evidence of, as (id, rule, status).
+pub fn linked_cases(
+    conn: &mut DbConn,
+    complaint_id: i64,
+) -> QueryResult<Vec<(i64, String, String)>> {
+    use crate::schema::{case_evidence, cases};
+    case_evidence::table
+        .inner_join(cases::table)
+        .filter(case_evidence::complaint_id.eq(complaint_id))
+        .select((cases::id, cases::rule, cases::status))
+        .load(conn)
+}

@@ -59,6 +59,11 @@ pub fn status_for(
     Ok(out)
 }
 
+/// How many cases there are, in every status.
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    cases::table.count().get_result(conn)
+}
+
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
     cases::table
         .find(id)
@@ -194,10 +199,10 @@ pub fn add_actions(conn: &mut DbConn, actions: &[Action<'_>]) -> QueryResult<()>
         return Ok(());
     }
     db::lock_subject(conn, "chain:case_actions")?;
-    let mut head = crate::chain::action_head(conn)?;
+    let mut head = crate::record::action_head(conn)?;
     let mut hashes = Vec::with_capacity(actions.len());
     for a in actions {
-        let row_hash = crate::chain::ActionContent {
+        let row_hash = shouzhen_domain::record::ActionContent {
             case_id: a.case_id,
             actor_id: a.actor.map(|x| x.0),
             actor_label: a.actor.map(|x| x.1).unwrap_or(SYSTEM),
@@ -208,7 +213,7 @@ pub fn add_actions(conn: &mut DbConn, actions: &[Action<'_>]) -> QueryResult<()>
             at: a.at,
         }
         .hash();
-        head = crate::chain::link(&head, &row_hash);
+        head = shouzhen_domain::record::link(&head, &row_hash);
         hashes.push((row_hash, head.clone()));
     }
     let rows: Vec<_> = actions
@@ -249,6 +254,69 @@ pub fn set_status(
         .set((cases::status.eq(status), cases::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// What a staff action changes on a case.
+#[derive(Debug, Clone, Copy)]
+pub struct StaffMove<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub assignee_id: Option<i64>,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub escalation_level: i32,
+    pub at: NaiveDateTime,
+}
+
+/// Moves a case as a staff action decides, if it still has the status `m.from` (false when it
+/// changed meanwhile: the caller answers 409).
+pub fn apply_move(conn: &mut DbConn, case_id: i64, m: &StaffMove<'_>) -> QueryResult<bool> {
+    let updated = diesel::update(cases::table.find(case_id).filter(cases::status.eq(m.from)))
+        .set((
+            cases::status.eq(m.to),
+            cases::updated_at.eq(m.at),
+            cases::assignee_id.eq(m.assignee_id),
+            cases::acknowledged_at.eq(m.acknowledged_at),
+            cases::escalation_level.eq(m.escalation_level),
+        ))
+        .execute(conn)?;
+    Ok(updated > 0)
+}
+
+pub fn set_escalation_level(conn: &mut DbConn, case_id: i64, level: i32) -> QueryResult<()> {
+    diesel::update(cases::table.find(case_id))
+        .set(cases::escalation_level.eq(level))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A case as the daily digest lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct DigestRow {
+    pub id: i64,
+    pub district: String,
+    pub severity: String,
+    pub rule: String,
+    pub summary: String,
+}
+
+/// The cases of the given severities opened since `since`, by district, then in order.
+pub fn opened_since(
+    conn: &mut DbConn,
+    since: NaiveDateTime,
+    severities: &[&str],
+) -> QueryResult<Vec<DigestRow>> {
+    cases::table
+        .filter(cases::opened_at.ge(since))
+        .filter(cases::severity.eq_any(severities))
+        .order((cases::district.asc(), cases::opened_at.asc()))
+        .select((
+            cases::id,
+            cases::district,
+            cases::severity,
+            cases::rule,
+            cases::summary,
+        ))
+        .load(conn)
 }
 
 /// A violation whose case is not known to exist.

@@ -13,12 +13,11 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Starts a session; returns the token for the cookie.
-pub fn create(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResult<String> {
-    let token = crate::keys::random_token(32);
+/// Starts a session under `token` (the cookie's value, random: the store keeps its hash only).
+pub fn create(conn: &mut DbConn, token: &str, user_id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id_hash.eq(hash(&token)),
+            sessions::id_hash.eq(hash(token)),
             sessions::user_id.eq(user_id),
             sessions::created_at.eq(now),
             sessions::expires_at.eq(now + Duration::hours(LIFETIME_HOURS)),
@@ -26,7 +25,7 @@ pub fn create(conn: &mut DbConn, user_id: i64, now: NaiveDateTime) -> QueryResul
         .execute(conn)?;
     // Expired sessions of anyone are removed as new ones start.
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
-    Ok(token)
+    Ok(())
 }
 
 /// The user of a live session.

@@ -23,8 +23,8 @@ pub enum DbConn {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
 /// An arbitrary, fixed key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK_KEY: i64 = 0x5348_4f55_5a48_454e; // "SHOUZHEN"
@@ -157,6 +157,11 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
     Ok(applied)
 }
 
+/// One round trip: whether the database answers (readiness).
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
+
 /// Copies the SQLite write-ahead log back into the database without blocking writers
 /// (`PASSIVE`), so that the checkpoint's I/O and fsync do not fall on a commit. `serve` runs it
 /// after intake commits and every 200 ms (`startup::checkpointer`); a no-op on PostgreSQL.
@@ -164,6 +169,40 @@ pub fn checkpoint(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"),
         DbConn::Pg(_) => Ok(()),
+    }
+}
+
+/// Whether a database error means "unavailable for now" (try again) rather than a fault: a
+/// lost or refused connection, a server shutting down, a serialization failure or deadlock,
+/// SQLite busy or locked, a full disk.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message().to_ascii_lowercase();
+            [
+                "database is locked",
+                "database table is locked",
+                "database or disk is full",
+                "disk i/o error",
+                "server closed the connection",
+                "terminating connection",
+                "connection to server",
+                "no connection to the server",
+                "the database system is",
+                "could not connect",
+                "deadlock detected",
+                "could not serialize",
+                // SQLite rolls a transaction back by itself only after a full disk, an I/O
+                // error, a busy lock or no memory; the rollback that follows then fails so.
+                "cannot rollback - no transaction is active",
+            ]
+            .iter()
+            .any(|needle| m.contains(needle))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 

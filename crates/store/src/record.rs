@@ -1,109 +1,13 @@
-//! The tamper-evident record. Every intake event and every case action carries two SHA-256
-//! hashes: `row_hash`, of its content, and `chain_hash`, of its `row_hash` and the `chain_hash`
-//! of the row before it (by row id): one chain per hospital for events, one chain for all case
-//! actions. Changing a row breaks its `row_hash`; deleting a row, or inserting one out of order,
-//! breaks the `chain_hash` of the row after it. `shouzhen audit verify` walks the chains and
-//! reports the first row that does not hold.
-//!
-//! The hashes are not keyed: whoever can rewrite the database could also recompute every hash
-//! after the rows they changed. The chain heads that `audit verify` prints are what to keep
-//! elsewhere (SECURITY.md).
+//! The tamper-evident record in the database: the chain heads (a hospital's in
+//! `hospitals.event_chain_head`, the case actions' in their last row), and `verify`, which walks
+//! every chain for `shouzhen audit verify`. The hashing itself is the domain's `record`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
+use shouzhen_domain::record::{self, Break, Report};
 
 use crate::db::DbConn;
 use crate::schema::{case_actions, hospitals, intake_events};
-
-/// The chain hash before the first row of a chain.
-pub const GENESIS: &str = "";
-
-fn micros(t: NaiveDateTime) -> i64 {
-    t.and_utc().timestamp_micros()
-}
-
-/// SHA-256 over the parts, each followed by a NUL (so that "ab","c" and "a","bc" differ), hex.
-fn digest(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for part in parts {
-        h.update(part);
-        h.update([0u8]);
-    }
-    hex::encode(h.finalize())
-}
-
-/// The chain hash of a row whose content hash is `row_hash`, after a row whose chain hash is
-/// `prev`.
-pub fn link(prev: &str, row_hash: &str) -> String {
-    digest(&[prev.as_bytes(), row_hash.as_bytes()])
-}
-
-/// What an intake event's `row_hash` covers: every column but the row id and the hashes.
-#[derive(Debug, diesel::Insertable)]
-#[diesel(table_name = intake_events, treat_none_as_default_value = false)]
-pub struct EventContent<'a> {
-    pub hospital_id: i64,
-    pub event_id: &'a str,
-    pub content_hash: &'a str,
-    pub kind: &'a str,
-    pub occurred_at: NaiveDateTime,
-    pub received_at: NaiveDateTime,
-    pub patient_key: Option<&'a str>,
-    pub acuity: Option<&'a str>,
-    pub closure_id: Option<&'a str>,
-    pub payload: &'a str,
-}
-
-impl EventContent<'_> {
-    pub fn hash(&self) -> String {
-        let opt = |v: Option<&str>| v.map(|s| format!("1{s}")).unwrap_or_else(|| "0".into());
-        digest(&[
-            b"intake_event/v1",
-            self.hospital_id.to_string().as_bytes(),
-            self.event_id.as_bytes(),
-            self.content_hash.as_bytes(),
-            self.kind.as_bytes(),
-            micros(self.occurred_at).to_string().as_bytes(),
-            micros(self.received_at).to_string().as_bytes(),
-            opt(self.patient_key).as_bytes(),
-            opt(self.acuity).as_bytes(),
-            opt(self.closure_id).as_bytes(),
-            self.payload.as_bytes(),
-        ])
-    }
-}
-
-/// What a case action's `row_hash` covers.
-pub struct ActionContent<'a> {
-    pub case_id: i64,
-    pub actor_id: Option<i64>,
-    pub actor_label: &'a str,
-    pub action: &'a str,
-    pub from_status: &'a str,
-    pub to_status: &'a str,
-    pub note: &'a str,
-    pub at: NaiveDateTime,
-}
-
-impl ActionContent<'_> {
-    pub fn hash(&self) -> String {
-        digest(&[
-            b"case_action/v1",
-            self.case_id.to_string().as_bytes(),
-            self.actor_id
-                .map(|a| a.to_string())
-                .unwrap_or_default()
-                .as_bytes(),
-            self.actor_label.as_bytes(),
-            self.action.as_bytes(),
-            self.from_status.as_bytes(),
-            self.to_status.as_bytes(),
-            self.note.as_bytes(),
-            micros(self.at).to_string().as_bytes(),
-        ])
-    }
-}
 
 /// Notes each hospital's new chain head, as `(hospital id, chain hash of its last event)`, in
 /// one statement on PostgreSQL (SQLite's statements cost no round trip: one each there).
@@ -134,72 +38,14 @@ pub fn set_event_heads(conn: &mut DbConn, heads: &[(i64, String)]) -> QueryResul
     Ok(())
 }
 
-/// The chain hash of the last case action ([`GENESIS`] before the first).
+/// The chain hash of the last case action ([`record::GENESIS`] before the first).
 pub fn action_head(conn: &mut DbConn) -> QueryResult<String> {
     Ok(case_actions::table
         .order(case_actions::id.desc())
         .select(case_actions::chain_hash)
         .first::<String>(conn)
         .optional()?
-        .unwrap_or_else(|| GENESIS.to_string()))
-}
-
-/// One row that does not hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Break {
-    /// `intake_events` or `case_actions`.
-    pub table: &'static str,
-    pub row_id: i64,
-    /// The chain: a hospital's code, or "case actions".
-    pub chain: String,
-    pub problem: &'static str,
-}
-
-impl std::fmt::Display for Break {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} row {} ({}): {}",
-            self.table, self.row_id, self.chain, self.problem
-        )
-    }
-}
-
-/// What `audit verify` found: the rows checked, each chain's head, and the first break of each
-/// chain.
-#[derive(Debug, Default)]
-pub struct Report {
-    pub events: u64,
-    pub actions: u64,
-    /// (chain, head hash).
-    pub heads: Vec<(String, String)>,
-    pub breaks: Vec<Break>,
-}
-
-const CHANGED: &str = "its content was changed after it was written";
-const BROKEN_LINK: &str =
-    "the row before it in the chain was deleted or changed, or this row was inserted out of order";
-const UNSEALED: &str = "it carries no hash (written outside the service)";
-const TRUNCATED: &str = "its chain does not reach the head noted with the hospital: events were \
-     deleted from the end of the chain, or the head was changed";
-
-/// Checks one row against the chain so far; returns the new chain head.
-fn check(
-    prev: &str,
-    row_hash: &str,
-    chain_hash: &str,
-    computed: &str,
-) -> (String, Option<&'static str>) {
-    if row_hash.is_empty() || chain_hash.is_empty() {
-        return (chain_hash.to_string(), Some(UNSEALED));
-    }
-    if computed != row_hash {
-        return (chain_hash.to_string(), Some(CHANGED));
-    }
-    if link(prev, row_hash) != chain_hash {
-        return (chain_hash.to_string(), Some(BROKEN_LINK));
-    }
-    (chain_hash.to_string(), None)
+        .unwrap_or_else(|| record::GENESIS.to_string()))
 }
 
 type EventRow = (
@@ -246,7 +92,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                 code,
                 reached_head: stored_head.is_none(),
                 stored_head,
-                prev: GENESIS.to_string(),
+                prev: record::GENESIS.to_string(),
                 first_break: None,
             };
             (id, walk)
@@ -285,7 +131,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
             let Some(walk) = walks.get_mut(&hospital_id) else {
                 continue;
             };
-            let computed = EventContent {
+            let computed = record::EventContent {
                 hospital_id,
                 event_id,
                 content_hash,
@@ -299,9 +145,9 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
             }
             .hash();
             // The content hash of the idempotency check covers id, patient and payload too.
-            let stored_content = crate::intake::content_hash(event_id, r.7.as_deref(), &r.10);
-            let (head, problem) = check(&walk.prev, &r.11, &r.12, &computed);
-            let problem = problem.or((stored_content != *content_hash).then_some(CHANGED));
+            let stored_content = record::content_hash(event_id, r.7.as_deref(), &r.10);
+            let (head, problem) = record::check(&walk.prev, &r.11, &r.12, &computed);
+            let problem = problem.or((stored_content != *content_hash).then_some(record::CHANGED));
             if let (Some(problem), None) = (problem, &walk.first_break) {
                 walk.first_break = Some(Break {
                     table: "intake_events",
@@ -322,14 +168,14 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                 table: "hospitals",
                 row_id: hospital_id,
                 chain: walk.code.clone(),
-                problem: TRUNCATED,
+                problem: record::TRUNCATED,
             })
         });
         report.breaks.extend(first_break);
         report.heads.push((walk.code, walk.prev));
     }
 
-    let mut prev = GENESIS.to_string();
+    let mut prev = record::GENESIS.to_string();
     let mut after = 0i64;
     let mut broken = false;
     loop {
@@ -368,7 +214,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
         after = last.0;
         for r in &rows {
             report.actions += 1;
-            let computed = ActionContent {
+            let computed = record::ActionContent {
                 case_id: r.1,
                 actor_id: r.2,
                 actor_label: &r.3,
@@ -379,7 +225,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                 at: r.8,
             }
             .hash();
-            let (head, problem) = check(&prev, &r.9, &r.10, &computed);
+            let (head, problem) = record::check(&prev, &r.9, &r.10, &computed);
             if let (Some(problem), false) = (problem, broken) {
                 report.breaks.push(Break {
                     table: "case_actions",

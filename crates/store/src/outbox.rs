@@ -6,7 +6,6 @@ use diesel::prelude::*;
 
 use crate::db::{self, DbConn};
 use crate::schema::outbox;
-use crate::store;
 
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
@@ -46,7 +45,7 @@ pub struct Email {
 
 /// Writes the email unless one with the same `dedupe_key` exists.
 pub fn enqueue(conn: &mut DbConn, email: &NewEmail<'_>) -> QueryResult<()> {
-    let now = store::now();
+    let now = crate::now();
     // A stable Message-ID per row: receivers can drop a copy the one crash window may cause.
     let message_id = format!("<{}@shouzhen>", uuid::Uuid::new_v4());
     let status = if email.recipients.is_empty() {
@@ -79,9 +78,28 @@ pub fn enqueue(conn: &mut DbConn, email: &NewEmail<'_>) -> QueryResult<()> {
     }
 }
 
-/// The next due email, claimed: on PostgreSQL the row stays locked (`FOR UPDATE SKIP LOCKED`)
-/// until the caller's transaction ends, so another instance skips it.
-pub fn claim_next(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<Email>> {
+/// Runs `deliver` on the next due email, claimed while it runs: on PostgreSQL inside a
+/// transaction that keeps the row locked (`FOR UPDATE SKIP LOCKED`) until `deliver` has marked
+/// it, so that another instance skips it; on SQLite (one instance) without a transaction, so
+/// that the write lock is not held while the email travels. `None` when nothing is due.
+pub fn with_next_due<T>(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    deliver: impl FnOnce(&mut DbConn, Email) -> QueryResult<T>,
+) -> QueryResult<Option<T>> {
+    let run = |c: &mut DbConn| match claim_next(c, now)? {
+        Some(email) => deliver(c, email).map(Some),
+        None => Ok(None),
+    };
+    match conn {
+        DbConn::Pg(_) => conn.transaction(run),
+        DbConn::Sqlite(_) => run(conn),
+    }
+}
+
+/// The next due email: on PostgreSQL the row stays locked (`FOR UPDATE SKIP LOCKED`) until the
+/// caller's transaction ends, so another instance skips it.
+fn claim_next(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Option<Email>> {
     let due = outbox::status
         .eq(PENDING)
         .and(outbox::next_attempt_at.le(now));

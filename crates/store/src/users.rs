@@ -50,3 +50,36 @@ pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
         .first(conn)
         .optional()
 }
+
+/// Every account, by email.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<User>> {
+    users::table
+        .order(users::email.asc())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// The emails of the enabled accounts, by email (those a case can be assigned to).
+pub fn enabled_emails(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::disabled.eq(false))
+        .order(users::email.asc())
+        .select(users::email)
+        .load(conn)
+}
+
+/// Enables or disables an account.
+pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::disabled.eq(disabled))
+        .execute(conn)
+}
+
+/// The emails of the enabled accounts of one role.
+pub fn enabled_emails_of_role(conn: &mut DbConn, role: &str) -> QueryResult<Vec<String>> {
+    users::table
+        .filter(users::role.eq(role))
+        .filter(users::disabled.eq(false))
+        .select(users::email)
+        .load(conn)
+}
