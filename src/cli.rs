@@ -5,11 +5,13 @@ use std::io::Read;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::accounts::{self, HospitalInput, UserInput};
-use crate::config::Settings;
-use crate::error::AppError;
+use crate::demo;
+use crate::error::ApiError;
 use crate::startup::{self, Application};
-use crate::{demo, import};
+use shouzhen_app::accounts::{self, HospitalInput, UserInput};
+use shouzhen_app::config::Settings;
+use shouzhen_app::error::AppError;
+use shouzhen_app::import;
 use shouzhen_domain::policy::Policy;
 
 #[derive(Debug, Parser)]
@@ -147,7 +149,16 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             batch,
         } => {
             let state = blocking(move || startup::prepare(settings)).await?;
-            blocking(move || import::run(&state, &file, &hospital, batch.max(1))).await
+            blocking(move || {
+                let importer = import::Importer {
+                    pool: &state.pool,
+                    keys: &state.keys,
+                    policy: &state.policy,
+                    notifier: &state.notifier,
+                };
+                import::run(&importer, &file, &hospital, batch.max(1))
+            })
+            .await
         }
         Command::Audit(AuditCommand::Verify) => {
             let state = blocking(move || startup::prepare(settings)).await?;
@@ -184,7 +195,11 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             let keys = state.keys.clone();
             let code = tracking_code.clone();
             let found = state
-                .db(move |conn| Ok(crate::complaints::export::export(conn, &keys, &code)?))
+                .db(move |conn| {
+                    Ok(shouzhen_app::complaints::export::export(
+                        conn, &keys, &code,
+                    )?)
+                })
                 .await
                 .map_err(describe)?;
             match found {
@@ -278,8 +293,8 @@ fn print_credentials(code: &str, creds: &accounts::Credentials, as_json: bool) {
 }
 
 /// A readable message for an error of the shared account functions.
-fn describe(e: AppError) -> String {
-    match e {
+fn describe(e: impl Into<ApiError>) -> String {
+    match e.into().0 {
         AppError::BadRequest { errors, .. } if !errors.is_empty() => errors
             .iter()
             .map(|f| format!("--{}: {}", f.field, f.message))

@@ -8,12 +8,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::accounts::{self, Credentials, HospitalInput, UserInput};
-use crate::engine::Engine;
-use crate::error::{AppError, AppResult};
-use crate::intake::{self, Poster};
-use crate::keys::Keys;
-use crate::mail::Notifier;
+use shouzhen_app::accounts::{self, Credentials, HospitalInput, UserInput};
+use shouzhen_app::engine::Engine;
+use shouzhen_app::error::{AppError, AppResult};
+use shouzhen_app::intake::{self, Poster};
+use shouzhen_app::keys::Keys;
+use shouzhen_app::mail::Notifier;
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::DbConn;
 
@@ -249,7 +249,7 @@ pub fn load(
             .map_err(AppError::from)?;
     }
     complaints(conn, keys, policy, notifier, now)?;
-    crate::engine::sweeper::sweep(conn, policy, notifier, shouzhen_store::now())?;
+    shouzhen_app::sweeper::sweep(conn, policy, notifier, shouzhen_store::now())?;
     let cases = shouzhen_store::cases::count(conn)?;
     let hospital = HOSPITALS[0].0.to_string();
     Ok(first.map(|credentials| DemoSummary {
@@ -514,7 +514,7 @@ fn complaints(
     ];
     for (i, (code, category, hours_ago, text)) in filed.iter().enumerate() {
         let at = now - Duration::hours(*hours_ago);
-        let input = crate::complaints::ComplaintInput {
+        let input = shouzhen_app::complaints::ComplaintInput {
             hospital: Some(code.to_string()),
             hospital_name: None,
             category: Some(category.to_string()),
@@ -523,23 +523,23 @@ fn complaints(
             contact_name: Some("市民".to_string()),
             contact_phone: Some(format!("1390000{:04}", 1000 + i)),
         };
-        let valid = crate::complaints::validate(conn, &input, now)?;
+        let valid = shouzhen_app::complaints::validate(conn, &input, now)?;
         let engine = Engine::new(
             policy,
             notifier,
             shouzhen_domain::time::to_micros(at.naive_utc()),
         );
-        let (complaint, _) = crate::complaints::file(conn, keys, &engine, valid, "zh")?;
+        let (complaint, _) = shouzhen_app::complaints::file(conn, keys, &engine, valid, "zh")?;
         if i == 3 {
             // Answered and closed, and the citizen rated it.
-            let staff = crate::auth::Staff {
+            let staff = shouzhen_domain::actor::Staff {
                 user_id: 0,
                 email: "supervisor@shouzhen.demo".into(),
-                role: crate::auth::Role::Supervisor,
+                role: shouzhen_domain::actor::Role::Supervisor,
                 district: None,
             };
             let staff = match shouzhen_store::users::by_email(conn, &staff.email)? {
-                Some(u) => crate::auth::Staff {
+                Some(u) => shouzhen_domain::actor::Staff {
                     user_id: u.id,
                     ..staff
                 },
@@ -549,12 +549,12 @@ fn complaints(
                 ("acknowledge", ""),
                 ("close", "已协调区定点医院安排透析，并通报原医院。"),
             ] {
-                let a = crate::complaints::ComplaintAction {
+                let a = shouzhen_app::complaints::ComplaintAction {
                     action: action.into(),
                     note: note.into(),
                     into: None,
                 };
-                crate::complaints::act(
+                shouzhen_app::complaints::act(
                     conn,
                     &Engine::new(policy, notifier, shouzhen_store::now()),
                     &staff,

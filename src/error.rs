@@ -1,124 +1,91 @@
-//! One error type for the whole service, mapped to RFC 9457 problem details.
+//! The services' errors ([`AppError`], documented where it is defined: which error goes
+//! where), answered as RFC 9457 problem details.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-pub use shouzhen_domain::field::FieldError;
+use shouzhen_app::error::AppError;
+use shouzhen_domain::field::FieldError;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    /// The input is malformed or invalid; `errors` names the fields.
-    #[error("{detail}")]
-    BadRequest {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
-    /// RFC 6749 §5.2 errors of the token endpoint (`invalid_client` is a 401, the rest 400).
-    #[error("{description}")]
-    OAuth {
-        code: &'static str,
-        description: String,
-    },
-    #[error("{0}")]
-    Unauthorized(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    NotFound(String),
-    /// The path exists, the method does not; `allow` lists the methods it answers.
-    #[error("this path answers {allow} only")]
-    MethodNotAllowed { allow: String },
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    PayloadTooLarge(String),
-    #[error("{0}")]
-    UnsupportedMediaType(String),
-    #[error("too many requests")]
-    TooManyRequests { retry_after: u64 },
-    /// The database or another dependency is unreachable.
-    #[error("{0}")]
-    Unavailable(String),
-    /// Anything unexpected: logged, never shown.
-    #[error("{0}")]
-    Internal(String),
+/// The answer to a request that failed: a service's [`AppError`], as problem details.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
-impl AppError {
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::BadRequest {
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self(e)
     }
+}
 
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let e = FieldError::new(field, message);
-        Self::BadRequest {
-            detail: format!("{}: {}", e.field, e.message),
-            errors: vec![e],
-        }
+/// Through the service's error: a missing row, an outage, a fault.
+impl From<shouzhen_store::StoreError> for ApiError {
+    fn from(e: shouzhen_store::StoreError) -> Self {
+        Self(e.into())
     }
+}
 
-    pub fn fields(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self::BadRequest { detail, errors }
+impl From<shouzhen_store::PoolError> for ApiError {
+    fn from(e: shouzhen_store::PoolError) -> Self {
+        Self(e.into())
     }
+}
 
-    /// The database is unreachable, locked or full (not a deadlock or serialization failure,
-    /// which trying again at once can cure).
-    pub fn is_outage(&self) -> bool {
-        match self {
-            Self::Unavailable(cause) => {
-                let c = cause.to_ascii_lowercase();
-                !c.contains("deadlock") && !c.contains("serializ")
-            }
-            _ => false,
-        }
+/// Every field at fault, as a 400 naming them.
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self(AppError::fields(errors))
     }
+}
 
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        Self::Internal(e.to_string())
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self(AppError::Internal(format!("blocking task: {e}")))
     }
+}
 
+impl ApiError {
     fn title(&self) -> &'static str {
-        match self {
-            Self::BadRequest { .. } => "Invalid request",
-            Self::OAuth { code, .. } if *code == "invalid_client" => "Invalid client",
-            Self::OAuth { .. } => "Invalid token request",
-            Self::Unauthorized(_) => "Unauthorized",
-            Self::Forbidden(_) => "Forbidden",
-            Self::NotFound(_) => "Not found",
-            Self::MethodNotAllowed { .. } => "Method not allowed",
-            Self::Conflict(_) => "Conflict",
-            Self::PayloadTooLarge(_) => "Payload too large",
-            Self::UnsupportedMediaType(_) => "Unsupported media type",
-            Self::TooManyRequests { .. } => "Too many requests",
-            Self::Unavailable(_) => "Service unavailable",
-            Self::Internal(_) => "Internal server error",
+        match &self.0 {
+            AppError::BadRequest { .. } => "Invalid request",
+            AppError::OAuth { code, .. } if *code == "invalid_client" => "Invalid client",
+            AppError::OAuth { .. } => "Invalid token request",
+            AppError::Unauthorized(_) => "Unauthorized",
+            AppError::Forbidden(_) => "Forbidden",
+            AppError::NotFound(_) => "Not found",
+            AppError::MethodNotAllowed { .. } => "Method not allowed",
+            AppError::Conflict(_) => "Conflict",
+            AppError::PayloadTooLarge(_) => "Payload too large",
+            AppError::UnsupportedMediaType(_) => "Unsupported media type",
+            AppError::TooManyRequests { .. } => "Too many requests",
+            AppError::Unavailable(_) => "Service unavailable",
+            AppError::Internal(_) => "Internal server error",
         }
     }
 
     fn slug(&self) -> &'static str {
-        match self {
-            Self::BadRequest { .. } => "invalid-request",
-            Self::OAuth { .. } => "oauth",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not-found",
-            Self::MethodNotAllowed { .. } => "method-not-allowed",
-            Self::Conflict(_) => "conflict",
-            Self::PayloadTooLarge(_) => "payload-too-large",
-            Self::UnsupportedMediaType(_) => "unsupported-media-type",
-            Self::TooManyRequests { .. } => "rate-limited",
-            Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal",
+        match &self.0 {
+            AppError::BadRequest { .. } => "invalid-request",
+            AppError::OAuth { .. } => "oauth",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not-found",
+            AppError::MethodNotAllowed { .. } => "method-not-allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload-too-large",
+            AppError::UnsupportedMediaType(_) => "unsupported-media-type",
+            AppError::TooManyRequests { .. } => "rate-limited",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
         }
     }
 }
@@ -140,45 +107,45 @@ pub struct Problem {
     pub error_description: Option<String>,
 }
 
-impl ResponseError for AppError {
+impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
-            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        match &self.0 {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::OAuth { code, .. } if *code == "invalid_client" => StatusCode::UNAUTHORIZED,
+            AppError::OAuth { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let detail = match self {
-            Self::Internal(cause) => {
+        let detail = match &self.0 {
+            AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 "An unexpected error occurred; the X-Request-Id header identifies it in the logs."
                     .to_string()
             }
-            Self::Unavailable(cause) => {
+            AppError::Unavailable(cause) => {
                 tracing::warn!(%cause, "dependency unavailable");
                 "The service cannot reach its database right now; try again shortly.".to_string()
             }
-            Self::TooManyRequests { retry_after } => {
+            AppError::TooManyRequests { retry_after } => {
                 format!("Too many requests; try again in {retry_after} seconds.")
             }
             other => other.to_string(),
         };
-        let (errors, error, error_description) = match self {
-            Self::BadRequest { errors, .. } => (errors.clone(), None, None),
-            Self::OAuth { code, description } => (
+        let (errors, error, error_description) = match &self.0 {
+            AppError::BadRequest { errors, .. } => (errors.clone(), None, None),
+            AppError::OAuth { code, description } => (
                 Vec::new(),
                 Some(code.to_string()),
                 Some(description.clone()),
@@ -196,71 +163,38 @@ impl ResponseError for AppError {
         };
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
-        match self {
-            Self::Unauthorized(_) => {
+        match &self.0 {
+            AppError::Unauthorized(_) => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"shouzhen\""),
                 ));
             }
-            Self::OAuth { code, .. } if *code == "invalid_client" => {
+            AppError::OAuth { code, .. } if *code == "invalid_client" => {
                 response.insert_header((
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"shouzhen\""),
                 ));
             }
-            Self::TooManyRequests { retry_after } => {
+            AppError::TooManyRequests { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
-            Self::Unavailable(_) => {
+            AppError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
-            Self::MethodNotAllowed { allow } => {
+            AppError::MethodNotAllowed { allow } => {
                 if let Ok(v) = HeaderValue::from_str(allow) {
                     response.insert_header((header::ALLOW, v));
                 }
             }
             _ => {}
         }
-        if matches!(self, Self::OAuth { .. }) {
+        if matches!(self.0, AppError::OAuth { .. }) {
             response.insert_header((header::CACHE_CONTROL, "no-store"));
         }
         response.json(body)
     }
 }
-
-/// Every field at fault, as a 400 naming them.
-impl From<Vec<FieldError>> for AppError {
-    fn from(errors: Vec<FieldError>) -> Self {
-        Self::fields(errors)
-    }
-}
-
-impl From<shouzhen_store::StoreError> for AppError {
-    fn from(e: shouzhen_store::StoreError) -> Self {
-        match e {
-            shouzhen_store::StoreError::NotFound => Self::NotFound("not found".into()),
-            other if shouzhen_store::db::is_transient(&other) => {
-                Self::Unavailable(format!("database: {other}"))
-            }
-            other => Self::Internal(format!("database: {other}")),
-        }
-    }
-}
-
-impl From<shouzhen_store::PoolError> for AppError {
-    fn from(e: shouzhen_store::PoolError) -> Self {
-        Self::Unavailable(format!("database pool: {e}"))
-    }
-}
-
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::Internal(format!("blocking task: {e}"))
-    }
-}
-
-pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]
 mod tests {
@@ -290,7 +224,7 @@ mod tests {
                 "could not serialize",
             ),
         ] {
-            let e = AppError::from(transient);
+            let e = ApiError::from(transient);
             assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE, "{e}");
             let response = e.error_response();
             assert_eq!(
@@ -301,7 +235,9 @@ mod tests {
                 Some(&b"5"[..])
             );
         }
-        let fault = AppError::from(db_error(DatabaseErrorKind::Unknown, "no such column: x"));
+        let fault = ApiError::from(db_error(DatabaseErrorKind::Unknown, "no such column: x"));
         assert_eq!(fault.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let missing = ApiError::from(Error::NotFound);
+        assert_eq!(missing.status_code(), StatusCode::NOT_FOUND);
     }
 }

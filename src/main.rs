@@ -1,6 +1,6 @@
 use clap::Parser;
 use shouzhen::cli::{self, Cli};
-use shouzhen::config::Settings;
+use shouzhen_app::config::Settings;
 
 #[actix_web::main]
 async fn main() {

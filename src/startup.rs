@@ -7,13 +7,14 @@ use actix_web::dev::Server;
 use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::config::Settings;
-use crate::intake::queue::{IngestQueue, Writer};
-use crate::keys::{self, Keys};
-use crate::mail::Notifier;
-use crate::mail::worker::{self, Mailer, Retry};
 use crate::state::AppState;
-use crate::telemetry::{self, Metrics};
+use crate::telemetry;
+use shouzhen_app::config::Settings;
+use shouzhen_app::intake::queue::{IngestQueue, Writer};
+use shouzhen_app::keys::{self, Keys};
+use shouzhen_app::mail::Notifier;
+use shouzhen_app::mail::worker::{self, Mailer, Retry};
+use shouzhen_app::metrics::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db;
 
@@ -116,7 +117,7 @@ impl Application {
         .map_err(|e| e.to_string())?
         .run();
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        actix_web::rt::spawn(crate::engine::sweeper::run(
+        actix_web::rt::spawn(shouzhen_app::sweeper::run(
             state.pool.clone(),
             state.policy.clone(),
             state.notifier.clone(),

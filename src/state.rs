@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use crate::config::Settings;
-use crate::error::{AppError, AppResult};
-use crate::keys::Keys;
-use crate::mail::Notifier;
-use crate::mail::worker::Mailer;
-use crate::telemetry::Metrics;
+use crate::error::ApiResult;
+use shouzhen_app::config::Settings;
+use shouzhen_app::error::AppResult;
+use shouzhen_app::keys::Keys;
+use shouzhen_app::mail::Notifier;
+use shouzhen_app::mail::worker::Mailer;
+use shouzhen_app::metrics::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::{DbConn, Pool};
 
@@ -26,16 +27,16 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     pub web: Arc<crate::web::Web>,
     /// The intake writers (group commit).
-    pub ingest: crate::intake::queue::IngestQueue,
+    pub ingest: shouzhen_app::intake::queue::IngestQueue,
     /// Woken after each intake commit (see `startup::checkpointer`).
     pub ingest_committed: Arc<tokio::sync::Notify>,
     /// Hospitals as the token check last read them (a few seconds).
-    pub hospitals: crate::auth::extract::HospitalCache,
+    pub hospitals: crate::auth::principal::HospitalCache,
 }
 
 impl AppState {
     /// Runs `f` with a pooled connection on actix's blocking thread pool.
-    pub async fn db<F, T>(&self, f: F) -> AppResult<T>
+    pub async fn db<F, T>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
@@ -46,7 +47,7 @@ impl AppState {
     /// As `db`, on the read replica if there is one: for the dashboard's lists, figures and
     /// exports, which may be a moment behind and never write. A page that shows what its user
     /// has just changed (a case, a complaint) reads with `db`.
-    pub async fn read<F, T>(&self, f: F) -> AppResult<T>
+    pub async fn read<F, T>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
@@ -55,15 +56,15 @@ impl AppState {
     }
 }
 
-async fn run<F, T>(pool: Pool, f: F) -> AppResult<T>
+async fn run<F, T>(pool: Pool, f: F) -> ApiResult<T>
 where
     F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    web::block(move || {
+    let result = web::block(move || {
         let mut conn = pool.get()?;
         f(&mut conn)
     })
-    .await
-    .map_err(AppError::from)?
+    .await?;
+    Ok(result?)
 }

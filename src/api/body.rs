@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, FieldError};
+use crate::error::ApiError;
+use shouzhen_app::error::AppError;
 
 /// The limit for ordinary JSON bodies (logins, actions, complaints).
 pub const JSON_LIMIT: usize = 64 * 1024;
@@ -37,7 +38,7 @@ pub async fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
-) -> Result<Bytes, AppError> {
+) -> Result<Bytes, ApiError> {
     let too_large = || AppError::PayloadTooLarge(format!("the body is larger than {limit} bytes"));
     if let Some(len) = req
         .headers()
@@ -46,14 +47,14 @@ pub async fn read_body(
         .and_then(|v| v.parse::<usize>().ok())
         && len > limit
     {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| AppError::bad_request(format!("the body could not be read: {e}")))?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Err(too_large().into());
         }
         body.extend_from_slice(&chunk);
     }
@@ -61,7 +62,7 @@ pub async fn read_body(
 }
 
 /// Parses JSON into `T`; an error names the field at fault (`errors[].field`).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end()
@@ -70,72 +71,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
 }
 
 /// Turns a serde error into a problem naming the field.
-pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = err.path().to_string();
     let inner = err.into_inner();
     if inner.is_syntax() || inner.is_eof() {
-        return AppError::field("body", format!("is not valid JSON: {inner}"));
+        return AppError::field("body", format!("is not valid JSON: {inner}")).into();
     }
-    AppError::fields(vec![field_error(&path, &inner.to_string())])
-}
-
-/// Finds the field a serde message speaks of (`unknown field `x``, `missing field `x``), or
-/// the path where the error was found.
-pub fn field_error(path: &str, message: &str) -> FieldError {
-    // serde_json appends " at line L column C"; the position is noise for a field error.
-    let message = match message.rfind(" at line ") {
-        Some(i) => &message[..i],
-        None => message,
-    };
-    let base = if path == "." { "" } else { path };
-    for prefix in ["unknown field `", "missing field `", "duplicate field `"] {
-        if let Some(rest) = message.strip_prefix(prefix)
-            && let Some(name) = rest.split('`').next()
-        {
-            // serde_path_to_error's path already ends at an unknown field.
-            let field = if base.is_empty() {
-                name.to_string()
-            } else if base == name || base.ends_with(&format!(".{name}")) {
-                base.to_string()
-            } else {
-                format!("{base}.{name}")
-            };
-            let what = match prefix {
-                "unknown field `" => "is not a known field".to_string(),
-                "missing field `" => "is required".to_string(),
-                _ => "is given twice".to_string(),
-            };
-            return FieldError::new(field, what);
-        }
-    }
-    let field = if base.is_empty() { "body" } else { base };
-    FieldError::new(field, without_value(message))
-}
-
-/// serde's "invalid type: string \"…\", expected …" repeats the value sent, which may be a
-/// patient's identity number: errors say what was expected, never what was sent.
-fn without_value(message: &str) -> String {
-    for (prefix, what) in [
-        ("invalid type:", "has the wrong type"),
-        ("invalid value:", "is not valid"),
-        ("invalid length", "has the wrong length"),
-    ] {
-        if message.starts_with(prefix) {
-            return match message.rsplit_once(", expected ") {
-                Some((_, expected)) => format!("{what}; expected {expected}"),
-                None => what.to_string(),
-            };
-        }
-    }
-    message.to_string()
+    AppError::fields(vec![shouzhen_domain::field::from_serde(
+        &path,
+        &inner.to_string(),
+    )])
+    .into()
 }
 
 /// A JSON body of at most [`JSON_LIMIT`] bytes, parsed with field-naming errors.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -146,7 +100,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 _ => {
                     return Err(AppError::UnsupportedMediaType(
                         "send the body as application/json".into(),
-                    ));
+                    )
+                    .into());
                 }
             }
             let bytes = read_body(&req, &mut payload, JSON_LIMIT).await?;
@@ -177,7 +132,7 @@ mod tests {
 
     fn fields(body: &str) -> Vec<String> {
         match parse_json::<Login>(body.as_bytes()) {
-            Err(AppError::BadRequest { errors, .. }) => {
+            Err(ApiError(AppError::BadRequest { errors, .. })) => {
                 errors.into_iter().map(|e| e.field).collect()
             }
             other => panic!("unexpected {other:?}"),
@@ -204,7 +159,7 @@ mod tests {
         assert_eq!(fields(r#"{"email":"a","password":"b"} trailing"#), ["body"]);
         // The value sent is not repeated in the error.
         match parse_json::<Login>(br#"{"email":"a","password":110105194912310021}"#) {
-            Err(AppError::BadRequest { errors, detail }) => {
+            Err(ApiError(AppError::BadRequest { errors, detail })) => {
                 assert_eq!(errors[0].field, "password");
                 assert!(
                     !detail.contains("110105") && !errors[0].message.contains("110105"),

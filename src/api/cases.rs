@@ -1,21 +1,21 @@
 //! `GET /api/v1/cases` and `GET /api/v1/cases/{id}`.
 
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Inspector, Staff};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::auth::Inspector;
+use crate::error::ApiResult;
 use crate::state::AppState;
+use shouzhen_app::error::{AppError, AppResult};
+use shouzhen_domain::actor::Staff;
+use shouzhen_domain::field::FieldError;
 use shouzhen_domain::rules::{PatientHistory, RuleId, Severity};
 use shouzhen_store::{self, cases::CaseFilter, cases::QueueFilter};
 
 use shouzhen_domain::case::STATUSES;
-
-pub fn rfc3339(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
+use shouzhen_domain::time::rfc3339;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -47,15 +47,15 @@ pub struct CasesQuery {
 }
 
 fn status_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(STATUSES.iter().copied())
+    shouzhen_domain::openapi::one_of(STATUSES.iter().copied())
 }
 
 fn rule_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(shouzhen_domain::rules::ALL.iter().map(|r| r.as_str()))
+    shouzhen_domain::openapi::one_of(shouzhen_domain::rules::ALL.iter().map(|r| r.as_str()))
 }
 
 fn severity_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(["low", "medium", "high"])
+    shouzhen_domain::openapi::one_of(["low", "medium", "high"])
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -192,7 +192,7 @@ pub async fn list(
     state: web::Data<AppState>,
     Inspector(staff): Inspector,
     query: web::Query<CasesQuery>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let filter = filter_from(&query, &staff)?;
     let limit = filter.limit;
     let rows = state
@@ -435,16 +435,14 @@ pub async fn get(
     state: web::Data<AppState>,
     Inspector(staff): Inspector,
     path: web::Path<i64>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let policy = state.policy.clone();
     let detail = state.db(move |conn| load_detail(conn, id, &policy)).await?;
     if let Some(d) = staff.district_scope()
         && detail.case.district != d
     {
-        return Err(AppError::Forbidden(
-            "this case is outside your district".into(),
-        ));
+        return Err(AppError::Forbidden("this case is outside your district".into()).into());
     }
     Ok(HttpResponse::Ok().json(detail))
 }
@@ -463,11 +461,11 @@ pub struct ActionBody {
 }
 
 fn action_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(shouzhen_domain::case::ACTIONS.iter().copied())
+    shouzhen_domain::openapi::one_of(shouzhen_domain::case::ACTIONS.iter().copied())
 }
 
 fn note_schema() -> utoipa::openapi::Object {
-    super::openapi::text(shouzhen_domain::case::MAX_NOTE)
+    shouzhen_domain::openapi::text(shouzhen_domain::case::MAX_NOTE)
 }
 
 /// Act on a case; every action is recorded in the case's history and the audit trail.
@@ -493,7 +491,7 @@ pub async fn act(
     Inspector(staff): Inspector,
     path: web::Path<i64>,
     super::body::ApiJson(body): super::body::ApiJson<ActionBody>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let request = shouzhen_domain::case::ActionRequest {
         action: body.action,
@@ -504,7 +502,7 @@ pub async fn act(
     let (notifier, policy) = (state.notifier.clone(), state.policy.clone());
     let detail = state
         .db(move |conn| {
-            crate::workflow::apply(
+            shouzhen_app::workflow::apply(
                 conn,
                 &notifier,
                 &staff,

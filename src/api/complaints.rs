@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::ApiJson;
-use super::cases::rfc3339;
 use crate::auth::Inspector;
-use crate::complaints::{self, ComplaintAction, ComplaintInput, normalize_code};
-use crate::engine::Engine;
-use crate::error::{AppError, AppResult};
-use crate::mail::china;
+use crate::error::ApiResult;
 use crate::state::AppState;
+use shouzhen_app::complaints::{self, ComplaintAction, ComplaintInput, normalize_code};
+use shouzhen_app::engine::Engine;
+use shouzhen_app::error::{AppError, AppResult};
+use shouzhen_app::mail::china;
+use shouzhen_domain::time::rfc3339;
 use shouzhen_store::{self, complaints as rows};
 
 /// Validates and files a complaint (rules, links, timeline); returns its tracking code.
@@ -22,7 +23,7 @@ pub async fn file_complaint(
     state: &AppState,
     input: ComplaintInput,
     lang: &str,
-) -> AppResult<String> {
+) -> ApiResult<String> {
     let (keys, policy, notifier) = (
         state.keys.clone(),
         state.policy.clone(),
@@ -112,12 +113,9 @@ pub fn public_view(
 }
 
 /// Records the citizen's rating of a closed complaint (once).
-pub async fn rate(state: &AppState, code: &str, rating: i32) -> AppResult<()> {
+pub async fn rate(state: &AppState, code: &str, rating: i32) -> ApiResult<()> {
     if !(1..=5).contains(&rating) {
-        return Err(AppError::field(
-            "rating",
-            "must be a whole number from 1 to 5",
-        ));
+        return Err(AppError::field("rating", "must be a whole number from 1 to 5").into());
     }
     let code = code.to_string();
     state
@@ -158,7 +156,7 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     ApiJson(input): ApiJson<ComplaintInput>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     state
         .web
         .limiter
@@ -185,7 +183,7 @@ pub async fn create(
 pub async fn get_public(
     state: web::Data<AppState>,
     path: web::Path<String>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let code = normalize_code(&path)
         .ok_or_else(|| AppError::NotFound("no complaint with this code".into()))?;
     let view = state
@@ -221,7 +219,7 @@ pub async fn post_rating(
     state: web::Data<AppState>,
     path: web::Path<String>,
     ApiJson(body): ApiJson<RatingBody>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let code = normalize_code(&path)
         .ok_or_else(|| AppError::NotFound("no complaint with this code".into()))?;
     rate(&state, &code, body.rating).await?;
@@ -259,7 +257,7 @@ pub struct QueueQuery {
 }
 
 fn complaint_status_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(shouzhen_domain::complaint::STATUSES.iter().copied())
+    shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::STATUSES.iter().copied())
 }
 
 /// The inspectors' complaint queue, newest first.
@@ -275,12 +273,12 @@ pub async fn queue(
     state: web::Data<AppState>,
     Inspector(staff): Inspector,
     query: web::Query<QueueQuery>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let mut errors = Vec::new();
     if let Some(s) = &query.status
         && !shouzhen_domain::complaint::STATUSES.contains(&s.as_str())
     {
-        errors.push(crate::error::FieldError::new(
+        errors.push(shouzhen_domain::field::FieldError::new(
             "status",
             format!(
                 "must be one of {}",
@@ -290,13 +288,13 @@ pub async fn queue(
     }
     let limit = query.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        errors.push(crate::error::FieldError::new(
+        errors.push(shouzhen_domain::field::FieldError::new(
             "limit",
             "must be from 1 to 500",
         ));
     }
     if !errors.is_empty() {
-        return Err(AppError::fields(errors));
+        return Err(AppError::fields(errors).into());
     }
     let status = query.status.clone();
     let keys = state.keys.clone();
@@ -344,7 +342,7 @@ pub struct ComplaintActionBody {
 }
 
 fn complaint_action_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(shouzhen_domain::complaint::ACTIONS.iter().copied())
+    shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::ACTIONS.iter().copied())
 }
 
 /// Act on a complaint; the step appears on the citizen's timeline.
@@ -368,7 +366,7 @@ pub async fn act(
     Inspector(staff): Inspector,
     path: web::Path<i64>,
     ApiJson(body): ApiJson<ComplaintActionBody>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let ip = crate::auth::client_ip_text(&req);
     let (policy, notifier) = (state.policy.clone(), state.notifier.clone());
@@ -408,7 +406,7 @@ pub async fn reveal(
     state: web::Data<AppState>,
     Inspector(staff): Inspector,
     path: web::Path<i64>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let ip = crate::auth::client_ip_text(&req);
     let keys = state.keys.clone();
@@ -446,11 +444,11 @@ pub async fn reveal(
     get,
     path = "/api/v1/hospitals",
     tag = "complaints",
-    responses((status = 200, description = "Hospitals", body = [crate::board::BoardRow]))
+    responses((status = 200, description = "Hospitals", body = [shouzhen_app::board::BoardRow]))
 )]
-pub async fn hospitals(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn hospitals(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let rows = state
-        .read(|conn| Ok(crate::board::board(conn, shouzhen_store::now())?))
+        .read(|conn| Ok(shouzhen_app::board::board(conn, shouzhen_store::now())?))
         .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

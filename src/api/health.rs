@@ -3,8 +3,9 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use crate::error::{AppError, AppResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
+use shouzhen_app::error::AppError;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Alive")))]
@@ -22,7 +23,7 @@ pub async fn healthz() -> HttpResponse {
         (status = 503, description = "The database is unreachable", body = crate::error::Problem)
     )
 )]
-pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state
         .db(|conn| {
             shouzhen_store::db::ping(conn)

@@ -5,9 +5,10 @@ use chrono::Utc;
 
 use super::body::{is_json, media_type, read_body};
 use crate::auth::HospitalPrincipal;
-use crate::error::{AppError, AppResult};
-use crate::intake::{self, Batch, BodyFormat, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
+use crate::error::ApiResult;
 use crate::state::AppState;
+use shouzhen_app::error::AppError;
+use shouzhen_app::intake::{self, Batch, BodyFormat, IngestReport, MAX_BYTES, MAX_EVENTS, Poster};
 
 /// The JSON body of an intake request, as the description declares it: one event or an array
 /// of events (never deserialised as such: `intake::split_body` reads the body).
@@ -49,7 +50,7 @@ pub async fn post_events(
     payload: web::Payload,
     state: web::Data<AppState>,
     hospital: HospitalPrincipal,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let format = match media_type(&req).as_deref() {
         Some(m) if is_json(m) => BodyFormat::Json,
         Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
@@ -58,7 +59,8 @@ pub async fn post_events(
         _ => {
             return Err(AppError::UnsupportedMediaType(
                 "send application/json (an event or an array) or application/x-ndjson".into(),
-            ));
+            )
+            .into());
         }
     };
     let mut payload = payload.into_inner();
@@ -68,7 +70,8 @@ pub async fn post_events(
         return Err(AppError::PayloadTooLarge(format!(
             "{} events in one request; the limit is {MAX_EVENTS}",
             values.len()
-        )));
+        ))
+        .into());
     }
     let poster = Poster {
         hospital_id: hospital.hospital_id,

@@ -6,9 +6,12 @@ use utoipa::ToSchema;
 
 use super::body::ApiJson;
 use super::oauth::TokenResponse;
-use crate::auth::{Role, password, token};
-use crate::error::{AppError, AppResult};
+use crate::auth::token;
+use crate::error::ApiResult;
 use crate::state::AppState;
+use shouzhen_app::error::AppError;
+use shouzhen_app::password;
+use shouzhen_domain::actor::Role;
 use shouzhen_store::{self, audit};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -25,7 +28,7 @@ pub async fn authenticate(
     email: String,
     password_given: String,
     ip: String,
-) -> AppResult<shouzhen_store::users::User> {
+) -> ApiResult<shouzhen_store::users::User> {
     let email = email.trim().to_lowercase();
     let lookup = email.clone();
     let user = state
@@ -55,7 +58,7 @@ pub async fn authenticate(
             Ok(())
         })
         .await?;
-    user.ok_or_else(|| AppError::Unauthorized("the email or the password is wrong".into()))
+    Ok(user.ok_or_else(|| AppError::Unauthorized("the email or the password is wrong".into()))?)
 }
 
 /// Log in as an inspector, supervisor or admin.
@@ -74,7 +77,7 @@ pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let user = authenticate(
         &state,
         body.email,

@@ -13,29 +13,27 @@ use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::{AppError, FieldError};
+use crate::error::ApiError;
+use shouzhen_app::error::AppError;
+use shouzhen_domain::field::FieldError;
 
 /// Registers every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::QueryConfig::default().error_handler(|err, _req| {
-            AppError::fields(vec![query_error(&err.to_string())]).into()
-        }),
-    )
-    .app_data(
-        web::PathConfig::default().error_handler(|err, _req| {
-            AppError::NotFound(format!("no such resource ({err})")).into()
-        }),
-    )
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError(AppError::fields(vec![query_error(&err.to_string())])).into()
+    }))
+    .app_data(web::PathConfig::default().error_handler(|err, _req| {
+        ApiError(AppError::NotFound(format!("no such resource ({err})"))).into()
+    }))
     .app_data(
         web::JsonConfig::default()
             .limit(body::JSON_LIMIT)
-            .error_handler(|err, _req| AppError::field("body", err.to_string()).into()),
+            .error_handler(|err, _req| ApiError(AppError::field("body", err.to_string())).into()),
     )
     .app_data(
         web::FormConfig::default()
             .limit(64 * 1024)
-            .error_handler(|err, _req| AppError::field("body", err.to_string()).into()),
+            .error_handler(|err, _req| ApiError(AppError::field("body", err.to_string())).into()),
     )
     .service(web::resource("/healthz").get(health::healthz))
     .service(web::resource("/readyz").get(health::readyz))
@@ -97,7 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A query-string error from serde_urlencoded names the field in its message.
 fn query_error(message: &str) -> FieldError {
-    body::field_error(".", message.trim_start_matches("Query deserialize error: "))
+    shouzhen_domain::field::from_serde(".", message.trim_start_matches("Query deserialize error: "))
 }
 
 /// actix answers a known path asked with another method by an empty 405 with `Allow`; this
@@ -111,7 +109,8 @@ pub fn method_not_allowed<B>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let problem = actix_web::ResponseError::error_response(&AppError::MethodNotAllowed { allow });
+    let problem =
+        actix_web::ResponseError::error_response(&ApiError(AppError::MethodNotAllowed { allow }));
     let (req, _) = res.into_parts();
     Ok(ErrorHandlerResponse::Response(
         actix_web::dev::ServiceResponse::new(req, problem).map_into_right_body(),
@@ -119,9 +118,9 @@ pub fn method_not_allowed<B>(
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&AppError::NotFound(format!(
+    actix_web::ResponseError::error_response(&ApiError(AppError::NotFound(format!(
         "no route for {} {}",
         req.method(),
         req.match_pattern().unwrap_or_else(|| "this path".into())
-    )))
+    ))))
 }

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::{media_type, read_body};
-use crate::auth::{self, Role, token};
-use crate::error::{AppError, AppResult};
+use crate::auth::token;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use shouzhen_app::error::AppError;
+use shouzhen_domain::actor::Role;
 
 const FORM_LIMIT: usize = 8 * 1024;
 
@@ -28,7 +30,7 @@ pub struct TokenForm {
 }
 
 fn grant_type_schema() -> utoipa::openapi::Object {
-    super::openapi::one_of(["client_credentials"])
+    shouzhen_domain::openapi::one_of(["client_credentials"])
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -53,16 +55,17 @@ impl TokenResponse {
     }
 }
 
-fn oauth(code: &'static str, description: impl Into<String>) -> AppError {
+fn oauth(code: &'static str, description: impl Into<String>) -> ApiError {
     AppError::OAuth {
         code,
         description: description.into(),
     }
+    .into()
 }
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1: form-urlencoded, then
 /// base64), if the header is present.
-fn basic_credentials(req: &HttpRequest) -> AppResult<Option<(String, String)>> {
+fn basic_credentials(req: &HttpRequest) -> ApiResult<Option<(String, String)>> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -77,7 +80,7 @@ fn basic_credentials(req: &HttpRequest) -> AppResult<Option<(String, String)>> {
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let text = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = text.split_once(':').ok_or_else(bad)?;
-    let decode = |s: &str| -> AppResult<String> {
+    let decode = |s: &str| -> ApiResult<String> {
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_str(&format!("v={s}")).map_err(|_| bad())?;
         Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
@@ -103,7 +106,7 @@ pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
+) -> ApiResult<HttpResponse> {
     let mut payload: Payload = payload.into_inner();
     let body = read_body(&req, &mut payload, FORM_LIMIT).await?;
     let form: TokenForm = if body.is_empty() {
@@ -114,7 +117,8 @@ pub async fn token(
             _ => {
                 return Err(AppError::UnsupportedMediaType(
                     "send the token request as application/x-www-form-urlencoded".into(),
-                ));
+                )
+                .into());
             }
         }
         serde_urlencoded::from_bytes(&body)
@@ -136,7 +140,9 @@ pub async fn token(
         (Some(id), Some(secret)) => Some((id, secret)),
         (None, None) => None,
         (None, Some(_)) => return Err(oauth("invalid_request", "client_id: is required")),
-        (Some(_), None) => return Err(oauth("invalid_request", "client_secret: is required")),
+        (Some(_), None) => {
+            return Err(oauth("invalid_request", "client_secret: is required"));
+        }
     };
     let (client_id, secret) = match (basic_credentials(&req)?, from_form) {
         (Some(_), Some(_)) => {
@@ -158,10 +164,11 @@ pub async fn token(
     let hospital = state
         .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &lookup_id)?))
         .await?;
-    let presented = auth::hash_client_secret(&secret);
+    let presented = shouzhen_app::password::hash_client_secret(&secret);
     let valid = match &hospital {
         Some(h) => {
-            auth::constant_time_eq(presented.as_bytes(), h.secret_hash.as_bytes()) && !h.disabled
+            shouzhen_app::password::constant_time_eq(presented.as_bytes(), h.secret_hash.as_bytes())
+                && !h.disabled
         }
         None => false,
     };

@@ -1,14 +1,14 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations.
 
 use actix_web::HttpResponse;
-use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, Http, HttpAuthScheme, OAuth2, Scopes, SecurityScheme,
 };
 use utoipa::{Modify, OpenApi};
 
 use super::{cases, complaints, health, intake, login, oauth};
-use crate::error::{FieldError, Problem};
+use crate::error::Problem;
+use shouzhen_domain::field::FieldError;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,10 +36,10 @@ use crate::error::{FieldError, Problem};
         health::metrics,
     ),
     components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest,
-        crate::intake::IngestReport, crate::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody,
+        shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
-        crate::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
-        complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed, crate::board::BoardRow)),
+        shouzhen_app::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
+        complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow)),
     modifiers(&SecuritySchemes, &Conformance),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),
@@ -154,24 +154,6 @@ impl Modify for Conformance {
             }
         }
     }
-}
-
-/// A string schema that takes one of `values`, for `#[schema(schema_with = ..)]`.
-pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values))
-        .build()
-}
-
-/// A text that must hold something besides whitespace, up to `max` characters.
-pub fn text(max: usize) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(max))
-        .pattern(Some(r"\S"))
-        .build()
 }
 
 pub async fn serve() -> HttpResponse {

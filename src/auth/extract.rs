@@ -7,20 +7,14 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::token::{self, Claims, Role};
-use crate::error::AppError;
+use super::principal::HospitalPrincipal;
+use super::token::{self, Claims};
+use crate::error::ApiError;
 use crate::state::AppState;
+use shouzhen_app::error::AppError;
+use shouzhen_domain::actor::Role;
 
-/// A hospital's machine client, authenticated by its Bearer token.
-#[derive(Debug, Clone)]
-pub struct HospitalPrincipal {
-    pub hospital_id: i64,
-    pub code: String,
-    pub district: String,
-    pub jurisdiction: String,
-}
-
-pub use shouzhen_domain::actor::Staff;
+use shouzhen_domain::actor::Staff;
 
 /// Any dashboard user: an inspector, a supervisor or an admin.
 #[derive(Debug, Clone)]
@@ -34,14 +28,14 @@ pub struct Supervisor(pub Staff);
 #[derive(Debug, Clone)]
 pub struct Admin(pub Staff);
 
-fn state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| AppError::internal("application state missing"))
+        .ok_or_else(|| AppError::internal("application state missing").into())
 }
 
 /// The claims of a valid Bearer token, or 401.
-fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AppError> {
+fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -56,15 +50,16 @@ fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, AppError
         .ok_or_else(|| {
             AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })?;
-    token::verify(&state.keys.jwt, token).map_err(|e| {
+    let claims = token::verify(&state.keys.jwt, token).map_err(|e| {
         tracing::debug!(error = %e, "token rejected");
         AppError::Unauthorized("the access token is invalid or expired".into())
-    })
+    })?;
+    Ok(claims)
 }
 
 impl FromRequest for HospitalPrincipal {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -74,7 +69,8 @@ impl FromRequest for HospitalPrincipal {
             if claims.role != Role::Hospital {
                 return Err(AppError::Forbidden(
                     "this endpoint is for hospital clients; dashboard tokens cannot use it".into(),
-                ));
+                )
+                .into());
             }
             if let Some(known) = state.hospitals.get(&claims.sub) {
                 return known.ok_or_else(unknown_client);
@@ -96,57 +92,19 @@ impl FromRequest for HospitalPrincipal {
     }
 }
 
-fn unknown_client() -> AppError {
-    AppError::Unauthorized("this client is unknown or disabled".into())
-}
-
-/// Hospitals by client id, as the token check last read them, for a few seconds: a busy
-/// hospital's requests do not each read its row. Disabling a hospital takes effect on every
-/// instance within [`HospitalCache::TTL`].
-#[derive(Default)]
-pub struct HospitalCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, Option<HospitalPrincipal>)>,
-    >,
-}
-
-impl HospitalCache {
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-    fn get(&self, client_id: &str) -> Option<Option<HospitalPrincipal>> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(client_id)
-            .filter(|(at, _)| at.elapsed() < Self::TTL)
-            .map(|(_, h)| h.clone())
-    }
-
-    fn put(&self, client_id: String, hospital: Option<HospitalPrincipal>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        // Bounded: stale entries go whenever the map grows large.
-        if entries.len() > 10_000 {
-            entries.retain(|_, (at, _)| at.elapsed() < Self::TTL);
-        }
-        entries.insert(client_id, (std::time::Instant::now(), hospital));
-    }
-
-    /// Forgets everything (a hospital was disabled or its secret rotated on this instance).
-    pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
+fn unknown_client() -> ApiError {
+    AppError::Unauthorized("this client is unknown or disabled".into()).into()
 }
 
 /// Authenticates a dashboard user with at least `min` role.
-async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, AppError> {
+async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, ApiError> {
     let state = state(&req)?;
     let claims = bearer_claims(&req, &state)?;
     if claims.role == Role::Hospital {
         return Err(AppError::Forbidden(
             "this endpoint is for inspectors; hospital tokens cannot use it".into(),
-        ));
+        )
+        .into());
     }
     let user_id: i64 = claims
         .sub
@@ -161,10 +119,7 @@ async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, AppError> {
     let role = Role::parse_staff(&user.role)
         .ok_or_else(|| AppError::internal(format!("user {} has an unknown role", user.id)))?;
     if role < min {
-        return Err(AppError::Forbidden(format!(
-            "this needs the {} role",
-            min.as_str()
-        )));
+        return Err(AppError::Forbidden(format!("this needs the {} role", min.as_str())).into());
     }
     Ok(Staff {
         user_id: user.id,
@@ -175,8 +130,8 @@ async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, AppError> {
 }
 
 impl FromRequest for Inspector {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -185,8 +140,8 @@ impl FromRequest for Inspector {
 }
 
 impl FromRequest for Supervisor {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -195,8 +150,8 @@ impl FromRequest for Supervisor {
 }
 
 impl FromRequest for Admin {
-    type Error = AppError;
-    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();

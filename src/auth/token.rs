@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub const ISSUER: &str = "shouzhen";
 
-pub use shouzhen_domain::actor::Role;
+use shouzhen_domain::actor::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {

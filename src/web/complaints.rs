@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 
 use super::{Lang, csrf, lang};
 use crate::api::complaints::{PublicComplaint, file_complaint, public_view, rate};
-use crate::complaints::{ComplaintInput, display_code, normalize_code};
-use crate::error::{AppError, FieldError};
+use crate::error::ApiError;
 use crate::state::AppState;
+use shouzhen_app::complaints::{ComplaintInput, display_code, normalize_code};
+use shouzhen_app::error::AppError;
 use shouzhen_domain::complaint::CATEGORIES;
+use shouzhen_domain::field::FieldError;
 
 fn secure(state: &AppState) -> bool {
     state.settings.public_url.starts_with("https://")
@@ -100,7 +102,7 @@ pub async fn submit(
 ) -> HttpResponse {
     let lang = lang(&req);
     let web = &state.web;
-    let fields = match super::posted_form(&req, payload, &state).await {
+    let fields = match super::csrf::posted_form(&req, payload, &state).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
@@ -144,7 +146,7 @@ pub async fn submit(
                 format!("/complaints/{code}?lang={}", lang.code()),
             ))
             .finish(),
-        Err(AppError::BadRequest { errors, .. }) if !errors.is_empty() => {
+        Err(ApiError(AppError::BadRequest { errors, .. })) if !errors.is_empty() => {
             form(&req, &state, lang, StatusCode::BAD_REQUEST, &input, &errors).await
         }
         Err(e) => actix_web::ResponseError::error_response(&e),
@@ -219,7 +221,7 @@ pub async fn rating(
 ) -> HttpResponse {
     let lang = lang(&req);
     let web = &state.web;
-    let fields = match super::posted_form(&req, payload, &state).await {
+    let fields = match super::csrf::posted_form(&req, payload, &state).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
@@ -237,13 +239,13 @@ pub async fn rating(
         .and_then(|r| r.parse::<i32>().ok())
         .unwrap_or(0);
     match rate(&state, &code, value).await {
-        Ok(()) | Err(AppError::Conflict(_)) => HttpResponse::SeeOther()
+        Ok(()) | Err(ApiError(AppError::Conflict(_))) => HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
                 format!("/complaints/{code}?lang={}", lang.code()),
             ))
             .finish(),
-        Err(AppError::NotFound(_)) => web.message(
+        Err(ApiError(AppError::NotFound(_))) => web.message(
             &req,
             StatusCode::NOT_FOUND,
             lang,

@@ -2,11 +2,12 @@
 //! SameSite=Strict cookie, and in the form a token that is the nonce signed with the web key.
 //! A post is accepted only if the token's signature holds and its nonce matches the cookie.
 
-use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
 
-use crate::auth::constant_time_eq;
-use crate::keys::{hmac, random_token};
+use shouzhen_app::keys::{hmac, random_token};
+use shouzhen_app::password::constant_time_eq;
 
 pub const COOKIE: &str = "sz_csrf";
 
@@ -40,4 +41,32 @@ pub fn verify(req: &HttpRequest, key: &[u8], token: Option<&str>) -> bool {
     };
     constant_time_eq(nonce.as_bytes(), cookie.value().as_bytes())
         && constant_time_eq(signature.as_bytes(), sign(key, nonce).as_bytes())
+}
+
+/// A posted form whose CSRF token holds, or the page that refuses it (403).
+pub async fn posted_form(
+    req: &HttpRequest,
+    payload: actix_web::web::Payload,
+    state: &crate::state::AppState,
+) -> Result<std::collections::HashMap<String, String>, HttpResponse> {
+    let mut payload = payload.into_inner();
+    let body = crate::api::body::read_body(req, &mut payload, 64 * 1024)
+        .await
+        .map_err(|e| actix_web::ResponseError::error_response(&e))?;
+    let fields: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    if !verify(
+        req,
+        &state.keys.web,
+        fields.get("csrf_token").map(String::as_str),
+    ) {
+        return Err(state.web.message(
+            req,
+            StatusCode::FORBIDDEN,
+            super::lang(req),
+            "forbidden_title",
+            "forbidden_body",
+        ));
+    }
+    Ok(fields)
 }

@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode};
 use handlebars::Handlebars;
 use serde_json::{Value, json};
 
-use crate::error::FieldError;
+use shouzhen_domain::field::FieldError;
 
 pub struct Web {
     templates: Handlebars<'static>,
@@ -206,34 +206,6 @@ impl Web {
         let data = json!({"title": self.t(lang, heading), "heading": self.t(lang, heading), "body": self.t(lang, body)});
         self.page(req, status, "message", lang, data)
     }
-}
-
-/// A posted form whose CSRF token holds, or the page that refuses it (403).
-pub async fn posted_form(
-    req: &HttpRequest,
-    payload: actix_web::web::Payload,
-    state: &crate::state::AppState,
-) -> Result<std::collections::HashMap<String, String>, HttpResponse> {
-    let mut payload = payload.into_inner();
-    let body = crate::api::body::read_body(req, &mut payload, 64 * 1024)
-        .await
-        .map_err(|e| actix_web::ResponseError::error_response(&e))?;
-    let fields: std::collections::HashMap<String, String> =
-        serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    if !csrf::verify(
-        req,
-        &state.keys.web,
-        fields.get("csrf_token").map(String::as_str),
-    ) {
-        return Err(state.web.message(
-            req,
-            StatusCode::FORBIDDEN,
-            lang(req),
-            "forbidden_title",
-            "forbidden_body",
-        ));
-    }
-    Ok(fields)
 }
 
 /// The stylesheet (served from the binary: no resource from outside the service).

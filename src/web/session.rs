@@ -5,8 +5,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
 
 use super::lang;
-use crate::auth::{Role, Staff};
 use crate::state::AppState;
+use shouzhen_domain::actor::{Role, Staff};
 
 pub const COOKIE: &str = "sz_session";
 

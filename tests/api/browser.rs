@@ -191,7 +191,7 @@ async fn injected_markup_and_sql_are_stored_as_given_and_shown_as_text() {
     }
     let app = TestApp::spawn().await;
     // A hospital whose name is a payload.
-    let input = shouzhen::accounts::HospitalInput {
+    let input = shouzhen_app::accounts::HospitalInput {
         code: "BJ-CY".into(),
         name: PAYLOAD.into(),
         district: "朝阳区".into(),
@@ -200,7 +200,7 @@ async fn injected_markup_and_sql_are_stored_as_given_and_shown_as_text() {
     };
     let (_, creds) = app
         .state
-        .db(move |conn| shouzhen::accounts::add_hospital(conn, &input))
+        .db(move |conn| shouzhen_app::accounts::add_hospital(conn, &input))
         .await
         .expect("hospital");
     let h = app.token_for(&creds).await;

@@ -501,7 +501,7 @@ async fn inspectors_answer_close_and_citizens_rate() {
     let later = shouzhen_store::now() + Duration::days(181);
     let purged = app
         .state
-        .db(move |conn| Ok(shouzhen::complaints::purge_expired(conn, 180, later)?))
+        .db(move |conn| Ok(shouzhen_app::complaints::purge_expired(conn, 180, later)?))
         .await
         .expect("purge");
     assert_eq!(purged, 1);

@@ -475,7 +475,7 @@ async fn the_daily_digest_goes_once_per_district_and_day_and_hostile_text_is_esc
         async move {
             state
                 .db(move |conn| {
-                    Ok(shouzhen::notify::daily_digest(
+                    Ok(shouzhen_app::notify::daily_digest(
                         conn,
                         &notifier,
                         hour,

@@ -126,7 +126,7 @@ fn forge(header: serde_json::Value, claims: serde_json::Value, key: &[u8]) -> St
     if key.is_empty() {
         return format!("{signing_input}.");
     }
-    let sig = shouzhen::keys::hmac(key, signing_input.as_bytes());
+    let sig = shouzhen_app::keys::hmac(key, signing_input.as_bytes());
     format!("{signing_input}.{}", B64.encode(sig))
 }
 

@@ -7,6 +7,7 @@
 //! | --- | --- | --- | --- |
 //! | 0 | `shouzhen-domain` | — | a web framework, a database, mail, templates, an async runtime |
 //! | 1 | `shouzhen-store` | domain | a web framework, mail, templates, an async runtime |
+//! | 2 | `shouzhen-app` (the services) | domain, store | a web framework, diesel |
 //! | 3 | `shouzhen` (HTTP API, pages, CLI) | every crate below | diesel (its tests may) |
 //!
 //! "Never" holds for what a crate builds with; its tests (dev-dependencies) may reach further,
@@ -16,53 +17,36 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Workspace crates from the bottom up, with the outside crates each must not declare.
-const LAYERS: &[(&str, &[&str])] = &[
+/// The web framework and its client.
+const WEB: &[&str] = &["actix-web", "actix-rt", "actix-http", "awc"];
+/// The database, its migrations, its pool and its drivers.
+const DATABASE: &[&str] = &[
+    "diesel",
+    "diesel_migrations",
+    "r2d2",
+    "libsqlite3-sys",
+    "pq-sys",
+];
+/// Mail, templates, the async runtime, the log subscriber, metrics, tokens.
+const SERVICES: &[&str] = &[
+    "lettre",
+    "handlebars",
+    "tokio",
+    "tracing-subscriber",
+    "prometheus",
+    "jsonwebtoken",
+];
+
+/// Workspace crates from the bottom up, with the groups of outside crates each must not
+/// declare.
+const LAYERS: &[(&str, &[&[&str]])] = &[
+    ("shouzhen-domain", &[WEB, DATABASE, SERVICES, &["rand"]]),
+    ("shouzhen-store", &[WEB, SERVICES]),
     (
-        "shouzhen-domain",
-        &[
-            "actix-web",
-            "actix-rt",
-            "actix-http",
-            "awc",
-            "diesel",
-            "diesel_migrations",
-            "r2d2",
-            "libsqlite3-sys",
-            "pq-sys",
-            "lettre",
-            "handlebars",
-            "tokio",
-            "tracing-subscriber",
-            "rand",
-            "prometheus",
-        ],
+        "shouzhen-app",
+        &[WEB, DATABASE, &["jsonwebtoken", "tracing-subscriber"]],
     ),
-    (
-        "shouzhen-store",
-        &[
-            "actix-web",
-            "actix-rt",
-            "actix-http",
-            "awc",
-            "lettre",
-            "handlebars",
-            "tokio",
-            "tracing-subscriber",
-            "prometheus",
-            "jsonwebtoken",
-        ],
-    ),
-    (
-        "shouzhen",
-        &[
-            "diesel",
-            "diesel_migrations",
-            "r2d2",
-            "libsqlite3-sys",
-            "pq-sys",
-        ],
-    ),
+    ("shouzhen", &[DATABASE]),
 ];
 
 fn metadata() -> Value {
@@ -134,7 +118,7 @@ fn every_crate_uses_only_the_layers_below_it() {
             ));
             continue;
         };
-        let forbidden = LAYERS[mine].1;
+        let forbidden: Vec<&str> = LAYERS[mine].1.concat();
         for dep in deps {
             let what = &dep.name;
             match layer(what) {
@@ -169,4 +153,207 @@ fn the_domain_is_pure_of_frameworks() {
         names.contains(&"chrono"),
         "metadata lists the domain's dependencies: {names:?}"
     );
+}
+
+/// A crate's modules, each with the modules its code names through `crate::` and `super::`
+/// paths (comments and unit tests aside). A module naming its own descendants (re-exporting its
+/// children, as `web::staff` does) is its structure, not a dependency, and is left out.
+fn import_graph(src: &std::path::Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("a source folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(src, &mut all);
+    // Module paths: src/a/b.rs and src/a/b/mod.rs are `a::b`; lib.rs and main.rs the root.
+    let module_of = |file: &std::path::Path| -> Vec<String> {
+        let rel = file.strip_prefix(src).expect("inside src");
+        let mut parts: Vec<String> = rel
+            .iter()
+            .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+            .collect();
+        if matches!(
+            parts.last().map(String::as_str),
+            Some("mod" | "lib" | "main")
+        ) {
+            parts.pop();
+        }
+        parts
+    };
+    let modules: BTreeSet<Vec<String>> = all.iter().map(|f| module_of(f)).collect();
+    // The deepest module a path names (`crate::a::b::Item` → `a::b` if that is a module).
+    let resolve = |path: &[String]| -> Vec<String> {
+        (0..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|p| modules.contains(p))
+            .unwrap_or_default()
+    };
+    let mut graph = BTreeMap::new();
+    for file in &all {
+        let me = module_of(file);
+        let source = std::fs::read_to_string(file).expect("readable source");
+        // What the module's code names: not its comments, nor its unit tests (whose
+        // `super::*` is the module itself).
+        let code = match source.find("#[cfg(test)]\nmod tests {") {
+            Some(at) => &source[..at],
+            None => &source[..],
+        };
+        let text: String = code
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut named = BTreeSet::new();
+        for (prefix, base) in [
+            ("crate::", Vec::new()),
+            ("super::", {
+                let mut parent = me.clone();
+                // `super` in a/b.rs is `a`; in a/b/mod.rs (module a::b) also `a`.
+                parent.pop();
+                parent
+            }),
+        ] {
+            for (at, _) in text.match_indices(prefix) {
+                let before = text[..at].chars().last();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let mut rest = &text[at + prefix.len()..];
+                let mut base = base.clone();
+                // `super::super::x`: one level up for each further `super`.
+                while let Some(further) = rest.strip_prefix("super::") {
+                    base.pop();
+                    rest = further;
+                }
+                // `use crate::{a::b, c}`: every path in the braces' top level.
+                let paths: Vec<String> = if let Some(group) = rest.strip_prefix('{') {
+                    let mut depth = 0;
+                    let end = group
+                        .char_indices()
+                        .find(|(_, c)| {
+                            match c {
+                                '{' => depth += 1,
+                                '}' if depth == 0 => return true,
+                                '}' => depth -= 1,
+                                _ => {}
+                            }
+                            false
+                        })
+                        .map_or(group.len(), |(i, _)| i);
+                    group[..end]
+                        .split(',')
+                        .map(|p| p.trim().to_string())
+                        .collect()
+                } else {
+                    vec![
+                        rest.chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                            .collect(),
+                    ]
+                };
+                for p in paths {
+                    let mut full = base.clone();
+                    full.extend(p.split("::").map(|s| s.trim().to_string()).take_while(|s| {
+                        !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_')
+                    }));
+                    let target = resolve(&full);
+                    if target != me && !target.starts_with(&me[..]) {
+                        named.insert(target.join("::"));
+                    }
+                }
+            }
+        }
+        graph.insert(me.join("::"), named.into_iter().collect());
+    }
+    graph
+}
+
+/// The first circle found in the graph, as the modules around it.
+fn find_circle(graph: &std::collections::BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &std::collections::BTreeMap<String, Vec<String>>,
+        state: &mut std::collections::BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(node.to_string(), 1);
+        stack.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            match state.get(next.as_str()).copied() {
+                Some(1) => {
+                    let start = stack.iter().position(|n| n == next).unwrap_or(0);
+                    let mut circle = stack[start..].to_vec();
+                    circle.push(next.clone());
+                    return Some(circle);
+                }
+                Some(_) => {}
+                None => {
+                    if let Some(c) = visit(next, graph, state, stack) {
+                        return Some(c);
+                    }
+                }
+            }
+        }
+        stack.pop();
+        state.insert(node.to_string(), 2);
+        None
+    }
+    let mut state = std::collections::BTreeMap::new();
+    for node in graph.keys() {
+        if !state.contains_key(node.as_str())
+            && let Some(c) = visit(node, graph, &mut state, &mut Vec::new())
+        {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[test]
+fn no_crate_has_a_circle_of_imports() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut circles = Vec::new();
+    for src in [
+        "src",
+        "crates/domain/src",
+        "crates/store/src",
+        "crates/app/src",
+    ] {
+        let graph = import_graph(&root.join(src));
+        assert!(graph.len() > 5, "{src}: {graph:?}");
+        if let Some(circle) = find_circle(&graph) {
+            circles.push(format!("{src}: {}", circle.join(" → ")));
+        }
+    }
+    assert!(circles.is_empty(), "{}", circles.join("\n"));
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle() {
+    let graph = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec![]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(
+        find_circle(&graph),
+        Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+    );
+    let line = [("a", vec!["b"]), ("b", vec![])]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+        .collect();
+    assert_eq!(find_circle(&line), None);
 }

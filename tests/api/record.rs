@@ -315,8 +315,8 @@ async fn chains_stay_whole_when_requests_race_and_repeat() {
 /// (one statement for all of them).
 #[actix_web::test]
 async fn one_commit_of_several_hospitals_keeps_their_ids_chains_and_feeds_apart() {
-    use shouzhen::engine::Engine;
-    use shouzhen::intake::{self, Batch, Poster};
+    use shouzhen_app::engine::Engine;
+    use shouzhen_app::intake::{self, Batch, Poster};
     let app = common::TestApp::spawn().await;
     let a = app.hospital_token("BJ-1").await;
     app.hospital_token("BJ-2").await;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use actix_web::web;
 use diesel::connection::SimpleConnection;
 use serde_json::Value;
-use shouzhen::accounts::{self, HospitalInput, UserInput};
-use shouzhen::config::Settings;
 use shouzhen::startup::{self, Application};
 use shouzhen::state::AppState;
+use shouzhen_app::accounts::{self, HospitalInput, UserInput};
+use shouzhen_app::config::Settings;
 
 pub const SECRET_KEY: &str = "test-secret-key-0123456789-abcdefghijklmnop";
 
@@ -386,7 +386,7 @@ impl TestApp {
         self.state
             .db(move |conn| {
                 Ok(
-                    shouzhen::engine::sweeper::sweep(conn, &policy, &notifier, now.naive_utc())?
+                    shouzhen_app::sweeper::sweep(conn, &policy, &notifier, now.naive_utc())?
                         .opened
                         .len(),
                 )

@@ -20,6 +20,57 @@ impl FieldError {
     }
 }
 
+/// Finds the field a serde message speaks of (`unknown field `x``, `missing field `x``), or
+/// the path where the error was found.
+pub fn from_serde(path: &str, message: &str) -> FieldError {
+    // serde_json appends " at line L column C"; the position is noise for a field error.
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let base = if path == "." { "" } else { path };
+    for prefix in ["unknown field `", "missing field `", "duplicate field `"] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some(name) = rest.split('`').next()
+        {
+            // serde_path_to_error's path already ends at an unknown field.
+            let field = if base.is_empty() {
+                name.to_string()
+            } else if base == name || base.ends_with(&format!(".{name}")) {
+                base.to_string()
+            } else {
+                format!("{base}.{name}")
+            };
+            let what = match prefix {
+                "unknown field `" => "is not a known field".to_string(),
+                "missing field `" => "is required".to_string(),
+                _ => "is given twice".to_string(),
+            };
+            return FieldError::new(field, what);
+        }
+    }
+    let field = if base.is_empty() { "body" } else { base };
+    FieldError::new(field, without_value(message))
+}
+
+/// serde's "invalid type: string \"…\", expected …" repeats the value sent, which may be a
+/// patient's identity number: errors say what was expected, never what was sent.
+fn without_value(message: &str) -> String {
+    for (prefix, what) in [
+        ("invalid type:", "has the wrong type"),
+        ("invalid value:", "is not valid"),
+        ("invalid length", "has the wrong length"),
+    ] {
+        if message.starts_with(prefix) {
+            return match message.rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{what}; expected {expected}"),
+                None => what.to_string(),
+            };
+        }
+    }
+    message.to_string()
+}
+
 /// `Ok` when nothing was found at fault, else every fault.
 pub fn check(errors: Vec<FieldError>) -> Result<(), Vec<FieldError>> {
     if errors.is_empty() {

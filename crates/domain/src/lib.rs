@@ -17,6 +17,8 @@ pub mod case;
 pub mod complaint;
 pub mod event;
 pub mod field;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod policy;
 pub mod record;
 pub mod redact;

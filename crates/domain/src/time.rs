@@ -34,6 +34,12 @@ pub fn to_micros(t: NaiveDateTime) -> NaiveDateTime {
         .unwrap_or(t)
 }
 
+/// A stored (UTC) time as the API writes it: RFC 3339 with `Z`, fractions only when present.
+pub fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,7 @@ where
         .await;
     match result {
         Ok(secret) => admin_page(&req, &state, &staff, StatusCode::OK, secret, None).await,
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(ApiError(AppError::BadRequest { detail, .. })) => {
             admin_page(
                 &req,
                 &state,
@@ -95,7 +95,7 @@ where
             )
             .await
         }
-        Err(e @ AppError::Conflict(_)) => {
+        Err(e @ ApiError(AppError::Conflict(_))) => {
             admin_page(
                 &req,
                 &state,
@@ -116,13 +116,13 @@ pub async fn admin_add_user(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     admin_post(req, payload, state, "user.add", |conn, f| {
-        let input = crate::accounts::UserInput {
+        let input = shouzhen_app::accounts::UserInput {
             email: get(f, "email"),
             role: get(f, "role"),
             district: Some(get(f, "district")),
             password: f.get("password").cloned().unwrap_or_default(),
         };
-        let user = crate::accounts::add_user(conn, &input)?;
+        let user = shouzhen_app::accounts::add_user(conn, &input)?;
         Ok((user.email, None))
     })
     .await
@@ -159,14 +159,14 @@ pub async fn admin_add_hospital(
         let jurisdiction = Some(get(f, "jurisdiction"))
             .filter(|j| !j.is_empty())
             .unwrap_or_else(|| "national".into());
-        let input = crate::accounts::HospitalInput {
+        let input = shouzhen_app::accounts::HospitalInput {
             code: get(f, "code"),
             name: get(f, "name"),
             district: get(f, "district"),
             jurisdiction,
             capacity,
         };
-        let (h, creds) = crate::accounts::add_hospital(conn, &input)?;
+        let (h, creds) = shouzhen_app::accounts::add_hospital(conn, &input)?;
         Ok((
             h.code,
             Some(json!({"client_id": creds.client_id, "client_secret": creds.client_secret})),
@@ -208,7 +208,7 @@ pub async fn admin_rotate(
         state,
         "hospital.rotate_secret",
         move |conn, _| {
-            let creds = crate::accounts::rotate_secret(conn, &code)?;
+            let creds = shouzhen_app::accounts::rotate_secret(conn, &code)?;
             Ok((
                 code,
                 Some(json!({"client_id": creds.client_id, "client_secret": creds.client_secret})),

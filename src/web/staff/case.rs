@@ -27,7 +27,7 @@ async fn render_case(
         .district_scope()
         .is_some_and(|d| d != detail.case.district)
     {
-        return error_page(req, state, &AppError::Forbidden(String::new()));
+        return error_page(req, state, &ApiError(AppError::Forbidden(String::new())));
     }
     let web = &state.web;
     // Events and complaints in one timeline, in event time.
@@ -98,7 +98,7 @@ pub async fn case_page(
         Err(resp) => return resp,
     };
     let Ok(id) = path.parse::<i64>() else {
-        return error_page(&req, &state, &AppError::NotFound(String::new()));
+        return error_page(&req, &state, &ApiError(AppError::NotFound(String::new())));
     };
     render_case(&req, &state, &staff, id, StatusCode::OK, None).await
 }
@@ -115,7 +115,7 @@ pub async fn case_action(
     };
     let l = lang(&req);
     let Ok(id) = path.parse::<i64>() else {
-        return error_page(&req, &state, &AppError::NotFound(String::new()));
+        return error_page(&req, &state, &ApiError(AppError::NotFound(String::new())));
     };
     let request = shouzhen_domain::case::ActionRequest {
         action: f.get("action").cloned().unwrap_or_default(),
@@ -127,7 +127,7 @@ pub async fn case_action(
     let who = staff.clone();
     let result = state
         .db(move |conn| {
-            crate::workflow::apply(
+            shouzhen_app::workflow::apply(
                 conn,
                 &notifier,
                 &who,
@@ -140,7 +140,7 @@ pub async fn case_action(
         .await;
     match result {
         Ok(()) => see_other(&format!("/cases/{id}?lang={}", l.code())),
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(ApiError(AppError::BadRequest { detail, .. })) => {
             render_case(
                 &req,
                 &state,
@@ -151,7 +151,7 @@ pub async fn case_action(
             )
             .await
         }
-        Err(AppError::Conflict(_)) => {
+        Err(ApiError(AppError::Conflict(_))) => {
             let msg = state.web.t(l, "dash.conflict");
             render_case(&req, &state, &staff, id, StatusCode::CONFLICT, Some(msg)).await
         }

@@ -19,8 +19,8 @@ async fn render_complaint(
         .db(move |conn| {
             let c = shouzhen_store::complaints::by_id(conn, id)?
                 .ok_or_else(|| AppError::NotFound(String::new()))?;
-            crate::complaints::check_district(conn, &who, &c)?;
-            let duplicates = crate::complaints::likely_duplicates(conn, &c)?;
+            shouzhen_app::complaints::check_district(conn, &who, &c)?;
+            let duplicates = shouzhen_app::complaints::likely_duplicates(conn, &c)?;
             let revealed = if reveal {
                 shouzhen_store::audit::record(
                     conn,
@@ -34,11 +34,11 @@ async fn render_complaint(
                         ip: &ip,
                     },
                 )?;
-                Some(crate::complaints::reveal(&keys, &c))
+                Some(shouzhen_app::complaints::reveal(&keys, &c))
             } else {
                 None
             };
-            let masked = crate::complaints::masked_contact(&keys, &c);
+            let masked = shouzhen_app::complaints::masked_contact(&keys, &c);
             Ok((c, duplicates, revealed, masked))
         })
         .await;
@@ -53,7 +53,7 @@ async fn render_complaint(
         .collect();
     let data = json!({
         "title": web.t(l, "dash.complaint_title"),
-        "code": crate::complaints::display_code(&c.tracking_code),
+        "code": shouzhen_app::complaints::display_code(&c.tracking_code),
         "status": web.t(l, &format!("status.{}", c.status)),
         "category": web.strings(l)["categories"][&c.category][0],
         "occurred": china(c.occurred_at),
@@ -125,7 +125,7 @@ pub async fn complaint_action(
     };
     let l = lang(&req);
     let id = path.into_inner();
-    let action = crate::complaints::ComplaintAction {
+    let action = shouzhen_app::complaints::ComplaintAction {
         action: get(&f, "action"),
         note: get(&f, "note"),
         into: Some(get(&f, "into")).filter(|s| !s.is_empty()),
@@ -134,13 +134,14 @@ pub async fn complaint_action(
     let (policy, notifier, who) = (state.policy.clone(), state.notifier.clone(), staff.clone());
     let result = state
         .db(move |conn| {
-            let engine = crate::engine::Engine::new(&policy, &notifier, shouzhen_store::now());
-            crate::complaints::act(conn, &engine, &who, id, &action, &ip)
+            let engine =
+                shouzhen_app::engine::Engine::new(&policy, &notifier, shouzhen_store::now());
+            shouzhen_app::complaints::act(conn, &engine, &who, id, &action, &ip)
         })
         .await;
     match result {
         Ok(()) => see_other(&format!("/inspect/complaints/{id}?lang={}", l.code())),
-        Err(AppError::BadRequest { detail, .. }) => {
+        Err(ApiError(AppError::BadRequest { detail, .. })) => {
             render_complaint(
                 &req,
                 &state,
@@ -152,7 +153,7 @@ pub async fn complaint_action(
             )
             .await
         }
-        Err(AppError::Conflict(_)) => {
+        Err(ApiError(AppError::Conflict(_))) => {
             let msg = state.web.t(l, "dash.conflict");
             render_complaint(
                 &req,

@@ -195,7 +195,7 @@ pub async fn scorecard(
 pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let l = lang(&req);
     let rows = match state
-        .read(|conn| Ok(crate::board::board(conn, shouzhen_store::now())?))
+        .read(|conn| Ok(shouzhen_app::board::board(conn, shouzhen_store::now())?))
         .await
     {
         Ok(r) => r,

@@ -40,7 +40,7 @@ pub async fn login_submit(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let f = match super::super::posted_form(&req, payload, &state).await {
+    let f = match super::super::csrf::posted_form(&req, payload, &state).await {
         Ok(f) => f,
         Err(resp) => return resp,
     };
@@ -82,7 +82,7 @@ pub async fn login_submit(
     }
     match crate::api::login::authenticate(&state, email.clone(), password, ip).await {
         Ok(user) => {
-            let token = crate::keys::random_token(32);
+            let token = shouzhen_app::keys::random_token(32);
             let cookie_token = token.clone();
             match state
                 .db(move |conn| {
@@ -113,7 +113,7 @@ pub async fn login_submit(
             let _ = resp.add_cookie(&session::cookie(&cookie_token, secure(&state)));
             resp
         }
-        Err(AppError::Unauthorized(_)) => login_form(
+        Err(ApiError(AppError::Unauthorized(_))) => login_form(
             &req,
             &state,
             StatusCode::UNAUTHORIZED,
@@ -129,7 +129,7 @@ pub async fn logout(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if let Err(resp) = super::super::posted_form(&req, payload, &state).await {
+    if let Err(resp) = super::super::csrf::posted_form(&req, payload, &state).await {
         return resp;
     }
     if let Some(token) = req.cookie(session::COOKIE).map(|c| c.value().to_string()) {

@@ -26,10 +26,11 @@ use serde_json::{Value, json};
 
 use super::session::{self, require};
 use super::{Lang, csrf, lang, rule_title};
-use crate::auth::{Role, Staff};
-use crate::error::{AppError, AppResult};
-use crate::mail::china;
+use crate::error::ApiError;
 use crate::state::AppState;
+use shouzhen_app::error::{AppError, AppResult};
+use shouzhen_app::mail::china;
+use shouzhen_domain::actor::{Role, Staff};
 use shouzhen_domain::case::STATUSES;
 use shouzhen_domain::rules::{self, RuleId};
 use shouzhen_store::{self, cases::QueueFilter};
@@ -40,9 +41,9 @@ fn secure(state: &AppState) -> bool {
     state.settings.public_url.starts_with("https://")
 }
 
-fn error_page(req: &HttpRequest, state: &AppState, e: &AppError) -> HttpResponse {
+fn error_page(req: &HttpRequest, state: &AppState, e: &ApiError) -> HttpResponse {
     let l = lang(req);
-    let key = match e {
+    let key = match &e.0 {
         AppError::Conflict(_) => "dash.conflict",
         AppError::Forbidden(_) => "dash.forbidden",
         AppError::NotFound(_) => "dash.not_found",
@@ -79,7 +80,7 @@ async fn staff_form(
     min: Role,
 ) -> Result<(Staff, HashMap<String, String>), HttpResponse> {
     let staff = require(req, state, min).await?;
-    let fields = super::posted_form(req, payload, state).await?;
+    let fields = super::csrf::posted_form(req, payload, state).await?;
     Ok((staff, fields))
 }
 

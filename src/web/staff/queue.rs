@@ -106,7 +106,7 @@ pub async fn dashboard(
     let q = query.into_inner();
     let filter = match queue_filter(&q, &staff) {
         Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+        Err(e) => return actix_web::ResponseError::error_response(&ApiError(e)),
     };
     let after = q.cursor.as_deref().and_then(decode_cursor);
     let f = filter.clone();
@@ -122,7 +122,7 @@ pub async fn dashboard(
         let complaints = shouzhen_store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
         let mut complaint_rows = Vec::new();
         for c in complaints {
-            let duplicates = crate::complaints::likely_duplicates(conn, &c)?.join(", ");
+            let duplicates = shouzhen_app::complaints::likely_duplicates(conn, &c)?.join(", ");
             complaint_rows.push((c, duplicates));
         }
         let ratings = shouzhen_store::complaints::ratings(conn, None)?;
@@ -224,7 +224,7 @@ pub async fn export(
     };
     let filter = match queue_filter(&query, &staff) {
         Ok(f) => f,
-        Err(e) => return actix_web::ResponseError::error_response(&e),
+        Err(e) => return actix_web::ResponseError::error_response(&ApiError(e)),
     };
     let l = lang(&req);
     // Streamed a page at a time (keyset), so that memory stays flat however many cases match.
@@ -285,8 +285,8 @@ fn csv_lines(rows: Vec<shouzhen_store::cases::CaseRow>, l: Lang) -> String {
             r.status,
             r.hospital.unwrap_or_default(),
             r.district,
-            crate::api::cases::rfc3339(r.occurred_at),
-            crate::api::cases::rfc3339(r.opened_at),
+            shouzhen_domain::time::rfc3339(r.occurred_at),
+            shouzhen_domain::time::rfc3339(r.opened_at),
             r.summary,
         ]
         .iter()

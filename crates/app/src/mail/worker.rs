@@ -15,7 +15,7 @@ use lettre::{FileTransport, Message, SmtpTransport, Transport};
 use rand::Rng;
 
 use crate::config::Settings;
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 use shouzhen_store::QueryResult;
 use shouzhen_store::db::{DbConn, Pool};
 use shouzhen_store::outbox::{self, Email};

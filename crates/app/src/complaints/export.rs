@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::api::cases::rfc3339;
 use crate::keys::Keys;
+use shouzhen_domain::time::rfc3339;
 use shouzhen_store::QueryResult;
 use shouzhen_store::db::DbConn;
 

@@ -10,10 +10,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::engine::{Effects, Engine};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
 use event::{IntakeEvent, PatientId, RawEvent};
 use serde_json::Value;
+use shouzhen_domain::field::FieldError;
 use shouzhen_store::db::{self, DbConn};
 
 /// At most this many events in one request.
@@ -127,7 +128,10 @@ pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<Intake
         Rejection::new(
             index,
             event_id.clone(),
-            vec![crate::api::body::field_error(&path, &inner.to_string())],
+            vec![shouzhen_domain::field::from_serde(
+                &path,
+                &inner.to_string(),
+            )],
         )
     })?;
     IntakeEvent::parse(raw, now).map_err(|errors| Rejection::new(index, event_id, errors))

@@ -16,7 +16,7 @@ use super::{Batch, IngestReport};
 use crate::engine::Engine;
 use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::{Pool, PooledConn};
 

@@ -10,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use shouzhen_store::QueryResult;
 
 use crate::engine::{Effects, Engine};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
 use shouzhen_domain::complaint::{
     ACTIONS, CATEGORIES, MAX_DESCRIPTION, next_status, parse_time, rules_for,
 };
+use shouzhen_domain::field::FieldError;
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::{self, complaints as rows};
 
@@ -44,11 +45,11 @@ pub struct ComplaintInput {
 }
 
 fn category_schema() -> utoipa::openapi::Object {
-    crate::api::openapi::one_of(CATEGORIES.iter().copied())
+    shouzhen_domain::openapi::one_of(CATEGORIES.iter().copied())
 }
 
 fn description_schema() -> utoipa::openapi::Object {
-    crate::api::openapi::text(MAX_DESCRIPTION)
+    shouzhen_domain::openapi::text(MAX_DESCRIPTION)
 }
 
 pub struct ValidComplaint {
@@ -366,7 +367,7 @@ pub struct ComplaintAction {
 /// no registered hospital).
 pub fn check_district(
     conn: &mut DbConn,
-    staff: &crate::auth::Staff,
+    staff: &shouzhen_domain::actor::Staff,
     c: &rows::Complaint,
 ) -> AppResult<()> {
     if let (Some(d), Some(h)) = (staff.district_scope(), c.hospital_id)
@@ -383,7 +384,7 @@ pub fn check_district(
 pub fn act(
     conn: &mut DbConn,
     engine: &Engine<'_>,
-    staff: &crate::auth::Staff,
+    staff: &shouzhen_domain::actor::Staff,
     id: i64,
     a: &ComplaintAction,
     ip: &str,

@@ -1,8 +1,10 @@
 //! Registering hospitals and dashboard users: shared by the command line and the admin pages.
 
-use crate::auth::{self, Role, password};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::keys::random_token;
+use crate::password;
+use shouzhen_domain::actor::Role;
+use shouzhen_domain::field::FieldError;
 use shouzhen_domain::field::looks_like_email;
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::{self, hospitals::Hospital, users::User};
@@ -62,7 +64,7 @@ pub fn add_hospital(
         client_id: format!("hc_{}", random_token(12)),
         client_secret: random_token(32),
     };
-    let secret_hash = auth::hash_client_secret(&credentials.client_secret);
+    let secret_hash = password::hash_client_secret(&credentials.client_secret);
     let new = shouzhen_store::hospitals::NewHospital {
         code: &input.code,
         name: input.name.trim(),
@@ -93,7 +95,7 @@ pub fn rotate_secret(conn: &mut DbConn, code: &str) -> AppResult<Credentials> {
     shouzhen_store::hospitals::set_secret(
         conn,
         hospital.id,
-        &auth::hash_client_secret(&client_secret),
+        &password::hash_client_secret(&client_secret),
     )?;
     Ok(Credentials {
         client_id: hospital.client_id,

@@ -3,8 +3,6 @@
 //! sweeper, cases withdrawn when later evidence clears them. Everything here runs inside the
 //! caller's transaction.
 
-pub mod sweeper;
-
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 

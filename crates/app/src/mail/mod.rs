@@ -145,13 +145,13 @@ impl Notifier {
         let templates = [
             (
                 "case",
-                include_str!("../../templates/email/case.html.hbs"),
-                include_str!("../../templates/email/case.txt.hbs"),
+                include_str!("../../../../templates/email/case.html.hbs"),
+                include_str!("../../../../templates/email/case.txt.hbs"),
             ),
             (
                 "digest",
-                include_str!("../../templates/email/digest.html.hbs"),
-                include_str!("../../templates/email/digest.txt.hbs"),
+                include_str!("../../../../templates/email/digest.html.hbs"),
+                include_str!("../../../../templates/email/digest.txt.hbs"),
             ),
         ];
         for (name, html_source, text_source) in templates {

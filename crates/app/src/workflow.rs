@@ -3,9 +3,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::mail::Notifier;
+use shouzhen_domain::actor::{Role, Staff};
 use shouzhen_domain::case::{ActionRequest, transition, validate};
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::{self, audit};

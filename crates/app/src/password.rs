@@ -1,7 +1,9 @@
-//! Dashboard passwords: argon2id with explicit parameters, hashed and verified off the async
-//! threads by the callers (`web::block`).
+//! Secrets people and machines present: dashboard passwords (argon2id with explicit
+//! parameters, hashed and verified off the async threads by the callers), client secrets
+//! (SHA-256: they are long random strings), and comparison in constant time.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -38,6 +40,19 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
     ok && real
+}
+
+/// Client secrets are long random strings: a SHA-256 hash is enough to store them safely.
+pub fn hash_client_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares in time independent of where the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

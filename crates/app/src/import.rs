@@ -9,13 +9,23 @@ use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::engine::Engine;
-use crate::error::FieldError;
 use crate::intake::{self, Poster, Rejection, Touched};
-use crate::state::AppState;
-use shouzhen_store::db::DbConn;
+use crate::keys::Keys;
+use crate::mail::Notifier;
+use shouzhen_domain::field::FieldError;
+use shouzhen_domain::policy::Policy;
+use shouzhen_store::db::{DbConn, Pool};
+
+/// What an import needs of the running service.
+pub struct Importer<'a> {
+    pub pool: &'a Pool,
+    pub keys: &'a Keys,
+    pub policy: &'a Policy,
+    pub notifier: &'a Notifier,
+}
 
 /// Loads the file; the error is the message for the user (also when events were rejected).
-pub fn run(state: &AppState, file: &Path, hospital: &str, batch: usize) -> Result<(), String> {
+pub fn run(state: &Importer<'_>, file: &Path, hospital: &str, batch: usize) -> Result<(), String> {
     let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
     let h = shouzhen_store::hospitals::by_code(&mut conn, hospital)
         .map_err(|e| e.to_string())?
@@ -108,7 +118,7 @@ struct Tally {
 /// Ingests the pending lines in one transaction.
 fn flush(
     conn: &mut DbConn,
-    state: &AppState,
+    state: &Importer<'_>,
     poster: &Poster,
     pending: &mut Vec<Pending>,
     tally: &mut Tally,
@@ -118,8 +128,8 @@ fn flush(
     }
     let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
     let items = pending.drain(..).map(|(_, item)| item).collect();
-    let engine = Engine::new(&state.policy, &state.notifier, shouzhen_store::now());
-    let (report, touched) = intake::store_only(conn, &state.keys, &engine, poster, items)
+    let engine = Engine::new(state.policy, state.notifier, shouzhen_store::now());
+    let (report, touched) = intake::store_only(conn, state.keys, &engine, poster, items)
         .map_err(|e| format!("database: {e}"))?;
     tally.touched.extend(touched);
     tally.accepted += report.accepted;
@@ -134,8 +144,8 @@ fn flush(
 
 /// Judges what the file touched, a few hundred patients per transaction. Returns the number of
 /// cases opened.
-fn judge(conn: &mut DbConn, state: &AppState, touched: Touched) -> Result<usize, String> {
-    let engine = Engine::new(&state.policy, &state.notifier, shouzhen_store::now());
+fn judge(conn: &mut DbConn, state: &Importer<'_>, touched: Touched) -> Result<usize, String> {
+    let engine = Engine::new(state.policy, state.notifier, shouzhen_store::now());
     let patients: Vec<String> = touched.patients.into_iter().collect();
     let mut opened = 0;
     let bar = ProgressBar::new(patients.len() as u64);

@@ -9,9 +9,9 @@ use std::time::Duration as StdDuration;
 use chrono::NaiveDateTime;
 use shouzhen_store::QueryResult;
 
-use super::{Effects, Engine};
+use crate::engine::{Effects, Engine};
 use crate::mail::Notifier;
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::RuleId;
 use shouzhen_store::db::{self, DbConn, Pool};
