@@ -8,9 +8,9 @@
 use chrono::{TimeZone, Utc};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use shouzhen::config::Secret;
-use shouzhen::intake::{self, Batch, BodyFormat, Poster};
-use shouzhen::keys::Keys;
+use shouzhen_app::config::Secret;
+use shouzhen_app::intake::{self, Batch, BodyFormat, Poster};
+use shouzhen_app::keys::Keys;
 
 fn has_key(v: &Value, key: &str) -> bool {
     match v {
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(!has_key(&stored, "id_number"), "an identity number reached storage");
         if let Some(note) = stored.get("note").and_then(Value::as_str) {
             assert!(note.chars().count() <= 2_000, "a note over the limit was stored");
-            assert_eq!(shouzhen::redact::redact(note).0, note, "a stored note is masked");
+            assert_eq!(shouzhen_domain::redact::redact(note).0, note, "a stored note is masked");
         }
         assert_eq!(e.hash(), twin.hash(), "the idempotency hash is deterministic");
     }
