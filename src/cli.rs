@@ -109,6 +109,9 @@ pub struct HospitalAdd {
     /// Emergency-room places declared by the hospital (for the public crowding board).
     #[arg(long, default_value_t = 0)]
     pub capacity: i32,
+    /// Where the hospital's notices go: forwarded cases, returns, reminders.
+    #[arg(long)]
+    pub email: Option<String>,
     /// Print `{"client_id": ..., "client_secret": ...}`.
     #[arg(long)]
     pub json: bool,
@@ -120,11 +123,15 @@ pub enum UserCommand {
     Add {
         #[arg(long)]
         email: String,
-        #[arg(long, value_parser = ["inspector", "supervisor", "admin"])]
+        #[arg(long, value_parser = ["inspector", "supervisor", "admin", "hospital"])]
         role: String,
         /// The district an inspector works in (supervisors and admins see all).
         #[arg(long)]
         district: Option<String>,
+        /// The hospital (its code) a `hospital` user works for: required with that role,
+        /// refused with any other.
+        #[arg(long)]
+        hospital: Option<String>,
         /// Read the password from standard input.
         #[arg(long)]
         password_stdin: bool,
@@ -229,6 +236,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 district: args.district,
                 jurisdiction: args.jurisdiction,
                 capacity: args.capacity,
+                email: args.email,
             };
             let (hospital, creds) = state
                 .db(move |conn| accounts::add_hospital(conn, &input))
@@ -251,6 +259,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             email,
             role,
             district,
+            hospital,
             password_stdin,
         }) => {
             if !password_stdin {
@@ -267,6 +276,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 role,
                 district,
                 password,
+                hospital,
             };
             let user = state
                 .db(move |conn| accounts::add_user(conn, &input))

@@ -120,6 +120,7 @@ pub fn load(
                 district: district.to_string(),
                 jurisdiction: jurisdiction.to_string(),
                 capacity: *capacity,
+                email: Some(format!("yiwu@{}.shouzhen.demo", code.to_lowercase())),
             },
         )?;
         if first.is_none() {
@@ -139,6 +140,7 @@ pub fn load(
                 role: role.to_string(),
                 district: district.map(str::to_string),
                 password: PASSWORD.to_string(),
+                hospital: None,
             },
         )?;
     }
@@ -537,6 +539,7 @@ fn complaints(
                 email: "supervisor@shouzhen.demo".into(),
                 role: shouzhen_domain::actor::Role::Supervisor,
                 district: None,
+                hospital_id: None,
             };
             let staff = match shouzhen_store::users::by_email(conn, &staff.email)? {
                 Some(u) => shouzhen_domain::actor::Staff {

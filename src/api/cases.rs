@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Inspector;
+use crate::auth::CaseReader;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use shouzhen_app::error::{AppError, AppResult};
@@ -21,7 +21,8 @@ use shouzhen_domain::time::rfc3339;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CasesQuery {
-    /// open, acknowledged, assigned, escalated, resolved, dismissed, withdrawn
+    /// open, acknowledged, assigned, escalated, forwarded, replied, rectifying, rectified,
+    /// resolved, dismissed, withdrawn
     #[param(schema_with = status_schema)]
     pub status: Option<String>,
     /// A rule id, e.g. `handover.delay`
@@ -166,6 +167,13 @@ pub fn filter_from(q: &CasesQuery, staff: &Staff) -> AppResult<CaseFilter> {
             hospital: q.hospital.clone(),
             severity: q.severity.clone(),
             district: staff.district_scope(),
+            // A hospital's staff see the cases forwarded to their hospital (none without one).
+            forwarded_to: match staff.role {
+                shouzhen_domain::actor::Role::HospitalStaff => {
+                    Some(staff.hospital_id.unwrap_or(-1))
+                }
+                _ => None,
+            },
             since,
             until,
         },
@@ -190,7 +198,7 @@ pub fn filter_from(q: &CasesQuery, staff: &Staff) -> AppResult<CaseFilter> {
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    Inspector(staff): Inspector,
+    CaseReader(staff): CaseReader,
     query: web::Query<CasesQuery>,
 ) -> ApiResult<HttpResponse> {
     let filter = filter_from(&query, &staff)?;
@@ -302,9 +310,41 @@ pub struct CaseDetail {
     /// For patient cases: the hospitals of the patient's episode, in order
     pub chain: Vec<String>,
     pub actions: Vec<ActionItem>,
+    /// The hospital's reply deadline, once the case was forwarded
+    pub reply_due: Option<String>,
+    /// The rectification deadline, once an inspector accepted the reply
+    pub rectification_due: Option<String>,
+    /// How often the hospital's reply or rectification was sent back
+    pub returns: i32,
 }
 
-/// Everything about one case, as the API and the case page show it.
+/// One case as `staff` may see it: 404 when it is not theirs to see (for a hospital's staff,
+/// any case not forwarded to their hospital), 403 outside an inspector's district. A
+/// hospital's staff see their own hospital's events only, and no complaint's tracking code.
+pub fn detail_for(
+    conn: &mut shouzhen_store::db::DbConn,
+    staff: &Staff,
+    id: i64,
+    policy: &shouzhen_domain::policy::Policy,
+) -> AppResult<CaseDetail> {
+    let case = shouzhen_store::cases::by_id(conn, id)?
+        .filter(|c| shouzhen_app::workflow::visible_to(staff, c))
+        .ok_or_else(|| AppError::NotFound(format!("no case {id}")))?;
+    shouzhen_app::workflow::check_district(staff, &case)?;
+    let mut detail = load_detail(conn, id, policy)?;
+    if let Some(h) = staff.hospital_scope() {
+        let own = shouzhen_store::hospitals::by_id(conn, h)?
+            .map(|h| h.code)
+            .unwrap_or_default();
+        detail.evidence.events.retain(|e| e.hospital == own);
+        for c in &mut detail.evidence.complaints {
+            c.tracking_code = String::new();
+        }
+    }
+    Ok(detail)
+}
+
+/// Everything about one case, as the API and the case page show it (to an inspector).
 pub fn load_detail(
     conn: &mut shouzhen_store::db::DbConn,
     id: i64,
@@ -404,6 +444,9 @@ pub fn load_detail(
         evidence: Evidence { events, complaints },
         chain,
         actions,
+        reply_due: case.reply_due.map(rfc3339),
+        rectification_due: case.rectification_due.map(rfc3339),
+        returns: case.returns,
         case: CaseItem {
             id: case.id,
             rule: case.rule,
@@ -433,24 +476,22 @@ pub fn load_detail(
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    Inspector(staff): Inspector,
+    CaseReader(staff): CaseReader,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();
     let policy = state.policy.clone();
-    let detail = state.db(move |conn| load_detail(conn, id, &policy)).await?;
-    if let Some(d) = staff.district_scope()
-        && detail.case.district != d
-    {
-        return Err(AppError::Forbidden("this case is outside your district".into()).into());
-    }
+    let detail = state
+        .db(move |conn| detail_for(conn, &staff, id, &policy))
+        .await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
-    /// acknowledge, assign, escalate, resolve, dismiss, reopen
+    /// acknowledge, assign, escalate, resolve, dismiss, reopen; the closed loop: forward,
+    /// accept, return, verify (inspectors), reply, rectify (the hospital's staff)
     #[schema(schema_with = action_schema)]
     pub action: String,
     /// Required on every action (the reason, for dismiss)
@@ -458,6 +499,10 @@ pub struct ActionBody {
     pub note: Option<String>,
     /// The user's email (assign only)
     pub assignee: Option<String>,
+    /// reply only: whether the hospital accepts the finding (true) or contests it (false)
+    pub admits: Option<bool>,
+    /// accept only: the rectification deadline, RFC 3339 with its offset, in the future
+    pub due: Option<String>,
 }
 
 fn action_schema() -> utoipa::openapi::Object {
@@ -480,15 +525,15 @@ fn note_schema() -> utoipa::openapi::Object {
     responses(
         (status = 200, description = "The case after the action", body = CaseDetail),
         (status = 400, description = "A field is invalid; `errors` names it", body = crate::error::Problem),
-        (status = 403, description = "Outside the inspector's district, or assigning without the supervisor role", body = crate::error::Problem),
-        (status = 404, description = "No such case", body = crate::error::Problem),
+        (status = 403, description = "Outside the inspector's district, an action of another role (a hospital's staff reply and rectify, inspectors do the rest), or assigning without the supervisor role", body = crate::error::Problem),
+        (status = 404, description = "No such case, or (to a hospital's staff) not forwarded to their hospital", body = crate::error::Problem),
         (status = 409, description = "The move is illegal from the case's status", body = crate::error::Problem),
     )
 )]
 pub async fn act(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
-    Inspector(staff): Inspector,
+    CaseReader(staff): CaseReader,
     path: web::Path<i64>,
     super::body::ApiJson(body): super::body::ApiJson<ActionBody>,
 ) -> ApiResult<HttpResponse> {
@@ -497,9 +542,12 @@ pub async fn act(
         action: body.action,
         note: body.note.unwrap_or_default(),
         assignee: body.assignee,
+        admits: body.admits,
+        due: body.due,
     };
     let ip = crate::auth::client_ip_text(&req);
     let (notifier, policy) = (state.notifier.clone(), state.policy.clone());
+    let who = staff.clone();
     let detail = state
         .db(move |conn| {
             shouzhen_app::workflow::apply(
@@ -511,7 +559,7 @@ pub async fn act(
                 &ip,
                 shouzhen_store::now(),
             )?;
-            load_detail(conn, id, &policy)
+            detail_for(conn, &who, id, &policy)
         })
         .await?;
     Ok(HttpResponse::Ok().json(detail))

@@ -16,6 +16,11 @@ use shouzhen_domain::actor::Role;
 
 use shouzhen_domain::actor::Staff;
 
+/// A user who may read cases: an inspector or above, or a hospital's staff (who see only the
+/// cases forwarded to their hospital; the handler scopes them).
+#[derive(Debug, Clone)]
+pub struct CaseReader(pub Staff);
+
 /// Any dashboard user: an inspector, a supervisor or an admin.
 #[derive(Debug, Clone)]
 pub struct Inspector(pub Staff);
@@ -96,7 +101,7 @@ fn unknown_client() -> ApiError {
     AppError::Unauthorized("this client is unknown or disabled".into()).into()
 }
 
-/// Authenticates a dashboard user with at least `min` role.
+/// Authenticates a user with at least `min` role (a hospital's staff are below inspectors).
 async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, ApiError> {
     let state = state(&req)?;
     let claims = bearer_claims(&req, &state)?;
@@ -126,7 +131,18 @@ async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, ApiError> {
         email: user.email,
         role,
         district: user.district,
+        hospital_id: user.hospital_id,
     })
+}
+
+impl FromRequest for CaseReader {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { staff_with(req, Role::HospitalStaff).await.map(CaseReader) })
+    }
 }
 
 impl FromRequest for Inspector {

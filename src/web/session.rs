@@ -78,5 +78,6 @@ pub async fn require(
         email: user.email,
         role,
         district: user.district,
+        hospital_id: user.hospital_id,
     })
 }

@@ -197,6 +197,7 @@ async fn injected_markup_and_sql_are_stored_as_given_and_shown_as_text() {
         district: "朝阳区".into(),
         jurisdiction: "beijing".into(),
         capacity: 40,
+        email: None,
     };
     let (_, creds) = app
         .state

@@ -13,6 +13,7 @@ mod complaints;
 mod dashboard;
 mod email;
 mod foundation;
+mod hospital_loop;
 mod layering;
 mod record;
 mod rules;

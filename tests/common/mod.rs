@@ -149,6 +149,7 @@ impl TestApp {
             district: district.into(),
             jurisdiction: jurisdiction.into(),
             capacity: 40,
+            email: Some(format!("yiwu@{}.example.cn", code.to_lowercase())),
         };
         let (_, creds) = self
             .state
@@ -184,12 +185,29 @@ impl TestApp {
 
     /// Creates a dashboard user and returns a Bearer token for it.
     pub async fn staff_token(&self, email: &str, role: &str, district: Option<&str>) -> String {
+        self.user_token(email, role, district, None).await
+    }
+
+    /// Creates a hospital's staff member (role `hospital`) and returns a Bearer token for it.
+    pub async fn hospital_user_token(&self, email: &str, hospital: &str) -> String {
+        self.user_token(email, "hospital", None, Some(hospital))
+            .await
+    }
+
+    async fn user_token(
+        &self,
+        email: &str,
+        role: &str,
+        district: Option<&str>,
+        hospital: Option<&str>,
+    ) -> String {
         let password = "a long enough password";
         let input = UserInput {
             email: email.into(),
             role: role.into(),
             district: district.map(str::to_string),
             password: password.into(),
+            hospital: hospital.map(str::to_string),
         };
         self.state
             .db(move |conn| accounts::add_user(conn, &input))

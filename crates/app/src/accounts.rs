@@ -15,6 +15,8 @@ pub struct HospitalInput {
     pub district: String,
     pub jurisdiction: String,
     pub capacity: i32,
+    /// Where the hospital's notices go (forwarded cases, returns, reminders).
+    pub email: Option<String>,
 }
 
 /// A hospital's credentials, shown once.
@@ -49,7 +51,31 @@ fn validate_hospital(input: &HospitalInput) -> Vec<FieldError> {
     if input.capacity < 0 {
         errors.push(FieldError::new("capacity", "must not be negative"));
     }
+    if input
+        .email
+        .as_deref()
+        .is_some_and(|e| !looks_like_email(e.trim()))
+    {
+        errors.push(FieldError::new("email", "is not an email address"));
+    }
     errors
+}
+
+/// Sets or clears (empty) where a hospital's notices go.
+pub fn set_hospital_email(conn: &mut DbConn, code: &str, email: &str) -> AppResult<Hospital> {
+    let email = email.trim().to_lowercase();
+    if !email.is_empty() && !looks_like_email(&email) {
+        return Err(AppError::field("email", "is not an email address"));
+    }
+    let hospital = shouzhen_store::hospitals::by_code(conn, code)?
+        .ok_or_else(|| AppError::NotFound(format!("no hospital with code {code}")))?;
+    shouzhen_store::hospitals::set_email(
+        conn,
+        hospital.id,
+        Some(email.as_str()).filter(|e| !e.is_empty()),
+    )?;
+    Ok(shouzhen_store::hospitals::by_id(conn, hospital.id)?
+        .ok_or(shouzhen_store::StoreError::NotFound)?)
 }
 
 pub fn add_hospital(
@@ -57,6 +83,11 @@ pub fn add_hospital(
     input: &HospitalInput,
 ) -> AppResult<(Hospital, Credentials)> {
     let errors = validate_hospital(input);
+    let email = input
+        .email
+        .as_deref()
+        .map(|e| e.trim().to_lowercase())
+        .filter(|e| !e.is_empty());
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
@@ -76,6 +107,7 @@ pub fn add_hospital(
         escalation_email: None,
         disabled: false,
         created_at: shouzhen_store::now(),
+        email: email.as_deref(),
     };
     match shouzhen_store::hospitals::insert(conn, &new) {
         Ok(h) => Ok((h, credentials)),
@@ -108,6 +140,8 @@ pub struct UserInput {
     pub role: String,
     pub district: Option<String>,
     pub password: String,
+    /// The hospital's code: required for the `hospital` role, refused for any other.
+    pub hospital: Option<String>,
 }
 
 /// Validates and hashes (slow: call off the async threads), then stores.
@@ -117,12 +151,44 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
     if !looks_like_email(&email) {
         errors.push(FieldError::new("email", "is not an email address"));
     }
-    if Role::parse_staff(&input.role).is_none() {
+    let role = Role::parse_staff(&input.role);
+    if role.is_none() {
         errors.push(FieldError::new(
             "role",
-            "must be inspector, supervisor or admin",
+            "must be inspector, supervisor, admin or hospital",
         ));
     }
+    let hospital_code = input
+        .hospital
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let hospital_id = match (role, hospital_code) {
+        (Some(Role::HospitalStaff), None) => {
+            errors.push(FieldError::new(
+                "hospital",
+                "is required for the hospital role (the hospital's code)",
+            ));
+            None
+        }
+        (Some(Role::HospitalStaff), Some(code)) => {
+            match shouzhen_store::hospitals::by_code(conn, code)? {
+                Some(h) => Some(h.id),
+                None => {
+                    errors.push(FieldError::new(
+                        "hospital",
+                        "is not a registered hospital's code",
+                    ));
+                    None
+                }
+            }
+        }
+        (_, Some(_)) => {
+            errors.push(FieldError::new("hospital", "is only for the hospital role"));
+            None
+        }
+        (_, None) => None,
+    };
     if input.password.chars().count() < password::MIN_PASSWORD_LEN {
         errors.push(FieldError::new(
             "password",
@@ -145,6 +211,7 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
         district,
         disabled: false,
         created_at: shouzhen_store::now(),
+        hospital_id,
     };
     match shouzhen_store::users::insert(conn, &new) {
         Ok(u) => Ok(u),

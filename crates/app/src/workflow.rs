@@ -1,17 +1,51 @@
-//! What inspectors do with cases: the audited, transactional action over the state machine
-//! of `shouzhen_domain::case`.
+//! What inspectors and hospitals do with cases: the audited, transactional action over the
+//! state machine of `shouzhen_domain::case`, with the closed loop's deadlines and notices.
 
 use chrono::NaiveDateTime;
 
 use crate::error::{AppError, AppResult};
-use crate::mail::Notifier;
-use shouzhen_domain::actor::{Role, Staff};
-use shouzhen_domain::case::{ActionRequest, transition, validate};
+use crate::mail::{Notifier, Trigger};
+use shouzhen_domain::actor::Staff;
+use shouzhen_domain::case::{ActionRequest, allowed, transition, validate};
+use shouzhen_store::cases::Case;
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::{self, audit};
 
+/// The deadline rules the sweeper keeps for the loop (subject `case:{id}`).
+pub const REPLY_DUE: &str = "loop.reply_due";
+pub const RECTIFICATION_DUE: &str = "loop.rectification_due";
+
+/// The number of returns that elevates a case (提级督办).
+pub const ELEVATE_AT_RETURNS: i32 = 3;
+
+/// Whether `staff` may see `case` at all: a hospital's staff see only the cases ever forwarded
+/// to their hospital (any other answers 404, as if it did not exist); inspectors see their
+/// district's (others: 403, see [`check_district`]).
+pub fn visible_to(staff: &Staff, case: &Case) -> bool {
+    match staff.role {
+        shouzhen_domain::actor::Role::HospitalStaff => {
+            staff.hospital_id.is_some()
+                && case.hospital_id == staff.hospital_id
+                && case.reply_due.is_some()
+        }
+        role => role >= shouzhen_domain::actor::Role::Inspector,
+    }
+}
+
+/// An inspector held to a district meets a case of another: 403.
+pub fn check_district(staff: &Staff, case: &Case) -> AppResult<()> {
+    if staff.district_scope().is_some_and(|d| d != case.district) {
+        return Err(AppError::Forbidden(
+            "this case is outside your district".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Applies an action in one transaction: the status move (refused with 409 if illegal or if
-/// the case changed meanwhile), the history entry, the audit entry, and for `escalate` the email.
+/// the case changed meanwhile), the loop's deadlines, the history entry (on the hash chain of
+/// case actions), the audit entry, and the emails the action sends (`escalate`; `forward` and
+/// `return` to the hospital; the third `return` to the commission).
 pub fn apply(
     conn: &mut DbConn,
     notifier: &Notifier,
@@ -21,23 +55,23 @@ pub fn apply(
     ip: &str,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    validate(req)?;
+    validate(req, now)?;
     db::write_tx(conn, |conn| {
         let case = shouzhen_store::cases::by_id(conn, case_id)?
+            .filter(|c| visible_to(staff, c))
             .ok_or_else(|| AppError::NotFound(format!("no case {case_id}")))?;
-        if staff.district_scope().is_some_and(|d| d != case.district) {
-            return Err(AppError::Forbidden(
-                "this case is outside your district".into(),
-            ));
-        }
-        if req.action == "assign" && staff.role < Role::Supervisor {
-            return Err(AppError::Forbidden("only supervisors assign cases".into()));
+        check_district(staff, &case)?;
+        if !allowed(staff.role, &req.action) {
+            return Err(AppError::Forbidden(match &req.action[..] {
+                "reply" | "rectify" => "only the hospital's own staff reply and rectify".into(),
+                "assign" => "only supervisors assign cases".into(),
+                other => format!("`{other}` is an inspector's action"),
+            }));
         }
         let to = transition(&req.action, &case.status).ok_or_else(|| {
             AppError::Conflict(format!(
-                "a case that is {} cannot be {}d",
-                case.status,
-                req.action.trim_end_matches('e')
+                "`{}` does not apply to a case that is {}",
+                req.action, case.status
             ))
         })?;
         let assignee_id = match (&req.action[..], req.assignee.as_deref()) {
@@ -49,7 +83,26 @@ pub fn apply(
             }
             _ => case.assignee_id,
         };
-        let note = shouzhen_domain::redact::redact(req.note.trim()).0;
+        let (reply_due, rectification_due, returns) = match &req.action[..] {
+            "forward" | "return" => (
+                Some(now + notifier.reply_limit),
+                case.rectification_due,
+                case.returns + i32::from(req.action == "return"),
+            ),
+            "accept" => (case.reply_due, req.due_at(), case.returns),
+            _ => (case.reply_due, case.rectification_due, case.returns),
+        };
+        let mut note = shouzhen_domain::redact::redact(req.note.trim()).0;
+        if let Some(admits) = req.admits.filter(|_| req.action == "reply") {
+            note = format!(
+                "{}{note}",
+                if admits {
+                    "【认可】"
+                } else {
+                    "【申辩】"
+                }
+            );
+        }
         let moved = shouzhen_store::cases::apply_move(
             conn,
             case.id,
@@ -63,6 +116,9 @@ pub fn apply(
                     case.acknowledged_at
                 },
                 escalation_level: case.escalation_level + i32::from(req.action == "escalate"),
+                reply_due,
+                rectification_due,
+                returns,
                 at: now,
             },
         )?;
@@ -95,17 +151,80 @@ pub fn apply(
                 ip,
             },
         )?;
-        if req.action == "escalate" {
-            let case = shouzhen_store::cases::by_id(conn, case.id)?
-                .ok_or(shouzhen_store::StoreError::NotFound)?;
+        let case = shouzhen_store::cases::by_id(conn, case.id)?
+            .ok_or(shouzhen_store::StoreError::NotFound)?;
+        after_move(conn, notifier, &case, &req.action, &note, now)?;
+        Ok(())
+    })
+}
+
+/// What follows a move, in its transaction: the emails and the deadlines of the loop.
+fn after_move(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    case: &Case,
+    action: &str,
+    note: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let subject = format!("case:{}", case.id);
+    match action {
+        "escalate" => {
             crate::notify::case_escalated(
                 conn,
                 notifier,
-                &case,
-                &note,
+                case,
+                note,
                 i64::from(case.escalation_level),
             )?;
         }
-        Ok(())
-    })
+        "forward" | "return" => {
+            let trigger = if action == "forward" {
+                Trigger::Forwarded
+            } else {
+                Trigger::Returned
+            };
+            // Each forward and return is its own notice (a case may be forwarded again after
+            // a reopen): numbered by the forwards and returns so far, this one included.
+            let round =
+                shouzhen_store::cases::count_actions(conn, case.id, &["forward", "return"])?;
+            notifier.case_email(conn, case, trigger, Some(note), round, None)?;
+            if let Some(due) = case.reply_due {
+                shouzhen_store::deadlines::schedule(
+                    conn,
+                    REPLY_DUE,
+                    &subject,
+                    case.hospital_id,
+                    due,
+                )?;
+            }
+            if action == "return" && case.returns == ELEVATE_AT_RETURNS {
+                shouzhen_store::cases::add_action(
+                    conn,
+                    &shouzhen_store::cases::Action::system(
+                        case.id,
+                        "elevate",
+                        &case.status,
+                        &case.status,
+                        &format!("第 {} 次退回，提级督办", case.returns),
+                        now,
+                    ),
+                )?;
+                notifier.case_email(conn, case, Trigger::Elevated, Some(note), 0, None)?;
+            }
+        }
+        "accept" => {
+            if let Some(due) = case.rectification_due {
+                shouzhen_store::deadlines::schedule(
+                    conn,
+                    RECTIFICATION_DUE,
+                    &subject,
+                    case.hospital_id,
+                    due,
+                )?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -6,7 +6,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// A hospital's machine client (its systems posting their logs).
     Hospital,
+    /// A hospital's own staff (医务处), bound to one hospital: they see and answer only the
+    /// cases forwarded to it. Stored as `hospital` in the user's row; `hospital_staff` in a token.
+    HospitalStaff,
     Inspector,
     Supervisor,
     Admin,
@@ -16,15 +20,17 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hospital => "hospital",
+            Self::HospitalStaff => "hospital",
             Self::Inspector => "inspector",
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
         }
     }
 
-    /// The roles of dashboard users (hospitals are machine clients).
+    /// The roles of user accounts (a hospital's machine client is none of them).
     pub fn parse_staff(s: &str) -> Option<Self> {
         match s {
+            "hospital" => Some(Self::HospitalStaff),
             "inspector" => Some(Self::Inspector),
             "supervisor" => Some(Self::Supervisor),
             "admin" => Some(Self::Admin),
@@ -33,13 +39,15 @@ impl Role {
     }
 }
 
-/// A dashboard user (inspector, supervisor or admin).
+/// A signed-in user: an inspector, supervisor or admin, or a hospital's staff member.
 #[derive(Debug, Clone)]
 pub struct Staff {
     pub user_id: i64,
     pub email: String,
     pub role: Role,
     pub district: Option<String>,
+    /// The hospital a `HospitalStaff` user works for.
+    pub hospital_id: Option<i64>,
 }
 
 impl Staff {
@@ -50,6 +58,19 @@ impl Staff {
             Role::Inspector => self.district.clone(),
             _ => None,
         }
+    }
+
+    /// The hospital this user answers for, if they are a hospital's staff.
+    pub fn hospital_scope(&self) -> Option<i64> {
+        match self.role {
+            Role::HospitalStaff => self.hospital_id,
+            _ => None,
+        }
+    }
+
+    /// Whether this user supervises hospitals (an inspector or above).
+    pub fn is_inspector(&self) -> bool {
+        self.role >= Role::Inspector
     }
 }
 
@@ -63,6 +84,7 @@ mod tests {
             email: "a@example.cn".into(),
             role,
             district: Some("朝阳区".into()),
+            hospital_id: Some(7),
         }
     }
 
@@ -77,8 +99,15 @@ mod tests {
     }
 
     #[test]
-    fn a_hospital_is_no_dashboard_role() {
-        assert_eq!(Role::parse_staff("hospital"), None);
+    fn a_hospital_user_is_its_staff_never_its_machine_client_and_below_an_inspector() {
+        assert_eq!(Role::parse_staff("hospital"), Some(Role::HospitalStaff));
         assert_eq!(Role::parse_staff("supervisor"), Some(Role::Supervisor));
+        assert_eq!(Role::parse_staff("operator_x"), None);
+        assert!(Role::HospitalStaff < Role::Inspector);
+        assert!(!staff(Role::HospitalStaff).is_inspector());
+        assert!(staff(Role::Inspector).is_inspector());
+        assert_eq!(staff(Role::HospitalStaff).hospital_scope(), Some(7));
+        assert_eq!(staff(Role::Inspector).hospital_scope(), None);
+        assert_eq!(staff(Role::HospitalStaff).district_scope(), None);
     }
 }

@@ -1,13 +1,23 @@
-//! Cases: their statuses and the inspectors' state machine.
+//! Cases: their statuses, the state machine of inspectors and hospitals, and who may act.
 //!
 //! ```text
 //! open ──acknowledge──▶ acknowledged ──assign──▶ assigned ──escalate──▶ escalated
 //!   │  (assign, escalate, dismiss from any open state)             │
 //!   └──────────── resolve (once acknowledged) / dismiss ──────────▶ resolved | dismissed
 //! resolved | dismissed | withdrawn ──reopen──▶ open
+//!
+//! the closed loop with the hospital (转办 → 答复 → 整改 → 核实):
+//! open | acknowledged | assigned | escalated ──forward──▶ forwarded ──reply──▶ replied
+//! replied ──accept──▶ rectifying ──rectify──▶ rectified ──verify──▶ resolved
+//! replied | rectified ──return──▶ forwarded;  replied ──dismiss──▶ dismissed
 //! ```
-//! `withdrawn` is the engine's: a case whose evidence no longer shows a violation.
+//! `withdrawn` is the engine's: a case whose evidence no longer shows a violation. The
+//! hospital's staff `reply` and `rectify`; inspectors take every other action (`assign`:
+//! supervisors).
 
+use chrono::NaiveDateTime;
+
+use crate::actor::Role;
 use crate::field::FieldError;
 
 /// Every status a case can have.
@@ -16,10 +26,17 @@ pub const STATUSES: &[&str] = &[
     "acknowledged",
     "assigned",
     "escalated",
+    "forwarded",
+    "replied",
+    "rectifying",
+    "rectified",
     "resolved",
     "dismissed",
     "withdrawn",
 ];
+
+/// The statuses in which a case waits for its hospital (it sees them in its inbox).
+pub const AWAITING_HOSPITAL: &[&str] = &["forwarded", "rectifying"];
 
 pub const ACTIONS: &[&str] = &[
     "acknowledge",
@@ -28,6 +45,12 @@ pub const ACTIONS: &[&str] = &[
     "resolve",
     "dismiss",
     "reopen",
+    "forward",
+    "reply",
+    "accept",
+    "return",
+    "rectify",
+    "verify",
 ];
 
 /// The status an action leads to from `from`, or `None` if the move is illegal.
@@ -38,9 +61,26 @@ pub fn transition(action: &str, from: &str) -> Option<&'static str> {
         "assign" if active => Some("assigned"),
         "escalate" if matches!(from, "open" | "acknowledged" | "assigned") => Some("escalated"),
         "resolve" if matches!(from, "acknowledged" | "assigned" | "escalated") => Some("resolved"),
-        "dismiss" if active => Some("dismissed"),
+        "dismiss" if active || from == "replied" => Some("dismissed"),
         "reopen" if matches!(from, "resolved" | "dismissed" | "withdrawn") => Some("open"),
+        "forward" if active => Some("forwarded"),
+        "reply" if from == "forwarded" => Some("replied"),
+        "accept" if from == "replied" => Some("rectifying"),
+        "return" if matches!(from, "replied" | "rectified") => Some("forwarded"),
+        "rectify" if from == "rectifying" => Some("rectified"),
+        "verify" if from == "rectified" => Some("resolved"),
         _ => None,
+    }
+}
+
+/// Whether `role` may take `action` at all (whatever the case's status): a hospital's staff
+/// answer (`reply`, `rectify`) and nothing else; inspectors take every other action, and only
+/// supervisors and admins `assign`.
+pub fn allowed(role: Role, action: &str) -> bool {
+    match action {
+        "reply" | "rectify" => role == Role::HospitalStaff,
+        "assign" => role >= Role::Supervisor,
+        _ => role >= Role::Inspector,
     }
 }
 
@@ -48,12 +88,26 @@ pub struct ActionRequest {
     pub action: String,
     pub note: String,
     pub assignee: Option<String>,
+    /// `reply`: whether the hospital accepts the finding (true) or contests it.
+    pub admits: Option<bool>,
+    /// `accept`: the rectification deadline, RFC 3339.
+    pub due: Option<String>,
+}
+
+impl ActionRequest {
+    /// The rectification deadline as stored (UTC), if `due` parses.
+    pub fn due_at(&self) -> Option<NaiveDateTime> {
+        chrono::DateTime::parse_from_rfc3339(self.due.as_deref()?.trim())
+            .ok()
+            .map(|t| crate::time::to_micros(t.naive_utc()))
+    }
 }
 
 pub const MAX_NOTE: usize = 2_000;
 
-/// Validates the request's fields (every fault named).
-pub fn validate(req: &ActionRequest) -> Result<(), Vec<FieldError>> {
+/// Validates the request's fields (every fault named); `now` for the rectification deadline,
+/// which must lie ahead.
+pub fn validate(req: &ActionRequest, now: NaiveDateTime) -> Result<(), Vec<FieldError>> {
     let mut errors = Vec::new();
     if !ACTIONS.contains(&req.action.as_str()) {
         errors.push(FieldError::new(
@@ -81,6 +135,28 @@ pub fn validate(req: &ActionRequest) -> Result<(), Vec<FieldError>> {
             "is required to assign (the user's email)",
         ));
     }
+    if req.action == "reply" && req.admits.is_none() {
+        errors.push(FieldError::new(
+            "admits",
+            "is required to reply: true if the hospital accepts the finding, false if it contests it",
+        ));
+    }
+    if req.action == "accept" {
+        match (req.due.as_deref(), req.due_at()) {
+            (None, _) => errors.push(FieldError::new(
+                "due",
+                "is required to accept: the rectification deadline (RFC 3339)",
+            )),
+            (Some(_), None) => errors.push(FieldError::new(
+                "due",
+                "must be an RFC 3339 time with its offset, e.g. 2026-12-20T18:00:00+08:00",
+            )),
+            (Some(_), Some(due)) if due <= now => {
+                errors.push(FieldError::new("due", "must lie in the future"))
+            }
+            _ => {}
+        }
+    }
     crate::field::check(errors)
 }
 
@@ -93,7 +169,17 @@ mod tests {
             action: action.into(),
             note: note.into(),
             assignee: assignee.map(Into::into),
+            admits: None,
+            due: None,
         }
+    }
+
+    fn now() -> NaiveDateTime {
+        crate::time::from_china(
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
+                .and_then(|d| d.and_hms_opt(10, 0, 0))
+                .expect("a time"),
+        )
     }
 
     #[test]
@@ -117,6 +203,17 @@ mod tests {
             ("reopen", "resolved", "open"),
             ("reopen", "dismissed", "open"),
             ("reopen", "withdrawn", "open"),
+            ("dismiss", "replied", "dismissed"),
+            ("forward", "open", "forwarded"),
+            ("forward", "acknowledged", "forwarded"),
+            ("forward", "assigned", "forwarded"),
+            ("forward", "escalated", "forwarded"),
+            ("reply", "forwarded", "replied"),
+            ("accept", "replied", "rectifying"),
+            ("return", "replied", "forwarded"),
+            ("return", "rectified", "forwarded"),
+            ("rectify", "rectifying", "rectified"),
+            ("verify", "rectified", "resolved"),
         ];
         for action in ACTIONS {
             for from in STATUSES {
@@ -132,9 +229,9 @@ mod tests {
 
     #[test]
     fn a_request_names_each_field_at_fault() {
-        assert_eq!(validate(&req("acknowledge", "看过", None)), Ok(()));
+        assert_eq!(validate(&req("acknowledge", "看过", None), now()), Ok(()));
         let fields = |r: ActionRequest| -> Vec<String> {
-            validate(&r)
+            validate(&r, now())
                 .err()
                 .unwrap_or_default()
                 .into_iter()
@@ -150,8 +247,66 @@ mod tests {
             ["note"]
         );
         assert_eq!(
-            validate(&req("resolve", &"长".repeat(MAX_NOTE), None)),
+            validate(&req("resolve", &"长".repeat(MAX_NOTE), None), now()),
             Ok(())
         );
+        assert_eq!(fields(req("reply", "我院认可", None)), ["admits"]);
+        let reply = ActionRequest {
+            admits: Some(false),
+            ..req("reply", "我院不认可：患者已转诊", None)
+        };
+        assert_eq!(validate(&reply, now()), Ok(()));
+        let accept = |due: Option<&str>| ActionRequest {
+            due: due.map(Into::into),
+            ..req("accept", "责令整改", None)
+        };
+        assert_eq!(fields(accept(None)), ["due"]);
+        assert_eq!(fields(accept(Some("next week"))), ["due"]);
+        assert_eq!(
+            fields(accept(Some("2026-12-20"))),
+            ["due"],
+            "an offset is needed"
+        );
+        // 10:00 China time is now: a deadline at that instant has passed, one a second later not.
+        assert_eq!(fields(accept(Some("2026-12-02T10:00:00+08:00"))), ["due"]);
+        assert_eq!(fields(accept(Some("2026-12-02T02:00:00Z"))), ["due"]);
+        assert_eq!(
+            validate(&accept(Some("2026-12-02T10:00:01+08:00")), now()),
+            Ok(())
+        );
+        assert_eq!(
+            accept(Some("2026-12-20T18:00:00+08:00")).due_at(),
+            Some(now() + chrono::Duration::days(18) + chrono::Duration::hours(8))
+        );
+    }
+
+    #[test]
+    fn the_hospital_answers_and_inspectors_decide() {
+        for action in ["reply", "rectify"] {
+            assert!(allowed(Role::HospitalStaff, action), "{action}");
+            for role in [
+                Role::Hospital,
+                Role::Inspector,
+                Role::Supervisor,
+                Role::Admin,
+            ] {
+                assert!(!allowed(role, action), "{role:?} {action}");
+            }
+        }
+        for action in [
+            "forward",
+            "accept",
+            "return",
+            "verify",
+            "dismiss",
+            "acknowledge",
+        ] {
+            assert!(allowed(Role::Inspector, action), "{action}");
+            assert!(allowed(Role::Supervisor, action), "{action}");
+            assert!(!allowed(Role::HospitalStaff, action), "{action}");
+            assert!(!allowed(Role::Hospital, action), "{action}");
+        }
+        assert!(!allowed(Role::Inspector, "assign"));
+        assert!(allowed(Role::Supervisor, "assign"));
     }
 }

@@ -35,6 +35,8 @@ struct PackFile {
     /// Minutes within which a high-severity case must be acknowledged before the supervisors
     /// are emailed.
     escalation_ack_minutes: Option<u32>,
+    /// Minutes a hospital has to reply to a forwarded case (default 1440).
+    hospital_reply_minutes: Option<u32>,
     #[serde(default)]
     setting: Vec<RawSetting>,
     /// Escalation addresses per district.
@@ -93,6 +95,7 @@ pub struct Policy {
     pub settings: Vec<PackSetting>,
     pub complaint_retention_days: Option<u32>,
     pub escalation_ack_minutes: Option<u32>,
+    pub hospital_reply_minutes: Option<u32>,
     /// (district, addresses) for escalation emails.
     pub routes: Vec<(String, Vec<String>)>,
 }
@@ -152,6 +155,12 @@ impl Policy {
                 return Err("escalation_ack_minutes: must be at least 1".into());
             }
             self.escalation_ack_minutes = Some(m);
+        }
+        if let Some(m) = pack.hospital_reply_minutes {
+            if m == 0 {
+                return Err("hospital_reply_minutes: must be at least 1".into());
+            }
+            self.hospital_reply_minutes = Some(m);
         }
         for (i, r) in pack.route.into_iter().enumerate() {
             if let Some(bad) = r.to.iter().find(|a| !crate::field::looks_like_email(a)) {
@@ -278,6 +287,12 @@ impl Policy {
         self.escalation_ack_minutes.unwrap_or(30)
     }
 
+    /// Minutes a hospital has to reply to a forwarded or returned case (default 1440, one day);
+    /// as long again after the deadline, the supervisors are told.
+    pub fn hospital_reply_minutes(&self) -> u32 {
+        self.hospital_reply_minutes.unwrap_or(1440)
+    }
+
     /// The jurisdictions the packs name (besides "*").
     pub fn jurisdictions(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
@@ -378,6 +393,20 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         parse_instant(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_pack_sets_the_hospitals_reply_time_and_refuses_none() {
+        let mut policy = Policy::builtin();
+        assert_eq!(policy.hospital_reply_minutes(), 1440);
+        policy
+            .add("hospital_reply_minutes = 1")
+            .expect("a valid pack");
+        assert_eq!(policy.hospital_reply_minutes(), 1);
+        let err = Policy::builtin()
+            .add("hospital_reply_minutes = 0")
+            .expect_err("zero minutes");
+        assert!(err.contains("hospital_reply_minutes"), "{err}");
     }
 
     #[test]

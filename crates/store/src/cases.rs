@@ -28,6 +28,12 @@ pub struct Case {
     pub assignee_id: Option<i64>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub escalation_level: i32,
+    /// The hospital's reply deadline, set by `forward` and `return` (a case ever forwarded has one).
+    pub reply_due: Option<NaiveDateTime>,
+    /// The rectification deadline, set by `accept`.
+    pub rectification_due: Option<NaiveDateTime>,
+    /// How often the hospital's reply or rectification was sent back.
+    pub returns: i32,
 }
 
 pub fn by_rule_subject(conn: &mut DbConn, rule: &str, subject: &str) -> QueryResult<Option<Case>> {
@@ -57,6 +63,15 @@ pub fn status_for(
         );
     }
     Ok(out)
+}
+
+/// How many of the given actions a case's history holds.
+pub fn count_actions(conn: &mut DbConn, case_id: i64, actions: &[&str]) -> QueryResult<i64> {
+    case_actions::table
+        .filter(case_actions::case_id.eq(case_id))
+        .filter(case_actions::action.eq_any(actions))
+        .count()
+        .get_result(conn)
 }
 
 /// How many cases there are, in every status.
@@ -264,6 +279,9 @@ pub struct StaffMove<'a> {
     pub assignee_id: Option<i64>,
     pub acknowledged_at: Option<NaiveDateTime>,
     pub escalation_level: i32,
+    pub reply_due: Option<NaiveDateTime>,
+    pub rectification_due: Option<NaiveDateTime>,
+    pub returns: i32,
     pub at: NaiveDateTime,
 }
 
@@ -277,6 +295,9 @@ pub fn apply_move(conn: &mut DbConn, case_id: i64, m: &StaffMove<'_>) -> QueryRe
             cases::assignee_id.eq(m.assignee_id),
             cases::acknowledged_at.eq(m.acknowledged_at),
             cases::escalation_level.eq(m.escalation_level),
+            cases::reply_due.eq(m.reply_due),
+            cases::rectification_due.eq(m.rectification_due),
+            cases::returns.eq(m.returns),
         ))
         .execute(conn)?;
     Ok(updated > 0)
@@ -659,6 +680,12 @@ macro_rules! filter_cases {
         if let Some(d) = &f.district {
             q = q.filter(cases::district.eq(d.clone()));
         }
+        if let Some(h) = f.forwarded_to {
+            // A hospital's own view: the cases ever forwarded to it.
+            q = q
+                .filter(cases::hospital_id.eq(h))
+                .filter(cases::reply_due.is_not_null());
+        }
         if let Some(t) = f.since {
             q = q.filter(cases::opened_at.ge(t));
         }
@@ -677,6 +704,8 @@ pub struct QueueFilter {
     pub hospital: Option<String>,
     pub severity: Option<String>,
     pub district: Option<String>,
+    /// Only the cases forwarded to this hospital (its staff's view).
+    pub forwarded_to: Option<i64>,
     pub since: Option<NaiveDateTime>,
     pub until: Option<NaiveDateTime>,
 }

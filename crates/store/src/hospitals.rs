@@ -21,6 +21,8 @@ pub struct Hospital {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub last_received_at: Option<NaiveDateTime>,
+    /// Where the hospital's notices go (forwarded cases, returns, reminders).
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -36,6 +38,7 @@ pub struct NewHospital<'a> {
     pub escalation_email: Option<&'a str>,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    pub email: Option<&'a str>,
 }
 
 /// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).
@@ -150,5 +153,12 @@ pub fn touch(
 pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool) -> QueryResult<usize> {
     diesel::update(hospitals::table.find(id))
         .set(hospitals::disabled.eq(disabled))
+        .execute(conn)
+}
+
+/// Sets (or clears) where the hospital's notices go.
+pub fn set_email(conn: &mut DbConn, id: i64, email: Option<&str>) -> QueryResult<usize> {
+    diesel::update(hospitals::table.find(id))
+        .set(hospitals::email.eq(email))
         .execute(conn)
 }

@@ -15,6 +15,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_received_at -> Nullable<Timestamp>,
         event_chain_head -> Nullable<Text>,
+        email -> Nullable<Text>,
     }
 }
 
@@ -27,6 +28,7 @@ diesel::table! {
         district -> Nullable<Text>,
         disabled -> Bool,
         created_at -> Timestamp,
+        hospital_id -> Nullable<BigInt>,
     }
 }
 
@@ -76,6 +78,9 @@ diesel::table! {
         acknowledged_at -> Nullable<Timestamp>,
         escalation_level -> Integer,
         severity_rank -> Integer,
+        reply_due -> Nullable<Timestamp>,
+        rectification_due -> Nullable<Timestamp>,
+        returns -> Integer,
     }
 }
 

@@ -14,6 +14,8 @@ pub struct User {
     pub district: Option<String>,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    /// The hospital a `hospital` user works for (no other role has one).
+    pub hospital_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -25,6 +27,7 @@ pub struct NewUser<'a> {
     pub district: Option<&'a str>,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
+    pub hospital_id: Option<i64>,
 }
 
 /// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).

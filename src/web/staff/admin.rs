@@ -121,6 +121,7 @@ pub async fn admin_add_user(
             role: get(f, "role"),
             district: Some(get(f, "district")),
             password: f.get("password").cloned().unwrap_or_default(),
+            hospital: Some(get(f, "hospital")).filter(|h| !h.is_empty()),
         };
         let user = shouzhen_app::accounts::add_user(conn, &input)?;
         Ok((user.email, None))
@@ -165,6 +166,7 @@ pub async fn admin_add_hospital(
             district: get(f, "district"),
             jurisdiction,
             capacity,
+            email: Some(get(f, "email")).filter(|e| !e.is_empty()),
         };
         let (h, creds) = shouzhen_app::accounts::add_hospital(conn, &input)?;
         Ok((

@@ -121,6 +121,12 @@ pub async fn case_action(
         action: f.get("action").cloned().unwrap_or_default(),
         note: f.get("note").cloned().unwrap_or_default(),
         assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
+        admits: match f.get("admits").map(String::as_str) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => None,
+        },
+        due: f.get("due").cloned().filter(|d| !d.is_empty()),
     };
     let ip = crate::auth::client_ip_text(&req);
     let notifier = state.notifier.clone();

@@ -68,6 +68,7 @@ fn queue_filter(q: &DashQuery, staff: &Staff) -> AppResult<QueueFilter> {
         hospital: nonempty(&q.hospital),
         severity,
         district: staff.district_scope().or_else(|| nonempty(&q.district)),
+        forwarded_to: None,
         since: day(&q.since, "since")?,
         until: day(&q.until, "until")?.map(|t| t + Duration::days(1)),
     })

@@ -25,6 +25,16 @@ pub enum Trigger {
     Escalated,
     /// A high-severity case no inspector acknowledged in time: to the supervisors.
     Unacknowledged,
+    /// An inspector forwarded the case to its hospital (转办): to the hospital.
+    Forwarded,
+    /// An inspector sent the hospital's reply or rectification back (退回): to the hospital.
+    Returned,
+    /// The third return (提级督办): to the commission (`SHOUZHEN_ESCALATION_TO`).
+    Elevated,
+    /// The hospital's deadline passed with nothing from it (催办): to the hospital.
+    Reminded,
+    /// As long again passed (督办): to the supervisors.
+    Supervised,
 }
 
 impl Trigger {
@@ -33,7 +43,17 @@ impl Trigger {
             Self::Opened => "case_opened",
             Self::Escalated => "case_escalated",
             Self::Unacknowledged => "case_unacknowledged",
+            Self::Forwarded => "case_forwarded",
+            Self::Returned => "case_returned",
+            Self::Elevated => "case_elevated",
+            Self::Reminded => "case_reminded",
+            Self::Supervised => "case_supervised",
         }
+    }
+
+    /// Whether the email goes to the hospital (its own link, its own address).
+    fn to_hospital(self) -> bool {
+        matches!(self, Self::Forwarded | Self::Returned | Self::Reminded)
     }
     fn reason_zh(self, case: &Case) -> &'static str {
         match self {
@@ -41,6 +61,12 @@ impl Trigger {
             Self::Opened => "新立高风险案件",
             Self::Escalated => "监督员已升级案件",
             Self::Unacknowledged => "高风险案件超时无人受理，再次升级",
+            Self::Forwarded => "卫生健康委转办案件，请在时限内答复",
+            Self::Returned => "贵院的答复或整改报告被退回，请在时限内重新答复",
+            Self::Elevated => "案件第三次被退回，提级督办",
+            Self::Reminded if case.status == "rectifying" => "催办：整改期限已过，尚未报告整改",
+            Self::Reminded => "催办：答复期限已过，尚未答复",
+            Self::Supervised => "督办：医院逾期仍未办理",
         }
     }
 }
@@ -55,6 +81,8 @@ pub struct Notifier {
     text: Handlebars<'static>,
     /// Minutes within which a high-severity case must be acknowledged.
     pub ack_limit: Duration,
+    /// How long a hospital has to reply to a forwarded or returned case.
+    pub reply_limit: Duration,
 }
 
 #[derive(Serialize)]
@@ -85,6 +113,8 @@ struct CaseMail<'a> {
     complaints: usize,
     note: Option<String>,
     link: String,
+    /// The hospital's deadline (China time), on notices of the loop.
+    deadline: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -167,6 +197,7 @@ impl Notifier {
             html,
             text,
             ack_limit: Duration::minutes(i64::from(policy.escalation_ack_minutes())),
+            reply_limit: Duration::minutes(i64::from(policy.hospital_reply_minutes())),
         })
     }
 
@@ -198,13 +229,27 @@ impl Notifier {
             None => None,
         };
         let recipients = to.unwrap_or_else(|| {
-            self.recipients(
-                &case.district,
-                hospital
-                    .as_ref()
-                    .and_then(|h| h.escalation_email.as_deref()),
-            )
+            if trigger.to_hospital() {
+                // No address known: the notice is recorded in the outbox, not sent.
+                hospital.iter().filter_map(|h| h.email.clone()).collect()
+            } else {
+                self.recipients(
+                    &case.district,
+                    hospital
+                        .as_ref()
+                        .and_then(|h| h.escalation_email.as_deref()),
+                )
+            }
         });
+        let deadline = match trigger {
+            Trigger::Forwarded | Trigger::Returned => case.reply_due,
+            Trigger::Reminded | Trigger::Supervised if case.status == "rectifying" => {
+                case.rectification_due
+            }
+            Trigger::Reminded | Trigger::Supervised => case.reply_due,
+            _ => None,
+        }
+        .map(china);
         let rule = RuleId::parse(&case.rule);
         let info = rule.map(|r| r.info());
         let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
@@ -256,7 +301,12 @@ impl Notifier {
             note: note
                 .map(|n| shouzhen_domain::redact::redact(n).0)
                 .filter(|n| !n.trim().is_empty()),
-            link: format!("{}/cases/{}", self.public_url, case.id),
+            link: if trigger.to_hospital() {
+                self.hospital_link(case.id)
+            } else {
+                self.link(case.id)
+            },
+            deadline,
         };
         let render = |reg: &Handlebars<'static>| {
             reg.render("case", &data)
@@ -308,5 +358,10 @@ impl Notifier {
 
     pub fn link(&self, case_id: i64) -> String {
         format!("{}/cases/{case_id}", self.public_url)
+    }
+
+    /// The case as its hospital's staff open it.
+    pub fn hospital_link(&self, case_id: i64) -> String {
+        format!("{}/hospital/cases/{case_id}", self.public_url)
     }
 }

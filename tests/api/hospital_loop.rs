@@ -1,0 +1,431 @@
+//! The closed loop with hospitals through the API: forward, reply, accept, rectify, return,
+//! verify; who may act and see; deadlines; the notices in the outbox; elevation.
+
+use crate::common;
+
+use common::{TestApp, at};
+use serde_json::{Value, json};
+
+const ID_NUMBER: &str = "110105194912310021";
+
+/// A `handover.delay` case at `code` (an ambulance patient handed over after 40 minutes).
+async fn case_at(app: &TestApp, sup: &str, code: &str, event: &str) -> i64 {
+    let h = app.hospital_token(code).await;
+    app.post_events(
+        &h,
+        json!([{"event_id": format!("{event}-a"), "type": "arrival", "occurred_at": at("10:00", 0), "patient": {"id_number": ID_NUMBER}, "acuity": "urgent", "arrived_by": "ambulance"},
+               {"event_id": format!("{event}-h"), "type": "handover", "occurred_at": at("10:40", 0), "patient": {"id_number": ID_NUMBER}}]),
+    )
+    .await;
+    let found = app
+        .cases(sup, &format!("rule=handover.delay&hospital={code}"))
+        .await;
+    found[0]["id"].as_i64().expect("a case id")
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
+    app.post_json(&format!("/api/v1/cases/{id}/actions"), Some(token), &body)
+        .await
+}
+
+/// An action that must succeed; the case after it.
+async fn ok(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
+    let (status, after) = act(app, token, id, body).await;
+    assert_eq!(status, 200, "{after}");
+    after
+}
+
+fn field(body: &Value) -> Option<&str> {
+    body["errors"][0]["field"].as_str()
+}
+
+async fn outbox(app: &TestApp) -> Vec<shouzhen_store::outbox::Email> {
+    app.state
+        .db(|conn| Ok(shouzhen_store::outbox::all(conn)?))
+        .await
+        .expect("outbox")
+}
+
+#[actix_web::test]
+async fn the_loop_runs_from_forward_to_verify_each_step_by_its_own_role() {
+    let app = TestApp::builder()
+        .var("SHOUZHEN_ESCALATION_TO", "commission@wjw.example.cn")
+        .spawn()
+        .await;
+    let sup = app.supervisor_token().await;
+    let id = case_at(&app, &sup, "BJ-CY", "cy").await;
+    let insp = app.inspector_token().await;
+    let yiwu = app
+        .hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+
+    // Not forwarded yet: the hospital's staff do not see it, in the list or by id.
+    assert_eq!(app.cases(&yiwu, "").await.len(), 0);
+    let (status, _) = app.get(&format!("/api/v1/cases/{id}"), Some(&yiwu)).await;
+    assert_eq!(status, 404);
+    let (status, _) = act(
+        &app,
+        &yiwu,
+        id,
+        json!({"action": "reply", "note": "x", "admits": true}),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "an unforwarded case does not exist for the hospital"
+    );
+
+    // 转办.
+    let before = chrono::Utc::now();
+    let (status, body) = act(
+        &app,
+        &insp,
+        id,
+        json!({"action": "forward", "note": "请说明延误原因"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "forwarded");
+    let due = chrono::DateTime::parse_from_rfc3339(body["reply_due"].as_str().expect("reply_due"))
+        .expect("an RFC 3339 deadline");
+    let hours = (due.with_timezone(&chrono::Utc) - before).num_minutes();
+    assert!(
+        (1439..=1441).contains(&hours),
+        "a day to reply, by default: {hours} minutes"
+    );
+
+    // The hospital sees it now, with its own events and no identity number.
+    let listed = app.cases(&yiwu, "").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], id);
+    let (status, seen) = app.get(&format!("/api/v1/cases/{id}"), Some(&yiwu)).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["evidence"]["events"].as_array().map(Vec::len), Some(2));
+    assert!(!seen.to_string().contains(ID_NUMBER));
+
+    // Each action only to its role: 403; a wrong status: 409; a missing field: 400.
+    for action in [
+        "forward",
+        "accept",
+        "return",
+        "verify",
+        "dismiss",
+        "acknowledge",
+    ] {
+        let (status, body) = act(
+            &app,
+            &yiwu,
+            id,
+            json!({"action": action, "note": "x", "due": "2030-01-01T00:00:00+08:00"}),
+        )
+        .await;
+        assert_eq!(status, 403, "{action}: {body}");
+    }
+    let (status, _) = act(
+        &app,
+        &insp,
+        id,
+        json!({"action": "reply", "note": "x", "admits": true}),
+    )
+    .await;
+    assert_eq!(status, 403, "inspectors do not reply for the hospital");
+    let (status, body) = act(
+        &app,
+        &yiwu,
+        id,
+        json!({"action": "reply", "note": "院方说明"}),
+    )
+    .await;
+    assert_eq!((status, field(&body)), (400, Some("admits")), "{body}");
+    let (status, body) = act(
+        &app,
+        &yiwu,
+        id,
+        json!({"action": "rectify", "note": "已整改"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap_or("").contains("forwarded"),
+        "{body}"
+    );
+
+    // 答复.
+    let body = ok(
+        &app,
+        &yiwu,
+        id,
+        json!({"action": "reply", "note": "情况属实，当班医生已处理", "admits": true}),
+    )
+    .await;
+    assert_eq!(body["status"], "replied");
+
+    // 认定 with a deadline: not in the past, not unparseable.
+    for (due, why) in [
+        ("2020-01-01T00:00:00+08:00", "past"),
+        ("next friday", "unparseable"),
+    ] {
+        let (status, body) = act(
+            &app,
+            &insp,
+            id,
+            json!({"action": "accept", "note": "责令整改", "due": due}),
+        )
+        .await;
+        assert_eq!((status, field(&body)), (400, Some("due")), "{why}: {body}");
+    }
+    let due = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let body = ok(
+        &app,
+        &insp,
+        id,
+        json!({"action": "accept", "note": "责令整改", "due": due}),
+    )
+    .await;
+    assert_eq!(body["status"], "rectifying");
+    assert!(body["rectification_due"].is_string(), "{body}");
+
+    // 整改, then 退回 three times: the third elevates.
+    ok(
+        &app,
+        &yiwu,
+        id,
+        json!({"action": "rectify", "note": "已修订急救交接流程"}),
+    )
+    .await;
+    for round in 1..=3 {
+        let body = ok(
+            &app,
+            &insp,
+            id,
+            json!({"action": "return", "note": format!("第{round}次退回：材料不全")}),
+        )
+        .await;
+        assert_eq!(body["status"], "forwarded");
+        assert_eq!(body["returns"], round);
+        ok(
+            &app,
+            &yiwu,
+            id,
+            json!({"action": "reply", "note": "补充材料", "admits": true}),
+        )
+        .await;
+    }
+    ok(
+        &app,
+        &insp,
+        id,
+        json!({"action": "accept", "note": "责令整改", "due": due}),
+    )
+    .await;
+    ok(
+        &app,
+        &yiwu,
+        id,
+        json!({"action": "rectify", "note": "已整改并培训"}),
+    )
+    .await;
+    // 核实.
+    let body = ok(
+        &app,
+        &insp,
+        id,
+        json!({"action": "verify", "note": "现场核实"}),
+    )
+    .await;
+    assert_eq!(body["status"], "resolved");
+
+    // The history: every step with its actor, the hospital's replies among them, one elevation.
+    let history: Vec<(String, String)> = body["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap_or("").to_string(),
+                a["actor"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let of = |action: &str| history.iter().filter(|(a, _)| a == action).count();
+    assert_eq!(
+        (of("forward"), of("reply"), of("return"), of("accept")),
+        (1, 4, 3, 2)
+    );
+    assert_eq!(
+        (of("rectify"), of("verify"), of("elevate")),
+        (2, 1, 1),
+        "{history:?}"
+    );
+    assert!(
+        history
+            .iter()
+            .filter(|(a, _)| a == "reply")
+            .all(|(_, who)| who == "yiwu@bj-cy.example.cn")
+    );
+    assert!(
+        history
+            .iter()
+            .any(|(a, who)| a == "elevate" && who == "system")
+    );
+    let replies: Vec<&str> = body["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|a| a["action"] == "reply")
+        .filter_map(|a| a["note"].as_str())
+        .collect();
+    assert!(replies[0].starts_with("【认可】"), "{replies:?}");
+
+    // The notices: the forward and each return to the hospital, with the deadline and its
+    // link; the elevation to the commission; no identity number anywhere; each once.
+    let mails = outbox(&app).await;
+    let to_hospital: Vec<_> = mails
+        .iter()
+        .filter(|m| m.recipients.contains("yiwu@bj-cy.example.cn"))
+        .collect();
+    let kinds: Vec<&str> = to_hospital.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "case_forwarded").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "case_returned").count(),
+        3,
+        "{kinds:?}"
+    );
+    for m in &to_hospital {
+        assert!(m.body_text.contains("办理时限"), "{}", m.body_text);
+        assert!(
+            m.body_text.contains(&format!("/hospital/cases/{id}")),
+            "{}",
+            m.body_text
+        );
+    }
+    let elevated: Vec<_> = mails.iter().filter(|m| m.kind == "case_elevated").collect();
+    assert_eq!(elevated.len(), 1);
+    assert!(elevated[0].recipients.contains("commission@wjw.example.cn"));
+    assert!(
+        mails
+            .iter()
+            .all(|m| !m.body_text.contains(ID_NUMBER) && !m.body_html.contains(ID_NUMBER))
+    );
+
+    // Every step is on the hash chain of case actions, and the chain holds.
+    let report = app
+        .state
+        .db(|conn| Ok(shouzhen_store::record::verify(conn)?))
+        .await
+        .expect("verify");
+    assert!(report.breaks.is_empty(), "{:?}", report.breaks);
+    assert!(report.actions >= 14, "{}", report.actions);
+}
+
+#[actix_web::test]
+async fn a_hospital_sees_only_what_was_forwarded_to_it_and_machines_see_no_cases() {
+    let app = TestApp::spawn().await;
+    let sup = app.supervisor_token().await;
+    let cy = case_at(&app, &sup, "BJ-CY", "cy").await;
+    let hd = case_at(&app, &sup, "BJ-HD", "hd").await;
+    for id in [cy, hd] {
+        let (status, body) = act(
+            &app,
+            &sup,
+            id,
+            json!({"action": "forward", "note": "请答复"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let cy_staff = app
+        .hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+    // Another hospital's forwarded case: 404 for reading and acting alike.
+    let (status, _) = app
+        .get(&format!("/api/v1/cases/{hd}"), Some(&cy_staff))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = act(
+        &app,
+        &cy_staff,
+        hd,
+        json!({"action": "reply", "note": "x", "admits": false}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let listed: Vec<i64> = app
+        .cases(&cy_staff, "")
+        .await
+        .iter()
+        .filter_map(|c| c["id"].as_i64())
+        .collect();
+    assert_eq!(listed, [cy]);
+    // The hospital's machine token reads no cases.
+    let machine = app.hospital_token("BJ-XC").await;
+    let (status, _) = app.get("/api/v1/cases", Some(&machine)).await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .get(&format!("/api/v1/cases/{cy}"), Some(&machine))
+        .await;
+    assert_eq!(status, 403);
+
+    // Two inspectors act on one replied case at once: one wins, the other gets 409.
+    ok(
+        &app,
+        &cy_staff,
+        cy,
+        json!({"action": "reply", "note": "我院不认可", "admits": false}),
+    )
+    .await;
+    let due = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let insp = app.inspector_token().await;
+    let (a, b) = futures_util::future::join(
+        act(
+            &app,
+            &sup,
+            cy,
+            json!({"action": "accept", "note": "认定", "due": due}),
+        ),
+        act(&app, &insp, cy, json!({"action": "return", "note": "退回"})),
+    )
+    .await;
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+}
+
+#[actix_web::test]
+async fn a_hospital_user_needs_its_hospital_and_no_one_else_has_one() {
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    let add = |role: &str, hospital: Option<&str>| {
+        let input = shouzhen_app::accounts::UserInput {
+            email: format!("{role}@example.cn"),
+            role: role.into(),
+            district: None,
+            password: "a long enough password".into(),
+            hospital: hospital.map(str::to_string),
+        };
+        let state = app.state.clone();
+        async move {
+            state
+                .db(move |conn| shouzhen_app::accounts::add_user(conn, &input))
+                .await
+                .map(|u| u.hospital_id)
+                .map_err(|e| match e.0 {
+                    shouzhen_app::error::AppError::BadRequest { errors, .. } => {
+                        errors[0].field.clone()
+                    }
+                    other => other.to_string(),
+                })
+        }
+    };
+    assert_eq!(add("hospital", None).await, Err("hospital".into()));
+    assert_eq!(add("hospital", Some("NOPE")).await, Err("hospital".into()));
+    assert_eq!(
+        add("inspector", Some("BJ-CY")).await,
+        Err("hospital".into())
+    );
+    assert!(matches!(add("hospital", Some("BJ-CY")).await, Ok(Some(_))));
+}
