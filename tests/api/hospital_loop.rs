@@ -35,6 +35,12 @@ async fn ok(app: &TestApp, token: &str, id: i64, body: Value) -> Value {
     after
 }
 
+async fn case_of(app: &TestApp, token: &str, id: i64) -> Value {
+    let (status, body) = app.get(&format!("/api/v1/cases/{id}"), Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 fn field(body: &Value) -> Option<&str> {
     body["errors"][0]["field"].as_str()
 }
@@ -428,4 +434,106 @@ async fn a_hospital_user_needs_its_hospital_and_no_one_else_has_one() {
         Err("hospital".into())
     );
     assert!(matches!(add("hospital", Some("BJ-CY")).await, Ok(Some(_))));
+}
+
+#[actix_web::test]
+async fn a_late_hospital_is_reminded_then_supervised_once_per_deadline_by_two_instances() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pack = dir.path().join("fast.toml");
+    std::fs::write(&pack, "hospital_reply_minutes = 1\n").expect("pack");
+    let pack = pack.display().to_string();
+    let a = TestApp::builder()
+        .var("SHOUZHEN_POLICY", &pack)
+        .spawn()
+        .await;
+    let b = TestApp::builder()
+        .database_of(&a)
+        .var("SHOUZHEN_POLICY", &pack)
+        .spawn()
+        .await;
+    let sup = a
+        .staff_token("zhuguan@wjw.example.cn", "supervisor", Some("朝阳区"))
+        .await;
+    let id = case_at(&a, &sup, "BJ-CY", "cy").await;
+    let yiwu = a
+        .hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+    let forwarded = ok(&a, &sup, id, json!({"action": "forward", "note": "请答复"})).await;
+    let due = chrono::DateTime::parse_from_rfc3339(forwarded["reply_due"].as_str().expect("due"))
+        .expect("a time")
+        .with_timezone(&chrono::Utc);
+    let entries = |body: &Value, action: &str| {
+        body["actions"]
+            .as_array()
+            .map(|a| a.iter().filter(|x| x["action"] == action).count())
+            .unwrap_or(0)
+    };
+    // Before the deadline: nothing. Just after it, on both instances at once: one reminder.
+    a.sweep_at(due - chrono::Duration::seconds(5)).await;
+    assert_eq!(entries(&case_of(&a, &sup, id).await, "remind"), 0);
+    let late = due + chrono::Duration::seconds(1);
+    futures_util::future::join(a.sweep_at(late), b.sweep_at(late)).await;
+    a.sweep_at(late + chrono::Duration::seconds(20)).await;
+    let body = case_of(&a, &sup, id).await;
+    assert_eq!(
+        (entries(&body, "remind"), entries(&body, "supervise")),
+        (1, 0),
+        "{body}"
+    );
+    // As long again: the supervisors, once.
+    let later = due + chrono::Duration::seconds(61);
+    futures_util::future::join(a.sweep_at(later), b.sweep_at(later)).await;
+    b.sweep_at(later + chrono::Duration::minutes(5)).await;
+    let body = case_of(&a, &sup, id).await;
+    assert_eq!(
+        (entries(&body, "remind"), entries(&body, "supervise")),
+        (1, 1),
+        "{body}"
+    );
+    let mails = outbox(&a).await;
+    let reminded: Vec<_> = mails.iter().filter(|m| m.kind == "case_reminded").collect();
+    let supervised: Vec<_> = mails
+        .iter()
+        .filter(|m| m.kind == "case_supervised")
+        .collect();
+    assert_eq!((reminded.len(), supervised.len()), (1, 1));
+    assert_eq!(reminded[0].recipients, "yiwu@bj-cy.example.cn");
+    assert!(
+        reminded[0].body_text.contains("催办"),
+        "{}",
+        reminded[0].body_text
+    );
+    assert!(supervised[0].recipients.contains("zhuguan@wjw.example.cn"));
+    assert!(mails.iter().all(|m| !m.body_text.contains(ID_NUMBER)));
+
+    // A hospital that answers in time is not reminded: the rectification deadline, met.
+    ok(
+        &a,
+        &yiwu,
+        id,
+        json!({"action": "reply", "note": "已说明", "admits": true}),
+    )
+    .await;
+    let fix_by = chrono::Utc::now() + chrono::Duration::minutes(10);
+    ok(
+        &a,
+        &sup,
+        id,
+        json!({"action": "accept", "note": "整改", "due": fix_by.to_rfc3339()}),
+    )
+    .await;
+    ok(
+        &a,
+        &yiwu,
+        id,
+        json!({"action": "rectify", "note": "已整改"}),
+    )
+    .await;
+    a.sweep_at(fix_by + chrono::Duration::minutes(30)).await;
+    let body = case_of(&a, &sup, id).await;
+    assert_eq!(
+        (entries(&body, "remind"), entries(&body, "supervise")),
+        (1, 1),
+        "{body}"
+    );
 }

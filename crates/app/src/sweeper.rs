@@ -29,6 +29,10 @@ fn evaluate(
     engine: &Engine<'_>,
     d: &deadlines::Deadline,
 ) -> QueryResult<Effects> {
+    if d.rule == crate::workflow::REMIND || d.rule == crate::workflow::SUPERVISE {
+        crate::workflow::check_deadline(conn, engine.notifier, d, engine.now)?;
+        return Ok(Effects::default());
+    }
     if d.rule == crate::notify::UNACKNOWLEDGED {
         crate::notify::check_acknowledged(conn, engine.notifier, &d.subject, engine.now)?;
         deadlines::settle_if_due(conn, d.id, engine.now)?;

@@ -11,9 +11,11 @@ use shouzhen_store::cases::Case;
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::{self, audit};
 
-/// The deadline rules the sweeper keeps for the loop (subject `case:{id}`).
-pub const REPLY_DUE: &str = "loop.reply_due";
-pub const RECTIFICATION_DUE: &str = "loop.rectification_due";
+/// The deadline rules the sweeper keeps for the loop, each with the subject
+/// `case:{id}:{deadline in µs}`, so that each deadline of a case is reminded and supervised once:
+/// 催办 when the hospital's deadline passes, 督办 when as long again has passed.
+pub const REMIND: &str = "loop.remind";
+pub const SUPERVISE: &str = "loop.supervise";
 
 /// The number of returns that elevates a case (提级督办).
 pub const ELEVATE_AT_RETURNS: i32 = 3;
@@ -167,7 +169,6 @@ fn after_move(
     note: &str,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let subject = format!("case:{}", case.id);
     match action {
         "escalate" => {
             crate::notify::case_escalated(
@@ -190,13 +191,7 @@ fn after_move(
                 shouzhen_store::cases::count_actions(conn, case.id, &["forward", "return"])?;
             notifier.case_email(conn, case, trigger, Some(note), round, None)?;
             if let Some(due) = case.reply_due {
-                shouzhen_store::deadlines::schedule(
-                    conn,
-                    REPLY_DUE,
-                    &subject,
-                    case.hospital_id,
-                    due,
-                )?;
+                schedule(conn, case, due, notifier.reply_limit)?;
             }
             if action == "return" && case.returns == ELEVATE_AT_RETURNS {
                 shouzhen_store::cases::add_action(
@@ -215,16 +210,100 @@ fn after_move(
         }
         "accept" => {
             if let Some(due) = case.rectification_due {
-                shouzhen_store::deadlines::schedule(
-                    conn,
-                    RECTIFICATION_DUE,
-                    &subject,
-                    case.hospital_id,
-                    due,
-                )?;
+                schedule(conn, case, due, due - now)?;
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// The reminder at `due` and the supervision `interval` after it.
+fn schedule(
+    conn: &mut DbConn,
+    case: &Case,
+    due: NaiveDateTime,
+    interval: chrono::Duration,
+) -> AppResult<()> {
+    let subject = format!("case:{}:{}", case.id, due.and_utc().timestamp_micros());
+    shouzhen_store::deadlines::schedule(conn, REMIND, &subject, case.hospital_id, due)?;
+    shouzhen_store::deadlines::schedule(
+        conn,
+        SUPERVISE,
+        &subject,
+        case.hospital_id,
+        due + interval,
+    )?;
+    Ok(())
+}
+
+/// The sweeper's check of a loop deadline (`REMIND` or `SUPERVISE`), in its transaction: if the
+/// case still waits for its hospital on that very deadline, the `remind` (to the hospital) or
+/// `supervise` (to the district's supervisors, else all) entry and email, once: the deadline
+/// is claimed first, so of several instances one writes them, and the email's key holds the
+/// deadline.
+pub fn check_deadline(
+    conn: &mut DbConn,
+    notifier: &Notifier,
+    d: &shouzhen_store::deadlines::Deadline,
+    now: NaiveDateTime,
+) -> shouzhen_store::QueryResult<()> {
+    if !shouzhen_store::deadlines::claim(conn, d.id, now)? {
+        return Ok(());
+    }
+    let mut parts = d.subject.split(':').skip(1);
+    let (Some(case_id), Some(due)) = (
+        parts.next().and_then(|s| s.parse::<i64>().ok()),
+        parts.next().and_then(|s| s.parse::<i64>().ok()),
+    ) else {
+        return Ok(());
+    };
+    let Some(case) = shouzhen_store::cases::by_id(conn, case_id)? else {
+        return Ok(());
+    };
+    let current = match &case.status[..] {
+        "forwarded" => case.reply_due,
+        "rectifying" => case.rectification_due,
+        _ => None,
+    };
+    // Answered meanwhile, or the deadline changed (returned, accepted anew): nothing to do.
+    let Some(current) = current.filter(|t| t.and_utc().timestamp_micros() == due) else {
+        return Ok(());
+    };
+    let deadline = crate::mail::china(current);
+    let what = if case.status == "rectifying" {
+        "整改"
+    } else {
+        "答复"
+    };
+    let (action, trigger, to, note) = if d.rule == SUPERVISE {
+        (
+            "supervise",
+            Trigger::Supervised,
+            Some(shouzhen_store::users::supervisors_for(
+                conn,
+                &case.district,
+            )?),
+            format!("{what}期限（{deadline}）已过且已催办，仍未办理：已通知主管督办"),
+        )
+    } else {
+        (
+            "remind",
+            Trigger::Reminded,
+            None,
+            format!("{what}期限（{deadline}）已过，已催办医院"),
+        )
+    };
+    shouzhen_store::cases::add_action(
+        conn,
+        &shouzhen_store::cases::Action::system(
+            case.id,
+            action,
+            &case.status,
+            &case.status,
+            &note,
+            now,
+        ),
+    )?;
+    notifier.case_email(conn, &case, trigger, None, due, to)
 }

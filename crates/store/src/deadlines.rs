@@ -157,6 +157,21 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec
         .load(conn)
 }
 
+/// Takes a due deadline for this pass: settles it if it is still open and due, and says whether
+/// this caller did (of several instances sweeping at once, exactly one gets `true`; the others
+/// wait on the row's lock and then find it settled).
+pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let claimed = diesel::update(
+        deadlines::table
+            .filter(deadlines::id.eq(id))
+            .filter(open())
+            .filter(deadlines::due_at.le(now)),
+    )
+    .set(deadlines::done.eq(true))
+    .execute(conn)?;
+    Ok(claimed == 1)
+}
+
 /// Settles a deadline unless it was moved past `now` meanwhile.
 pub fn settle_if_due(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
     settle_all_if_due(conn, &[id], now)

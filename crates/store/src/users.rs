@@ -86,3 +86,17 @@ pub fn enabled_emails_of_role(conn: &mut DbConn, role: &str) -> QueryResult<Vec<
         .select(users::email)
         .load(conn)
 }
+
+/// The enabled supervisors of a district, else (none there) every enabled supervisor.
+pub fn supervisors_for(conn: &mut DbConn, district: &str) -> QueryResult<Vec<String>> {
+    let of_district: Vec<String> = users::table
+        .filter(users::role.eq("supervisor"))
+        .filter(users::disabled.eq(false))
+        .filter(users::district.eq(district))
+        .select(users::email)
+        .load(conn)?;
+    if !of_district.is_empty() {
+        return Ok(of_district);
+    }
+    enabled_emails_of_role(conn, "supervisor")
+}
