@@ -104,6 +104,11 @@ impl Web {
                 include_str!("../../templates/web/dashboard.hbs"),
             ),
             ("case", include_str!("../../templates/web/case.hbs")),
+            ("hospital", include_str!("../../templates/web/hospital.hbs")),
+            (
+                "hospital_case",
+                include_str!("../../templates/web/hospital_case.hbs"),
+            ),
             ("admin", include_str!("../../templates/web/admin.hbs")),
             ("audit", include_str!("../../templates/web/audit.hbs")),
             ("board", include_str!("../../templates/web/board.hbs")),

@@ -655,6 +655,23 @@ async fn every_page_passes_the_w3c_html_validator() {
     let case = app.cases(&token, "rule=handover.delay").await[0]["id"].clone();
     let (_, queue) = app.get("/api/v1/complaints?limit=1", Some(&token)).await;
     let complaint = queue[0]["id"].clone();
+    // The hospital's own pages: its inbox and a case forwarded to it.
+    let (status, forwarded) = app
+        .post_json(
+            &format!("/api/v1/cases/{case}/actions"),
+            Some(&token),
+            &json!({"action": "forward", "note": "请答复"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{forwarded}");
+    let code_of_case = forwarded["hospital"]
+        .as_str()
+        .expect("hospital")
+        .to_string();
+    app.hospital_user_token("yiwu@hospital.example.cn", &code_of_case)
+        .await;
+    let mut hospital = Visitor::new(&app);
+    assert_eq!(hospital.login("yiwu@hospital.example.cn").await, 303);
 
     let mut anonymous = Visitor::new(&app);
     let mut admin = Visitor::new(&app);
@@ -677,15 +694,17 @@ async fn every_page_passes_the_w3c_html_validator() {
             "/audit".to_string(),
             format!("/inspect/complaints/{complaint}"),
         ];
+        let own = ["/hospital".to_string(), format!("/hospital/cases/{case}")];
         let visits = public
             .iter()
-            .map(|p| (false, p))
-            .chain(staff.iter().map(|p| (true, p)));
-        for (signed_in, path) in visits {
-            let visitor = if signed_in {
-                &mut admin
-            } else {
-                &mut anonymous
+            .map(|p| (0, p))
+            .chain(staff.iter().map(|p| (1, p)))
+            .chain(own.iter().map(|p| (2, p)));
+        for (who, path) in visits {
+            let visitor = match who {
+                0 => &mut anonymous,
+                1 => &mut admin,
+                _ => &mut hospital,
             };
             let (status, _, page) = visitor.get(&format!("{path}?lang={lang}")).await;
             assert_eq!(status, 200, "{path}: {page}");
@@ -694,7 +713,7 @@ async fn every_page_passes_the_w3c_html_validator() {
             pages += 1;
         }
     }
-    assert_eq!(pages, 22);
+    assert_eq!(pages, 26);
     let out = std::process::Command::new(HTML_VALIDATOR)
         .args(["--root"])
         .arg(dir.path())

@@ -537,3 +537,147 @@ async fn a_late_hospital_is_reminded_then_supervised_once_per_deadline_by_two_in
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn the_loop_through_the_pages_inspector_and_hospital_each_see_the_other() {
+    let app = TestApp::spawn().await;
+    let sup = app.supervisor_token().await;
+    let id = case_at(&app, &sup, "BJ-CY", "cy").await;
+    app.staff_token("insp@wjw.example.cn", "inspector", Some("朝阳区"))
+        .await;
+    app.hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+    app.hospital_token("BJ-HD").await;
+    app.hospital_user_token("yiwu@bj-hd.example.cn", "BJ-HD")
+        .await;
+    let mut inspector = common::Visitor::new(&app);
+    let mut hospital = common::Visitor::new(&app);
+    let mut other = common::Visitor::new(&app);
+    assert_eq!(inspector.login("insp@wjw.example.cn").await, 303);
+    // A hospital's staff land on their inbox.
+    let token = hospital.token("/login").await;
+    let (status, location, _) = hospital
+        .post(
+            "/login",
+            &token,
+            &[
+                ("email", "yiwu@bj-cy.example.cn"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (303, "/hospital?lang=zh"));
+    assert_eq!(other.login("yiwu@bj-hd.example.cn").await, 303);
+    let (_, _, inbox) = hospital.get("/hospital").await;
+    assert!(inbox.contains("暂无转办"), "nothing forwarded yet: {inbox}");
+    let (status, _, _) = hospital.get(&format!("/hospital/cases/{id}")).await;
+    assert_eq!(status, 404);
+
+    // The inspector forwards from the case page.
+    let page = format!("/cases/{id}");
+    let token = inspector.token(&page).await;
+    let (status, _, _) = inspector
+        .post(
+            &format!("{page}/actions"),
+            &token,
+            &[("action", "forward"), ("note", "请说明延误原因")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, shown) = inspector.get(&page).await;
+    assert!(
+        shown.contains("已转办") && shown.contains("答复时限"),
+        "{shown}"
+    );
+
+    // The hospital sees it in its inbox with the deadline, opens it and replies (contesting).
+    let (_, _, inbox) = hospital.get("/hospital").await;
+    assert!(inbox.contains(&format!("/hospital/cases/{id}")), "{inbox}");
+    let title = shouzhen_domain::rules::RuleId::HandoverDelay
+        .info()
+        .title_zh;
+    assert!(inbox.contains(title), "the rule's Chinese title: {inbox}");
+    let mine = format!("/hospital/cases/{id}");
+    let (status, _, case_page) = hospital.get(&mine).await;
+    assert_eq!(status, 200);
+    assert!(
+        case_page.contains("id=\"reply\"") && !case_page.contains(ID_NUMBER),
+        "{case_page}"
+    );
+    let token = hospital.token(&mine).await;
+    let (status, _, body) = hospital
+        .post(
+            &format!("{mine}/actions"),
+            &token,
+            &[("action", "reply"), ("note", "当班医生正在抢救另一名患者")],
+        )
+        .await;
+    assert_eq!(status, 400, "admits is required: {body}");
+    assert!(body.contains("admits"), "{body}");
+    let (status, location, _) = hospital
+        .post(
+            &format!("{mine}/actions"),
+            &token,
+            &[
+                ("action", "reply"),
+                ("admits", "false"),
+                ("note", "当班医生正在抢救另一名患者"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location), (303, format!("{mine}?lang=zh")));
+    // Another hospital's staff: 404; the inspector at the hospital's page: 403.
+    let (status, _, _) = other.get(&mine).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = inspector.get("/hospital").await;
+    assert_eq!(status, 403);
+    let (status, _, _) = hospital.get(&page).await;
+    assert_eq!(
+        status, 403,
+        "the inspectors' case page is not the hospital's"
+    );
+
+    // The inspector sees the reply in the timeline and accepts with a deadline from the form.
+    let (_, _, shown) = inspector.get(&page).await;
+    assert!(
+        shown.contains("医院已答复") && shown.contains("【申辩】当班医生正在抢救另一名患者"),
+        "{shown}"
+    );
+    assert!(shown.contains("id=\"due\""), "{shown}");
+    let token = inspector.token(&page).await;
+    let due = (shouzhen_domain::time::to_china(chrono::Utc::now().naive_utc())
+        + chrono::Duration::days(5))
+    .format("%Y-%m-%dT%H:%M")
+    .to_string();
+    let (status, _, _) = inspector
+        .post(
+            &format!("{page}/actions"),
+            &token,
+            &[
+                ("action", "accept"),
+                ("note", "认定违规，限期整改"),
+                ("due", &due),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, case_page) = hospital.get(&mine).await;
+    assert!(
+        case_page.contains("整改中") && case_page.contains("id=\"rectify\""),
+        "{case_page}"
+    );
+    let token = hospital.token(&mine).await;
+    let (status, _, _) = hospital
+        .post(
+            &format!("{mine}/actions"),
+            &token,
+            &[("action", "rectify"), ("note", "已修订交接制度")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, shown) = inspector.get(&page).await;
+    assert!(
+        shown.contains("已报整改") && shown.contains("核实办结"),
+        "{shown}"
+    );
+}

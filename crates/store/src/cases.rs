@@ -827,3 +827,14 @@ pub fn status_counts(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<(Str
         .filter(|(_, n)| *n > 0)
         .collect())
 }
+
+/// The cases ever forwarded to a hospital (its staff's inbox), at most `limit`, newest first.
+pub fn forwarded_to(conn: &mut DbConn, hospital_id: i64, limit: i64) -> QueryResult<Vec<Case>> {
+    cases::table
+        .filter(cases::hospital_id.eq(hospital_id))
+        .filter(cases::reply_due.is_not_null())
+        .order(cases::updated_at.desc())
+        .limit(limit)
+        .select(Case::as_select())
+        .load(conn)
+}

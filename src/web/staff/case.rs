@@ -2,6 +2,48 @@
 
 use super::*;
 
+/// An RFC 3339 time of the API as China time for a page.
+pub(super) fn china_text(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| china(t.naive_utc()))
+        .unwrap_or_default()
+}
+
+/// Events and complaints in one timeline, in event time.
+pub(super) fn timeline(
+    web: &crate::web::Web,
+    l: Lang,
+    detail: &crate::api::cases::CaseDetail,
+) -> Vec<Value> {
+    let mut timeline: Vec<(String, Value)> = detail
+        .evidence
+        .events
+        .iter()
+        .map(|e| {
+            let reasons = e.details["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": e.hospital, "text": format!("{} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons)}))
+        })
+        .chain(detail.evidence.complaints.iter().map(|c| {
+            (c.occurred_at.clone(), json!({"at": china_text(&c.occurred_at), "kind": web.t(l, "dash.kinds.complaint"), "who": c.tracking_code, "text": c.description}))
+        }))
+        .collect();
+    timeline.sort_by(|a, b| a.0.cmp(&b.0));
+    timeline.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The case's history: every action with its actor, the hospital's replies among them.
+pub(super) fn history(
+    web: &crate::web::Web,
+    l: Lang,
+    detail: &crate::api::cases::CaseDetail,
+) -> Vec<Value> {
+    detail
+        .actions
+        .iter()
+        .map(|a| json!({"at": china_text(&a.at), "action": web.t(l, &format!("dash.actions.{}", a.action)), "actor": a.actor, "note": a.note}))
+        .collect()
+}
+
 async fn render_case(
     req: &HttpRequest,
     state: &AppState,
@@ -30,38 +72,13 @@ async fn render_case(
         return error_page(req, state, &ApiError(AppError::Forbidden(String::new())));
     }
     let web = &state.web;
-    // Events and complaints in one timeline, in event time.
-    let mut timeline: Vec<(String, Value)> = detail
-        .evidence
-        .events
-        .iter()
-        .map(|e| {
-            let at = chrono::DateTime::parse_from_rfc3339(&e.occurred_at).map(|t| china(t.naive_utc())).unwrap_or_default();
-            let reasons = e.details["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-            (e.occurred_at.clone(), json!({"at": at, "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": e.hospital, "text": format!("{} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons)}))
-        })
-        .chain(detail.evidence.complaints.iter().map(|c| {
-            let at = chrono::DateTime::parse_from_rfc3339(&c.occurred_at).map(|t| china(t.naive_utc())).unwrap_or_default();
-            (c.occurred_at.clone(), json!({"at": at, "kind": web.t(l, "dash.kinds.complaint"), "who": c.tracking_code, "text": c.description}))
-        }))
-        .collect();
-    timeline.sort_by(|a, b| a.0.cmp(&b.0));
-    let history: Vec<Value> = detail
-        .actions
-        .iter()
-        .map(|a| {
-            let at = chrono::DateTime::parse_from_rfc3339(&a.at).map(|t| china(t.naive_utc())).unwrap_or_default();
-            json!({"at": at, "action": web.t(l, &format!("dash.actions.{}", a.action)), "actor": a.actor, "note": a.note})
-        })
-        .collect();
-    let mut actions: Vec<&str> = shouzhen_domain::case::ACTIONS
+    let (timeline, history) = (timeline(web, l, &detail), history(web, l, &detail));
+    let actions: Vec<&str> = shouzhen_domain::case::ACTIONS
         .iter()
         .copied()
         .filter(|a| shouzhen_domain::case::transition(a, &detail.case.status).is_some())
+        .filter(|a| shouzhen_domain::case::allowed(staff.role, a))
         .collect();
-    if staff.role < Role::Supervisor {
-        actions.retain(|a| *a != "assign");
-    }
     let rule = RuleId::parse(&detail.case.rule);
     let occurred = chrono::DateTime::parse_from_rfc3339(&detail.case.occurred_at)
         .map(|t| china(t.naive_utc()))
@@ -79,8 +96,11 @@ async fn render_case(
         "rule_plain": rule.map(|r| if l == Lang::En { r.info().plain_en } else { r.info().plain_zh }),
         "occurred": occurred,
         "opened": opened,
-        "timeline": timeline.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "timeline": timeline,
         "history": history,
+        "reply_due": detail.reply_due.as_deref().map(china_text),
+        "rectification_due": detail.rectification_due.as_deref().map(china_text),
+        "can_accept": actions.contains(&"accept"),
         "actions": actions.iter().map(|a| json!({"value": a, "label": web.t(l, &format!("dash.actions.{a}"))})).collect::<Vec<_>>(),
         "assignees": (staff.role >= Role::Supervisor).then_some(assignees),
         "error": error,
@@ -126,7 +146,7 @@ pub async fn case_action(
             Some("false") => Some(false),
             _ => None,
         },
-        due: f.get("due").cloned().filter(|d| !d.is_empty()),
+        due: f.get("due").map(|d| form_time(d)).filter(|d| !d.is_empty()),
     };
     let ip = crate::auth::client_ip_text(&req);
     let notifier = state.notifier.clone();
@@ -163,4 +183,15 @@ pub async fn case_action(
         }
         Err(e) => error_page(&req, &state, &e),
     }
+}
+
+/// A form's `datetime-local` value (China time, no offset) as RFC 3339; anything else as given
+/// (so that the validation names it).
+fn form_time(value: &str) -> String {
+    let v = value.trim();
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+        .map(|local| format!("{}+08:00", local.format("%Y-%m-%dT%H:%M:%S")))
+        .unwrap_or_else(|| v.to_string())
 }

@@ -82,6 +82,12 @@ pub async fn login_submit(
     }
     match crate::api::login::authenticate(&state, email.clone(), password, ip).await {
         Ok(user) => {
+            // A hospital's staff start at their inbox; everyone else at the queue.
+            let home = if user.role == "hospital" {
+                "/hospital"
+            } else {
+                "/dashboard"
+            };
             let token = shouzhen_app::keys::random_token(32);
             let cookie_token = token.clone();
             match state
@@ -108,7 +114,7 @@ pub async fn login_submit(
                         .and_then(|q| q.get("next").cloned())
                         .filter(|n| n.starts_with('/') && !n.starts_with("//"))
                 })
-                .unwrap_or_else(|| format!("/dashboard?lang={}", l.code()));
+                .unwrap_or_else(|| format!("{home}?lang={}", l.code()));
             let mut resp = see_other(&next);
             let _ = resp.add_cookie(&session::cookie(&cookie_token, secure(&state)));
             resp

@@ -6,6 +6,7 @@ mod admin;
 mod case;
 mod complaint;
 mod figures;
+mod hospital;
 mod login;
 mod queue;
 
@@ -13,6 +14,7 @@ pub use admin::*;
 pub use case::*;
 pub use complaint::*;
 pub use figures::*;
+pub use hospital::*;
 pub use login::*;
 pub use queue::*;
 
@@ -64,7 +66,7 @@ fn staff_page(
 ) -> HttpResponse {
     let l = lang(req);
     let (token, cookie) = csrf::issue(req, &state.keys.web, secure(state));
-    data["staff"] = json!({"email": staff.email, "admin": staff.role == Role::Admin});
+    data["staff"] = json!({"email": staff.email, "admin": staff.role == Role::Admin, "hospital": staff.role == Role::HospitalStaff});
     data["csrf_token"] = json!(token);
     let mut resp = state.web.page(req, status, name, l, data);
     let _ = resp.add_cookie(&cookie);
