@@ -137,8 +137,34 @@ pub async fn case_action(
     let Ok(id) = path.parse::<i64>() else {
         return error_page(&req, &state, &ApiError(AppError::NotFound(String::new())));
     };
+    match post_action(&req, &state, &staff, id, &f).await {
+        Posted::Done => see_other(&format!("/cases/{id}?lang={}", l.code())),
+        Posted::Again(status, message) => {
+            render_case(&req, &state, &staff, id, status, Some(message)).await
+        }
+        Posted::Failed(e) => error_page(&req, &state, &e),
+    }
+}
+
+/// What a posted action form came to.
+pub(super) enum Posted {
+    Done,
+    /// Show the form's page again with this status and message (a field at fault, a conflict).
+    Again(StatusCode, String),
+    Failed(ApiError),
+}
+
+/// Applies the action a case page's form posted (the inspectors' or the hospital's).
+pub(super) async fn post_action(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    f: &HashMap<String, String>,
+) -> Posted {
+    let l = lang(req);
     let request = shouzhen_domain::case::ActionRequest {
-        action: f.get("action").cloned().unwrap_or_default(),
+        action: get(f, "action"),
         note: f.get("note").cloned().unwrap_or_default(),
         assignee: f.get("assignee").cloned().filter(|a| !a.is_empty()),
         admits: match f.get("admits").map(String::as_str) {
@@ -148,9 +174,8 @@ pub async fn case_action(
         },
         due: f.get("due").map(|d| form_time(d)).filter(|d| !d.is_empty()),
     };
-    let ip = crate::auth::client_ip_text(&req);
-    let notifier = state.notifier.clone();
-    let who = staff.clone();
+    let ip = crate::auth::client_ip_text(req);
+    let (notifier, who) = (state.notifier.clone(), staff.clone());
     let result = state
         .db(move |conn| {
             shouzhen_app::workflow::apply(
@@ -165,23 +190,14 @@ pub async fn case_action(
         })
         .await;
     match result {
-        Ok(()) => see_other(&format!("/cases/{id}?lang={}", l.code())),
+        Ok(()) => Posted::Done,
         Err(ApiError(AppError::BadRequest { detail, .. })) => {
-            render_case(
-                &req,
-                &state,
-                &staff,
-                id,
-                StatusCode::BAD_REQUEST,
-                Some(detail),
-            )
-            .await
+            Posted::Again(StatusCode::BAD_REQUEST, detail)
         }
         Err(ApiError(AppError::Conflict(_))) => {
-            let msg = state.web.t(l, "dash.conflict");
-            render_case(&req, &state, &staff, id, StatusCode::CONFLICT, Some(msg)).await
+            Posted::Again(StatusCode::CONFLICT, state.web.t(l, "dash.conflict"))
         }
-        Err(e) => error_page(&req, &state, &e),
+        Err(e) => Posted::Failed(e),
     }
 }
 

@@ -153,49 +153,11 @@ pub async fn hospital_action(
     let Ok(id) = path.parse::<i64>() else {
         return error_page(&req, &state, &ApiError(AppError::NotFound(String::new())));
     };
-    let request = shouzhen_domain::case::ActionRequest {
-        action: get(&f, "action"),
-        note: f.get("note").cloned().unwrap_or_default(),
-        assignee: None,
-        admits: match f.get("admits").map(String::as_str) {
-            Some("true") => Some(true),
-            Some("false") => Some(false),
-            _ => None,
-        },
-        due: None,
-    };
-    let ip = crate::auth::client_ip_text(&req);
-    let (notifier, who) = (state.notifier.clone(), staff.clone());
-    let result = state
-        .db(move |conn| {
-            shouzhen_app::workflow::apply(
-                conn,
-                &notifier,
-                &who,
-                id,
-                &request,
-                &ip,
-                shouzhen_store::now(),
-            )
-        })
-        .await;
-    match result {
-        Ok(()) => see_other(&format!("/hospital/cases/{id}?lang={}", l.code())),
-        Err(ApiError(AppError::BadRequest { detail, .. })) => {
-            render_hospital_case(
-                &req,
-                &state,
-                &staff,
-                id,
-                StatusCode::BAD_REQUEST,
-                Some(detail),
-            )
-            .await
+    match post_action(&req, &state, &staff, id, &f).await {
+        Posted::Done => see_other(&format!("/hospital/cases/{id}?lang={}", l.code())),
+        Posted::Again(status, message) => {
+            render_hospital_case(&req, &state, &staff, id, status, Some(message)).await
         }
-        Err(ApiError(AppError::Conflict(_))) => {
-            let msg = state.web.t(l, "dash.conflict");
-            render_hospital_case(&req, &state, &staff, id, StatusCode::CONFLICT, Some(msg)).await
-        }
-        Err(e) => error_page(&req, &state, &e),
+        Posted::Failed(e) => error_page(&req, &state, &e),
     }
 }
