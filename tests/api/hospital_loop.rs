@@ -589,6 +589,17 @@ async fn the_loop_through_the_pages_inspector_and_hospital_each_see_the_other() 
         shown.contains("已转办") && shown.contains("答复时限"),
         "{shown}"
     );
+    // The queue shows the reply deadline, not yet overdue.
+    let (_, case) = app.get(&format!("/api/v1/cases/{id}"), Some(&sup)).await;
+    let due = chrono::DateTime::parse_from_rfc3339(case["reply_due"].as_str().expect("due"))
+        .expect("a time")
+        .naive_utc();
+    let (_, _, queue) = inspector.get("/dashboard").await;
+    assert!(
+        queue.contains("办理时限") && queue.contains(&shouzhen_app::mail::china(due)),
+        "{queue}"
+    );
+    assert!(!queue.contains("class=\"overdue\""), "{queue}");
 
     // The hospital sees it in its inbox with the deadline, opens it and replies (contesting).
     let (_, _, inbox) = hospital.get("/hospital").await;

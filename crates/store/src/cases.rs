@@ -553,6 +553,20 @@ pub struct CaseRow {
     pub occurred_at: NaiveDateTime,
     pub opened_at: NaiveDateTime,
     pub summary: String,
+    pub reply_due: Option<NaiveDateTime>,
+    pub rectification_due: Option<NaiveDateTime>,
+}
+
+impl CaseRow {
+    /// The deadline the hospital must meet now: its reply while forwarded, its rectification
+    /// while rectifying.
+    pub fn pending_deadline(&self) -> Option<NaiveDateTime> {
+        match &self.status[..] {
+            "forwarded" => self.reply_due,
+            "rectifying" => self.rectification_due,
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -759,6 +773,8 @@ type BoxedCases<'a> = diesel::helper_types::IntoBoxed<
             cases::occurred_at,
             cases::opened_at,
             cases::summary,
+            cases::reply_due,
+            cases::rectification_due,
         ),
     >,
     crate::db::MultiBackend,
@@ -778,6 +794,8 @@ fn case_rows<'a>() -> BoxedCases<'a> {
             cases::occurred_at,
             cases::opened_at,
             cases::summary,
+            cases::reply_due,
+            cases::rectification_due,
         ))
         .into_boxed()
 }

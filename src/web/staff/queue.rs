@@ -35,9 +35,11 @@ fn china_day(s: &str) -> Option<NaiveDateTime> {
 fn queue_filter(q: &DashQuery, staff: &Staff) -> AppResult<QueueFilter> {
     let status = nonempty(&q.status);
     let statuses = match status.as_deref() {
-        None => vec!["open", "acknowledged", "assigned", "escalated"]
-            .into_iter()
-            .map(String::from)
+        // Everything still in hand, the closed loop with the hospitals included.
+        None => STATUSES
+            .iter()
+            .filter(|s| !matches!(**s, "resolved" | "dismissed" | "withdrawn"))
+            .map(|s| s.to_string())
             .collect(),
         Some("all") => Vec::new(),
         Some(s) if STATUSES.contains(&s) => vec![s.to_string()],
@@ -170,6 +172,7 @@ pub async fn dashboard(
             ratings.iter().map(|r| f64::from(*r)).sum::<f64>() / rating_count as f64
         )
     };
+    let now = shouzhen_store::now();
     let data = json!({
         "title": web.t(l, "dash.dashboard_title"),
         "f": q,
@@ -185,6 +188,8 @@ pub async fn dashboard(
             "severity_label": web.t(l, &format!("dash.severities.{}", r.severity)),
             "status_label": web.t(l, &format!("dash.statuses.{}", r.status)),
             "hospital": r.hospital, "opened": china(r.opened_at), "summary": r.summary,
+            "deadline": r.pending_deadline().map(china),
+            "overdue": r.pending_deadline().is_some_and(|d| d < now),
         })).collect::<Vec<_>>(),
         "next": next,
         "complaints": complaints.iter().map(|(c, dups)| json!({
