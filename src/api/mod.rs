@@ -84,6 +84,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(crate::web::staff::admin_toggle_hospital),
     )
     .service(web::resource("/admin/hospitals/{code}/rotate").post(crate::web::staff::admin_rotate))
+    .service(
+        web::resource("/admin/hospitals/{code}/email")
+            .post(crate::web::staff::admin_hospital_email),
+    )
     .service(web::resource("/audit").get(crate::web::staff::audit))
     .service(web::resource("/inspect/complaints/{id}").get(crate::web::staff::complaint_page))
     .service(

@@ -692,3 +692,34 @@ async fn the_loop_through_the_pages_inspector_and_hospital_each_see_the_other() 
         "{shown}"
     );
 }
+
+#[actix_web::test]
+async fn an_admin_sets_where_a_hospitals_notices_go() {
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let mut admin = common::Visitor::new(&app);
+    assert_eq!(admin.login("admin@wjw.example.cn").await, 303);
+    let token = admin.token("/admin").await;
+    let path = "/admin/hospitals/BJ-CY/email";
+    let (status, _, page) = admin
+        .post(path, &token, &[("email", "not an address")])
+        .await;
+    assert_eq!(status, 400, "{page}");
+    let (status, _, page) = admin
+        .post(path, &token, &[("email", "YiWuChu@BJ-CY.example.cn")])
+        .await;
+    assert!(status == 200 || status == 303, "{status} {page}");
+    let hospital = app
+        .state
+        .db(|conn| Ok(shouzhen_store::hospitals::by_code(conn, "BJ-CY")?))
+        .await
+        .expect("read")
+        .expect("the hospital");
+    assert_eq!(hospital.email.as_deref(), Some("yiwuchu@bj-cy.example.cn"));
+    let (_, _, page) = admin.get("/admin").await;
+    assert!(
+        page.contains("value=\"yiwuchu@bj-cy.example.cn\""),
+        "{page}"
+    );
+}

@@ -25,7 +25,8 @@ async fn admin_page(
     };
     let data = json!({
         "title": state.web.t(l, "dash.admin_title"),
-        "users": users.iter().map(|u| json!({"id": u.id, "email": u.email, "role": u.role, "district": u.district, "disabled": u.disabled})).collect::<Vec<_>>(),
+        "users": users.iter().map(|u| json!({"id": u.id, "email": u.email, "role": u.role, "district": u.district, "disabled": u.disabled,
+            "hospital": u.hospital_id.and_then(|h| hospitals.iter().find(|x| x.id == h)).map(|h| h.code.clone())})).collect::<Vec<_>>(),
         "hospitals": hospitals,
         "secret": secret,
         "error": error,
@@ -195,6 +196,20 @@ pub async fn admin_toggle_hospital(
     // This instance stops taking the hospital's tokens at once; others within seconds.
     cached.hospitals.clear();
     response
+}
+
+pub async fn admin_hospital_email(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let code = path.into_inner();
+    admin_post(req, payload, state, "hospital.email", move |conn, f| {
+        let h = shouzhen_app::accounts::set_hospital_email(conn, &code, &get(f, "email"))?;
+        Ok((h.code, None))
+    })
+    .await
 }
 
 pub async fn admin_rotate(
