@@ -448,7 +448,16 @@ pub async fn reveal(
 )]
 pub async fn hospitals(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let rows = state
-        .read(|conn| Ok(shouzhen_app::board::board(conn, shouzhen_store::now())?))
+        .read({
+            let reply_limit = state.notifier.reply_limit;
+            move |conn| {
+                Ok(shouzhen_app::board::board(
+                    conn,
+                    shouzhen_store::now(),
+                    reply_limit,
+                )?)
+            }
+        })
         .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

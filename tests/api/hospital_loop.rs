@@ -318,6 +318,39 @@ async fn the_loop_runs_from_forward_to_verify_each_step_by_its_own_role() {
             .all(|m| !m.body_text.contains(ID_NUMBER) && !m.body_html.contains(ID_NUMBER))
     );
 
+    // The public board and the scorecard, against a hand count: one forward and three returns
+    // (four reply deadlines, each answered at once), three returns, two rectifications.
+    let (_, board) = app.get("/api/v1/hospitals", None).await;
+    let row = board
+        .as_array()
+        .and_then(|b| b.iter().find(|r| r["code"] == "BJ-CY"))
+        .expect("BJ-CY on the board");
+    assert_eq!(row["loop"]["forwards"], 4, "{row}");
+    assert_eq!(row["loop"]["reply_rate"], 100.0, "{row}");
+    assert_eq!(
+        (
+            row["loop"]["returns"].as_i64(),
+            row["loop"]["rectified"].as_i64()
+        ),
+        (Some(3), Some(2))
+    );
+    assert_eq!(row["loop"]["rectification_overdue"], 0);
+    let mut admin_view = common::Visitor::new(&app);
+    app.staff_token("insp2@wjw.example.cn", "inspector", None)
+        .await;
+    assert_eq!(admin_view.login("insp2@wjw.example.cn").await, 303);
+    let (_, _, card) = admin_view.get("/hospitals/BJ-CY").await;
+    assert!(
+        card.contains("<dd id=\"reply-rate\">100%</dd>")
+            && card.contains("<dd id=\"returns\">3</dd>"),
+        "{card}"
+    );
+    let (_, _, public_board) = common::Visitor::new(&app).get("/hospitals").await;
+    assert!(
+        public_board.contains("按时答复率") && public_board.contains("<td>100%</td>"),
+        "{public_board}"
+    );
+
     // Every step is on the hash chain of case actions, and the chain holds.
     let report = app
         .state
@@ -376,6 +409,20 @@ async fn a_hospital_sees_only_what_was_forwarded_to_it_and_machines_see_no_cases
         .await;
     assert_eq!(status, 403);
 
+    // The forward BJ-HD never answered counts against it.
+    let (_, board) = app.get("/api/v1/hospitals", None).await;
+    let hd_row = board
+        .as_array()
+        .and_then(|b| b.iter().find(|r| r["code"] == "BJ-HD"))
+        .expect("BJ-HD on the board");
+    assert_eq!(
+        (
+            hd_row["loop"]["forwards"].as_i64(),
+            hd_row["loop"]["reply_rate"].as_f64()
+        ),
+        (Some(1), Some(0.0)),
+        "{hd_row}"
+    );
     // Two inspectors act on one replied case at once: one wins, the other gets 409.
     ok(
         &app,

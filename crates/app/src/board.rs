@@ -12,7 +12,54 @@ use shouzhen_store::reports::Statuses;
 pub const CROWDING_HOURS: i64 = 3;
 
 /// Case statuses an inspector has taken up and not dismissed.
-pub const SUBSTANTIATED: &[&str] = &["acknowledged", "assigned", "escalated", "resolved"];
+pub const SUBSTANTIATED: &[&str] = &[
+    "acknowledged",
+    "assigned",
+    "escalated",
+    "forwarded",
+    "replied",
+    "rectifying",
+    "rectified",
+    "resolved",
+];
+
+/// A hospital's part in the closed loop over the last 90 days.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HospitalLoop {
+    /// Replies before their deadline out of forwards and returns, in percent (none forwarded: null)
+    pub reply_rate: Option<f64>,
+    /// Forwards and returns (each set a reply deadline)
+    pub forwards: u32,
+    /// Replies or rectifications sent back
+    pub returns: u32,
+    /// Rectifications reported
+    pub rectified: u32,
+    /// Cases in rectification past their deadline now
+    pub rectification_overdue: i64,
+}
+
+/// The loop figures of one hospital, for the board and its scorecard.
+pub fn hospital_loop(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    now: NaiveDateTime,
+    reply_limit: Duration,
+) -> QueryResult<HospitalLoop> {
+    let actions =
+        shouzhen_store::reports::loop_actions(conn, hospital_id, now - Duration::days(90))?;
+    let f = shouzhen_domain::case::loop_figures(&actions, reply_limit);
+    Ok(HospitalLoop {
+        reply_rate: f.reply_rate(),
+        forwards: f.forwards,
+        returns: f.returns,
+        rectified: f.rectified,
+        rectification_overdue: shouzhen_store::reports::rectifications_overdue(
+            conn,
+            hospital_id,
+            now,
+        )?,
+    })
+}
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BoardRow {
@@ -29,6 +76,9 @@ pub struct BoardRow {
     pub closures: Vec<String>,
     /// Cases of the last 90 days that inspectors took up and did not dismiss
     pub violations_90d: i64,
+    /// The hospital's answers to the commission over the last 90 days
+    #[serde(rename = "loop")]
+    pub answers: HospitalLoop,
 }
 
 pub fn crowding(arrivals: i64, capacity: i32) -> &'static str {
@@ -45,7 +95,11 @@ pub fn crowding(arrivals: i64, capacity: i32) -> &'static str {
     }
 }
 
-pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>> {
+pub fn board(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    reply_limit: Duration,
+) -> QueryResult<Vec<BoardRow>> {
     let mut rows = Vec::new();
     for h in shouzhen_store::hospitals::all(conn)?
         .into_iter()
@@ -85,6 +139,7 @@ pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>
             Statuses::In(SUBSTANTIATED),
             now - Duration::days(90),
         )?;
+        let answers = hospital_loop(conn, h.id, now, reply_limit)?;
         rows.push(BoardRow {
             crowding: crowding(arrivals, h.capacity).to_string(),
             code: h.code,
@@ -94,6 +149,7 @@ pub fn board(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<BoardRow>
             capacity: h.capacity,
             closures,
             violations_90d,
+            answers,
         });
     }
     Ok(rows)

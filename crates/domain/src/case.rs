@@ -160,6 +160,54 @@ pub fn validate(req: &ActionRequest, now: NaiveDateTime) -> Result<(), Vec<Field
     crate::field::check(errors)
 }
 
+/// A hospital's part in the closed loop over a period, from the history of its cases.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopFigures {
+    /// Forwards and returns: each set the hospital a reply deadline.
+    pub forwards: u32,
+    /// Of those, answered (`reply`) before the deadline.
+    pub on_time: u32,
+    pub returns: u32,
+    /// Rectifications reported (`rectify`).
+    pub rectified: u32,
+}
+
+impl LoopFigures {
+    /// On-time replies out of forwards, in percent (none without forwards).
+    pub fn reply_rate(&self) -> Option<f64> {
+        (self.forwards > 0).then(|| f64::from(self.on_time) * 100.0 / f64::from(self.forwards))
+    }
+}
+
+/// Counts the loop over `actions`, as (case id, action, time) in time order per case: each
+/// `forward` or `return` opens a reply deadline `reply_limit` later, met by the case's next
+/// `reply` if it comes by then.
+pub fn loop_figures(
+    actions: &[(i64, String, NaiveDateTime)],
+    reply_limit: chrono::Duration,
+) -> LoopFigures {
+    let mut f = LoopFigures::default();
+    for (i, (case, action, at)) in actions.iter().enumerate() {
+        match &action[..] {
+            "forward" | "return" => {
+                f.forwards += 1;
+                f.returns += u32::from(action == "return");
+                let answered = actions[i + 1..]
+                    .iter()
+                    .filter(|(c, _, _)| c == case)
+                    .find(|(_, a, _)| matches!(&a[..], "reply" | "forward" | "return"))
+                    .filter(|(_, a, _)| a == "reply");
+                if answered.is_some_and(|(_, _, t)| *t <= *at + reply_limit) {
+                    f.on_time += 1;
+                }
+            }
+            "rectify" => f.rectified += 1,
+            _ => {}
+        }
+    }
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +356,34 @@ mod tests {
         }
         assert!(!allowed(Role::Inspector, "assign"));
         assert!(allowed(Role::Supervisor, "assign"));
+    }
+
+    #[test]
+    fn the_loop_figures_count_each_deadline_once_and_its_reply_by_it() {
+        let t = |h: i64| now() + chrono::Duration::hours(h);
+        let a = |case: i64, action: &str, h: i64| (case, action.to_string(), t(h));
+        let actions = [
+            a(1, "forward", 0),
+            a(1, "reply", 23), // on time (24 h)
+            a(1, "return", 30),
+            a(1, "reply", 55), // 25 h later: late
+            a(1, "accept", 56),
+            a(1, "rectify", 80),
+            a(2, "forward", 0), // never answered
+            a(3, "forward", 0),
+            a(3, "reply", 24), // exactly at the deadline: on time
+        ];
+        let f = loop_figures(&actions, chrono::Duration::hours(24));
+        assert_eq!(
+            f,
+            LoopFigures {
+                forwards: 4,
+                on_time: 2,
+                returns: 1,
+                rectified: 1
+            }
+        );
+        assert_eq!(f.reply_rate(), Some(50.0));
+        assert_eq!(LoopFigures::default().reply_rate(), None);
     }
 }

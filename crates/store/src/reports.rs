@@ -125,3 +125,39 @@ pub fn chart_rows(
     }
     q.load::<ChartRow>(conn)
 }
+
+/// The closed loop's actions on a hospital's cases since `since`, as (case id, action, at),
+/// in time order per case.
+pub fn loop_actions(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<(i64, String, NaiveDateTime)>> {
+    use crate::schema::case_actions;
+    case_actions::table
+        .inner_join(cases::table)
+        .filter(cases::hospital_id.eq(hospital_id))
+        .filter(case_actions::at.ge(since))
+        .filter(case_actions::action.eq_any(["forward", "reply", "return", "rectify"]))
+        .order((case_actions::case_id, case_actions::id))
+        .select((
+            case_actions::case_id,
+            case_actions::action,
+            case_actions::at,
+        ))
+        .load(conn)
+}
+
+/// A hospital's cases in rectification whose deadline has passed.
+pub fn rectifications_overdue(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    cases::table
+        .filter(cases::hospital_id.eq(hospital_id))
+        .filter(cases::status.eq("rectifying"))
+        .filter(cases::rectification_due.lt(now))
+        .count()
+        .get_result(conn)
+}

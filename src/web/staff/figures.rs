@@ -24,6 +24,11 @@ fn bars(
     json!({"title": title, "bars": bars, "height": (items.len() * 24).max(24)})
 }
 
+/// A rate in percent, or a dash when there was nothing to count.
+fn rate(r: Option<f64>) -> String {
+    r.map(|r| format!("{r:.0}%")).unwrap_or_else(|| "—".into())
+}
+
 fn plain(key: &str) -> (String, Option<String>) {
     (key.to_string(), None)
 }
@@ -100,6 +105,7 @@ pub async fn scorecard(
     };
     let l = lang(&req);
     let code = path.into_inner();
+    let reply_limit = state.notifier.reply_limit;
     let loaded = state
         .read(move |conn| {
             let h = shouzhen_store::hospitals::by_code(conn, &code)?
@@ -119,10 +125,11 @@ pub async fn scorecard(
                 since,
             )?;
             let ratings = shouzhen_store::complaints::ratings(conn, Some(h.id))?;
-            Ok((h, events, cases, ratings, now))
+            let answers = shouzhen_app::board::hospital_loop(conn, h.id, now, reply_limit)?;
+            Ok((h, events, cases, ratings, now, answers))
         })
         .await;
-    let (h, events, case_count, ratings, now) = match loaded {
+    let (h, events, case_count, ratings, now, answers) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(&req, &state, &e),
     };
@@ -186,6 +193,8 @@ pub async fn scorecard(
         "per_1000": if arrivals == 0 { "—".to_string() } else { format!("{:.1}", case_count as f64 * 1000.0 / arrivals as f64) },
         "median_handover": median,
         "closures": closures,
+        "reply_rate": rate(answers.reply_rate),
+        "answers": answers,
         "rating": if rated.is_empty() { "—".to_string() } else { format!("{:.1} / 5", rated.iter().map(|r| f64::from(*r)).sum::<f64>() / rated.len() as f64) },
     });
     staff_page(&req, &state, &staff, "scorecard", StatusCode::OK, data)
@@ -195,7 +204,16 @@ pub async fn scorecard(
 pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let l = lang(&req);
     let rows = match state
-        .read(|conn| Ok(shouzhen_app::board::board(conn, shouzhen_store::now())?))
+        .read({
+            let reply_limit = state.notifier.reply_limit;
+            move |conn| {
+                Ok(shouzhen_app::board::board(
+                    conn,
+                    shouzhen_store::now(),
+                    reply_limit,
+                )?)
+            }
+        })
         .await
     {
         Ok(r) => r,
@@ -212,6 +230,10 @@ pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
                 "arrivals_recent": r.arrivals_recent, "capacity": r.capacity,
                 "closures": if closures.is_empty() { web.t(l, "dash.none") } else { closures.join("、") },
                 "violations_90d": r.violations_90d,
+                "reply_rate": rate(r.answers.reply_rate),
+                "returns": r.answers.returns,
+                "rectified": r.answers.rectified,
+                "rectification_overdue": r.answers.rectification_overdue,
             })
         })
         .collect();
