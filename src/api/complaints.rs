@@ -447,17 +447,19 @@ pub async fn reveal(
     responses((status = 200, description = "Hospitals", body = [shouzhen_app::board::BoardRow]))
 )]
 pub async fn hospitals(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let rows = state
-        .read({
-            let reply_limit = state.notifier.reply_limit;
-            move |conn| {
-                Ok(shouzhen_app::board::board(
-                    conn,
-                    shouzhen_store::now(),
-                    reply_limit,
-                )?)
-            }
+    Ok(HttpResponse::Ok().json(load_board(&state).await?))
+}
+
+/// The public board as of now (on the read replica, if there is one).
+pub async fn load_board(state: &AppState) -> ApiResult<Vec<shouzhen_app::board::BoardRow>> {
+    let reply_limit = state.notifier.reply_limit;
+    state
+        .read(move |conn| {
+            Ok(shouzhen_app::board::board(
+                conn,
+                shouzhen_store::now(),
+                reply_limit,
+            )?)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(rows))
+        .await
 }

@@ -203,19 +203,7 @@ pub async fn scorecard(
 /// `GET /hospitals`: the public board.
 pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let l = lang(&req);
-    let rows = match state
-        .read({
-            let reply_limit = state.notifier.reply_limit;
-            move |conn| {
-                Ok(shouzhen_app::board::board(
-                    conn,
-                    shouzhen_store::now(),
-                    reply_limit,
-                )?)
-            }
-        })
-        .await
-    {
+    let rows = match crate::api::complaints::load_board(&state).await {
         Ok(r) => r,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
