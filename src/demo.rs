@@ -18,6 +18,9 @@ use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::DbConn;
 
 pub const PASSWORD: &str = "shouzhen-demo";
+
+/// The demo hospital's own staff login (医务处) and its hospital.
+pub const HOSPITAL_USER: (&str, &str) = ("yiwu.chaoyang@shouzhen.demo", "BJ-CY");
 pub const USERS: &[(&str, &str, Option<&str>)] = &[
     ("admin@shouzhen.demo", "admin", None),
     ("supervisor@shouzhen.demo", "supervisor", None),
@@ -144,6 +147,16 @@ pub fn load(
             },
         )?;
     }
+    accounts::add_user(
+        conn,
+        &UserInput {
+            email: HOSPITAL_USER.0.to_string(),
+            role: "hospital".to_string(),
+            district: None,
+            password: PASSWORD.to_string(),
+            hospital: Some(HOSPITAL_USER.1.to_string()),
+        },
+    )?;
 
     let mut total = 0;
     let mut patient_no = 0u32;
@@ -251,7 +264,11 @@ pub fn load(
             .map_err(AppError::from)?;
     }
     complaints(conn, keys, policy, notifier, now)?;
+    hospital_loop(conn, notifier, now)?;
+    // Last, as the running service would: due deadlines, among them the overdue reply's
+    // reminder and supervision.
     shouzhen_app::sweeper::sweep(conn, policy, notifier, shouzhen_store::now())?;
+    late_log_withdraws(conn, keys, policy, notifier, &posters[1], now)?;
     let cases = shouzhen_store::cases::count(conn)?;
     let hospital = HOSPITALS[0].0.to_string();
     Ok(first.map(|credentials| DemoSummary {
@@ -570,4 +587,132 @@ fn complaints(
         }
     }
     Ok(())
+}
+
+/// Inspectors at work on the demo hospital's open cases, so that every status shows: the
+/// closed loop (one case left at each step: forwarded, replied, returned, in rectification,
+/// rectified, verified; one forwarded two days ago and never answered, which the sweeper then
+/// reminds and supervises), and one case each acknowledged, assigned, escalated and dismissed.
+fn hospital_loop(conn: &mut DbConn, notifier: &Notifier, now: DateTime<Utc>) -> AppResult<()> {
+    use shouzhen_domain::actor::{Role, Staff};
+    let staff_of = |conn: &mut DbConn, email: &str, role: Role| -> AppResult<Staff> {
+        let u = shouzhen_store::users::by_email(conn, email)?
+            .ok_or_else(|| AppError::internal(format!("demo user {email} missing")))?;
+        Ok(Staff {
+            user_id: u.id,
+            email: u.email,
+            role,
+            district: u.district,
+            hospital_id: u.hospital_id,
+        })
+    };
+    let supervisor = staff_of(conn, "supervisor@shouzhen.demo", Role::Supervisor)?;
+    let hospital = staff_of(conn, HOSPITAL_USER.0, Role::HospitalStaff)?;
+    let open = shouzhen_store::cases::list(
+        conn,
+        &shouzhen_store::cases::CaseFilter {
+            filter: shouzhen_store::cases::QueueFilter {
+                statuses: vec!["open".into()],
+                hospital: Some(HOSPITAL_USER.1.into()),
+                ..Default::default()
+            },
+            after: None,
+            limit: 11,
+        },
+    )?;
+    let rectify_by = (now + Duration::days(5)).to_rfc3339();
+    let steps: [&[(&str, &str)]; 11] = [
+        &[("forward", "请于时限内说明情况")],
+        &[
+            ("forward", "请于时限内说明情况"),
+            ("reply", "不认可：当时急诊满负荷，已电话联系120改送"),
+        ],
+        &[
+            ("forward", "请说明延误原因"),
+            ("reply", "认可：交接登记延误"),
+            ("return", "答复未说明整改措施，请补充"),
+        ],
+        &[
+            ("forward", "请说明延误原因"),
+            ("reply", "认可：交接登记延误"),
+            ("accept", "认定违规，限期整改"),
+        ],
+        &[
+            ("forward", "请说明"),
+            ("reply", "认可"),
+            ("accept", "认定违规，限期整改"),
+            ("rectify", "已修订急诊交接制度并培训全员"),
+        ],
+        &[
+            ("forward", "请说明"),
+            ("reply", "认可"),
+            ("accept", "认定违规，限期整改"),
+            ("rectify", "已整改"),
+            ("verify", "现场核实整改到位"),
+        ],
+        &[("forward", "请于时限内说明情况")],
+        &[("acknowledge", "已受理，调取交接记录")],
+        &[("assign", "请朝阳区监督员核查")],
+        &[("escalate", "涉及危重患者，升级处理")],
+        &[("dismiss", "核查为登记错误，非违规")],
+    ];
+    for (i, (case, actions)) in open.iter().zip(steps).enumerate() {
+        // The last one was forwarded two days ago: its reply is a day overdue.
+        let at = if i == 6 { now - Duration::days(2) } else { now };
+        for (action, note) in actions {
+            let by_hospital = matches!(*action, "reply" | "rectify");
+            let request = shouzhen_domain::case::ActionRequest {
+                action: action.to_string(),
+                note: note.to_string(),
+                assignee: (*action == "assign")
+                    .then(|| "inspector.chaoyang@shouzhen.demo".to_string()),
+                admits: by_hospital.then(|| !note.starts_with("不认可")),
+                due: (*action == "accept").then(|| rectify_by.clone()),
+            };
+            shouzhen_app::workflow::apply(
+                conn,
+                notifier,
+                if by_hospital { &hospital } else { &supervisor },
+                case.id,
+                &request,
+                "",
+                shouzhen_domain::time::to_micros(at.naive_utc()),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A handover logged late: the case the missing log opened is withdrawn (`withdrawn`) once
+/// the log arrives and shows the handover in time.
+fn late_log_withdraws(
+    conn: &mut DbConn,
+    keys: &Keys,
+    policy: &Policy,
+    notifier: &Notifier,
+    poster: &Poster,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let patient = "110101195001010017";
+    let arrived = now - Duration::hours(2);
+    let post = |conn: &mut DbConn, event: Value| -> AppResult<()> {
+        let items = vec![intake::validate(0, event, now)];
+        let engine = Engine::new(policy, notifier, shouzhen_store::now());
+        intake::ingest(conn, keys, &engine, poster, items)?;
+        Ok(())
+    };
+    post(
+        conn,
+        json!({"event_id": "late-log-arrival", "type": "arrival", "occurred_at": arrived.to_rfc3339(),
+               "patient": {"id_number": patient}, "acuity": "critical", "arrived_by": "ambulance"}),
+    )?;
+    // The sweeper finds no handover by minute 15 and opens the case ...
+    shouzhen_app::sweeper::sweep(conn, policy, notifier, shouzhen_store::now())?;
+    // ... which the handover, logged two hours late, clears.
+    post(
+        conn,
+        json!({"event_id": "late-log-handover", "type": "handover",
+               "occurred_at": (arrived + Duration::minutes(9)).to_rfc3339(),
+               "patient": {"id_number": patient}, "note": "交接登记补录"}),
+    )
 }

@@ -443,6 +443,47 @@ fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
             let n = page["items"].as_array().map(Vec::len).unwrap_or(0);
             assert!(n >= 1, "the demo has no {rule} case");
         }
+        // Every status shows, the closed loop's among them, with an overdue reply reminded.
+        for status in shouzhen_domain::case::STATUSES {
+            let mut resp = client
+                .get(format!("{base}/api/v1/cases?status={status}&limit=200"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("cases");
+            let page: Value = resp.json().limit(4 << 20).await.expect("json");
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            assert!(!items.is_empty(), "the demo has no {status} case");
+        }
+        // The printed hospital login sees its inbox, the overdue case's reminder in it.
+        assert!(all.contains("yiwu.chaoyang@shouzhen.demo"), "{all}");
+        let mut resp = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .send_json(&serde_json::json!({"email": "yiwu.chaoyang@shouzhen.demo", "password": "shouzhen-demo"}))
+            .await
+            .expect("login");
+        let hospital: Value = resp.json().await.expect("json");
+        let hospital = hospital["access_token"].as_str().expect("token").to_string();
+        let mut resp = client
+            .get(format!("{base}/api/v1/cases?status=forwarded"))
+            .bearer_auth(&hospital)
+            .send()
+            .await
+            .expect("cases");
+        let page: Value = resp.json().await.expect("json");
+        let ids: Vec<i64> = page["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_i64()).collect();
+        let mut reminded = 0;
+        for id in &ids {
+            let mut resp = client
+                .get(format!("{base}/api/v1/cases/{id}"))
+                .bearer_auth(&hospital)
+                .send()
+                .await
+                .expect("case");
+            let case: Value = resp.json().limit(4 << 20).await.expect("json");
+            reminded += case["actions"].as_array().into_iter().flatten().filter(|a| a["action"] == "remind").count();
+        }
+        assert_eq!((ids.len(), reminded), (3, 1), "{ids:?}");
     });
 
     let status = Command::new("kill")
