@@ -318,3 +318,71 @@ async fn injected_markup_and_sql_are_stored_as_given_and_shown_as_text() {
         }
     }
 }
+
+#[actix_web::test]
+async fn a_hospital_replies_to_a_forwarded_case_from_its_inbox() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-CY").await;
+    app.post_events(
+        &h,
+        serde_json::json!([
+            {"event_id": "a1", "type": "arrival", "occurred_at": common::at("10:00", 0), "patient": {"ref": "p"}, "acuity": "urgent", "arrived_by": "ambulance"},
+            {"event_id": "h1", "type": "handover", "occurred_at": common::at("10:40", 0), "patient": {"ref": "p"}},
+        ]),
+    )
+    .await;
+    let sup = app.supervisor_token().await;
+    let id = app.cases(&sup, "rule=handover.delay").await[0]["id"]
+        .as_i64()
+        .expect("id");
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Some(&sup),
+            &serde_json::json!({"action": "forward", "note": "请说明延误原因"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    app.hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+    let r = run_script(
+        "hospital.mjs",
+        vec![
+            app.address.clone(),
+            "yiwu@bj-cy.example.cn".into(),
+            "a long enough password".into(),
+        ],
+    )
+    .await;
+    assert!(
+        r["after_login"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/hospital"),
+        "{r}"
+    );
+    assert_eq!(r["rows"], 1, "{r}");
+    assert!(
+        r["case_url"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&format!("/hospital/cases/{id}")),
+        "{r}"
+    );
+    assert_eq!(r["status_before"], "已转办");
+    assert!(!r["reply_due"].as_str().unwrap_or("").is_empty(), "{r}");
+    assert_eq!(r["status_after"], "医院已答复");
+    assert_eq!(r["reply_form_after"], 0, "nothing more to answer: {r}");
+    let history = r["history"].as_str().unwrap_or("");
+    assert!(
+        history.contains("【申辩】当时抢救室满员") && history.contains("yiwu@bj-cy.example.cn"),
+        "{history}"
+    );
+    // The inspector's view changed with it.
+    let (_, case) = app.get(&format!("/api/v1/cases/{id}"), Some(&sup)).await;
+    assert_eq!(case["status"], "replied");
+}
