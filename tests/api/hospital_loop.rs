@@ -770,3 +770,50 @@ async fn an_admin_sets_where_a_hospitals_notices_go() {
         "{page}"
     );
 }
+
+#[actix_web::test]
+async fn the_queue_shows_an_overdue_case_first_in_its_severity() {
+    let app = TestApp::spawn().await;
+    let sup = app.supervisor_token().await;
+    let h = app.hospital_token("BJ-CY").await;
+    // Three handover cases of one severity, opened in order.
+    for p in ["p1", "p2", "p3"] {
+        app.post_events(
+            &h,
+            json!([{"event_id": format!("{p}-a"), "type": "arrival", "occurred_at": at("10:00", 0), "patient": {"ref": p}, "acuity": "urgent", "arrived_by": "ambulance"},
+                   {"event_id": format!("{p}-h"), "type": "handover", "occurred_at": at("10:40", 0), "patient": {"ref": p}}]),
+        )
+        .await;
+    }
+    let mut ids: Vec<i64> = app
+        .cases(&sup, "rule=handover.delay")
+        .await
+        .iter()
+        .filter_map(|c| c["id"].as_i64())
+        .collect();
+    ids.sort();
+    let last = ids[2];
+    ok(
+        &app,
+        &sup,
+        last,
+        json!({"action": "forward", "note": "请答复"}),
+    )
+    .await;
+    // Its reply deadline long passed (set here: the test does not wait a day).
+    app.run_sql(format!(
+        "UPDATE cases SET reply_due = '2026-01-01 00:00:00' WHERE id = {last}"
+    ))
+    .await;
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let mut admin = common::Visitor::new(&app);
+    assert_eq!(admin.login("admin@wjw.example.cn").await, 303);
+    let (_, _, page) = admin.get("/dashboard?rule=handover.delay").await;
+    let order: Vec<i64> = page
+        .split("class=\"case-link\">")
+        .skip(1)
+        .filter_map(|s| s.split('<').next()?.parse().ok())
+        .collect();
+    assert_eq!(order, [last, ids[0], ids[1]], "{page}");
+    assert!(page.contains("class=\"overdue\""), "{page}");
+}

@@ -856,3 +856,29 @@ pub fn forwarded_to(conn: &mut DbConn, hospital_id: i64, limit: i64) -> QueryRes
         .select(Case::as_select())
         .load(conn)
 }
+
+/// The queue's cases under the filter whose hospital has let its deadline pass (a reply while
+/// forwarded, a rectification while rectifying), by severity, then the longest overdue first.
+pub fn overdue(
+    conn: &mut DbConn,
+    f: &QueueFilter,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    apply_queue_filter(conn, case_rows(), f)?
+        .filter(
+            cases::status
+                .eq("forwarded")
+                .and(cases::reply_due.lt(now))
+                .or(cases::status
+                    .eq("rectifying")
+                    .and(cases::rectification_due.lt(now))),
+        )
+        .order((
+            cases::severity_rank.desc(),
+            cases::opened_at.asc(),
+            cases::id.asc(),
+        ))
+        .limit(limit)
+        .load(conn)
+}

@@ -121,6 +121,7 @@ pub async fn dashboard(
     });
     let loaded = state.read(move |conn| {
         let rows = shouzhen_store::cases::queue(conn, &f, after, PAGE)?;
+        let overdue = shouzhen_store::cases::overdue(conn, &f, shouzhen_store::now(), PAGE)?;
         let hospitals = shouzhen_store::hospitals::all(conn)?;
         let complaints = shouzhen_store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
         let mut complaint_rows = Vec::new();
@@ -134,10 +135,11 @@ pub async fn dashboard(
             .find(|(s, _)| s == "dead")
             .map(|(_, n)| n)
             .unwrap_or(0);
-        Ok((rows, hospitals, complaint_rows, ratings, dead))
+        Ok(((rows, overdue), hospitals, complaint_rows, ratings, dead))
     });
     let (counted, loaded) = futures_util::future::join(counted, loaded).await;
-    let ((rows, hospitals, complaints, ratings, dead), counts) = match (loaded, counted) {
+    let (((rows, overdue), hospitals, complaints, ratings, dead), counts) = match (loaded, counted)
+    {
         (Ok(v), Ok(c)) => (v, c),
         (Err(e), _) | (_, Err(e)) => return actix_web::ResponseError::error_response(&e),
     };
@@ -172,6 +174,16 @@ pub async fn dashboard(
             ratings.iter().map(|r| f64::from(*r)).sum::<f64>() / rating_count as f64
         )
     };
+    // Overdue cases first in their severity: on the first page all of them (of the filter),
+    // and left out of the later pages, which the keyset walks as before.
+    let overdue_ids: std::collections::HashSet<i64> = overdue.iter().map(|r| r.id).collect();
+    let mut shown: Vec<&shouzhen_store::cases::CaseRow> = if after.is_none() {
+        overdue.iter().collect()
+    } else {
+        Vec::new()
+    };
+    shown.extend(rows.iter().filter(|r| !overdue_ids.contains(&r.id)));
+    shown.sort_by_key(|r| std::cmp::Reverse(rank(&r.severity)));
     let now = shouzhen_store::now();
     let data = json!({
         "title": web.t(l, "dash.dashboard_title"),
@@ -183,7 +195,7 @@ pub async fn dashboard(
         "hospitals": options(hospitals.iter().map(|h| (h.code.clone(), format!("{} {}", h.code, h.name))).collect(), &q.hospital),
         "districts": options(districts.into_iter().map(|d| (d.clone(), d)).collect(), &q.district),
         "counts": counts.iter().map(|(s, n)| json!({"status": s, "label": web.t(l, &format!("dash.statuses.{s}")), "count": n})).collect::<Vec<_>>(),
-        "rows": rows.iter().map(|r| json!({
+        "rows": shown.iter().map(|r| json!({
             "id": r.id, "rule": r.rule, "rule_title": rule_title(l, &r.rule), "severity": r.severity,
             "severity_label": web.t(l, &format!("dash.severities.{}", r.severity)),
             "status_label": web.t(l, &format!("dash.statuses.{}", r.status)),
