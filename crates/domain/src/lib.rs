@@ -10,9 +10,11 @@
 //! - [`actor`]: who acts (roles, a dashboard user);
 //! - [`field`]: field errors, which the HTTP layer reports as `errors[]`;
 //! - [`record`]: the hashes of the tamper-evident record;
+//! - [`calendar`]: working days (holidays and make-up days of the State Council's notices);
 //! - [`time`]: China time; [`redact`]: masking identifiers in free text.
 
 pub mod actor;
+pub mod calendar;
 pub mod case;
 pub mod complaint;
 pub mod event;

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 use serde::Deserialize;
 
+use crate::calendar::Calendar;
 use crate::rules::{self, RuleId, Setting, Severity};
 use crate::time::china_date;
 
@@ -37,11 +38,29 @@ struct PackFile {
     escalation_ack_minutes: Option<u32>,
     /// Minutes a hospital has to reply to a forwarded case (default 1440).
     hospital_reply_minutes: Option<u32>,
+    /// Working days from a complaint's forwarding to the hospital's answer (default 5).
+    complaint_answer_workdays: Option<u32>,
+    /// Working days from the answer to the operator's callback (default 1).
+    complaint_callback_workdays: Option<u32>,
+    /// Public holidays and make-up working days (调休).
+    calendar: Option<RawCalendar>,
     #[serde(default)]
     setting: Vec<RawSetting>,
     /// Escalation addresses per district.
     #[serde(default)]
     route: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    /// `*` (every jurisdiction: the State Council's calendar) unless a local one.
+    jurisdiction: Option<String>,
+    #[serde(default)]
+    holidays: Vec<String>,
+    #[serde(default)]
+    workdays: Vec<String>,
+    source: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +115,10 @@ pub struct Policy {
     pub complaint_retention_days: Option<u32>,
     pub escalation_ack_minutes: Option<u32>,
     pub hospital_reply_minutes: Option<u32>,
+    pub complaint_answer_workdays: Option<u32>,
+    pub complaint_callback_workdays: Option<u32>,
+    /// (jurisdiction or `*`, the calendar, its source), one per pack that has one.
+    pub calendars: Vec<(String, Calendar, String)>,
     /// (district, addresses) for escalation emails.
     pub routes: Vec<(String, Vec<String>)>,
 }
@@ -155,6 +178,35 @@ impl Policy {
                 return Err("escalation_ack_minutes: must be at least 1".into());
             }
             self.escalation_ack_minutes = Some(m);
+        }
+        if pack.complaint_answer_workdays.is_some() {
+            self.complaint_answer_workdays = pack.complaint_answer_workdays;
+        }
+        if pack.complaint_callback_workdays.is_some() {
+            self.complaint_callback_workdays = pack.complaint_callback_workdays;
+        }
+        if let Some(raw) = pack.calendar {
+            let day = |field: &str, s: &str| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| format!("calendar.{field}: `{s}` is not a date (YYYY-MM-DD)"))
+            };
+            let mut calendar = Calendar::default();
+            for h in &raw.holidays {
+                calendar.holidays.insert(day("holidays", h)?);
+            }
+            for w in &raw.workdays {
+                calendar.workdays.insert(day("workdays", w)?);
+            }
+            if let Some(both) = calendar.holidays.intersection(&calendar.workdays).next() {
+                return Err(format!(
+                    "calendar: {both} is both a holiday and a working day"
+                ));
+            }
+            self.calendars.push((
+                raw.jurisdiction.unwrap_or_else(|| "*".into()),
+                calendar,
+                raw.source.unwrap_or_else(|| "policy pack".into()),
+            ));
         }
         if let Some(m) = pack.hospital_reply_minutes {
             if m == 0 {
@@ -293,6 +345,28 @@ impl Policy {
         self.hospital_reply_minutes.unwrap_or(1440)
     }
 
+    /// Working days from a complaint's forwarding to the hospital's answer (default 5).
+    pub fn complaint_answer_workdays(&self) -> u32 {
+        self.complaint_answer_workdays.unwrap_or(5)
+    }
+
+    /// Working days from the hospital's answer to the callback (default 1).
+    pub fn complaint_callback_workdays(&self) -> u32 {
+        self.complaint_callback_workdays.unwrap_or(1)
+    }
+
+    /// The working-day calendar of a jurisdiction: every pack's national (`*`) calendar and
+    /// its own, together.
+    pub fn calendar(&self, jurisdiction: &str) -> Calendar {
+        let mut all = Calendar::default();
+        for (j, c, _) in &self.calendars {
+            if j == "*" || j == jurisdiction {
+                all.extend(c);
+            }
+        }
+        all
+    }
+
     /// The jurisdictions the packs name (besides "*").
     pub fn jurisdictions(&self) -> Vec<String> {
         let set: BTreeSet<String> = self
@@ -318,6 +392,21 @@ impl Policy {
                 self.names.join("; ")
             }
         );
+        for (j, c, source) in &self.calendars {
+            let span = |days: &BTreeSet<NaiveDate>| match (days.first(), days.last()) {
+                (Some(a), Some(b)) => format!("{a} to {b}"),
+                _ => "none".into(),
+            };
+            let _ = writeln!(
+                out,
+                "calendar ({}): {} holidays ({}), {} make-up working days ({}); {source}",
+                if j == "*" { "every jurisdiction" } else { j },
+                c.holidays.len(),
+                span(&c.holidays),
+                c.workdays.len(),
+                span(&c.workdays),
+            );
+        }
         let mut jurisdictions = vec!["(any other)".to_string()];
         jurisdictions.extend(self.jurisdictions());
         for j in &jurisdictions {
@@ -393,6 +482,44 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         parse_instant(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_shipped_packs_carry_the_state_councils_calendars_of_2022_and_2026() {
+        let policy = Policy::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies"))
+            .expect("the shipped packs load");
+        let c = policy.calendar("beijing");
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date");
+        // 国办发明电〔2021〕11号: the Spring Festival 1-31 to 2-6 off, 1-29 and 1-30 worked.
+        assert!(!c.is_workday(day("2022-02-04")));
+        assert!(c.is_workday(day("2022-01-29")) && c.is_workday(day("2022-01-30")));
+        assert!(
+            c.is_workday(day("2022-04-24")),
+            "a Sunday worked for Labour Day"
+        );
+        assert!(!c.is_workday(day("2022-10-07")));
+        // 2026 (the notice of 2025-11-04): 2-15 to 2-23 off, 2-14 and 2-28 worked.
+        assert!(
+            !c.is_workday(day("2026-02-23")),
+            "a Monday in the Spring Festival"
+        );
+        assert!(c.is_workday(day("2026-02-28")) && c.is_workday(day("2026-01-04")));
+        assert!(!c.is_workday(day("2026-10-07")) && c.is_workday(day("2026-10-10")));
+        assert_eq!(policy.complaint_answer_workdays(), 5);
+        assert_eq!(policy.complaint_callback_workdays(), 1);
+        assert!(policy.describe().contains("calendar (every jurisdiction)"));
+    }
+
+    #[test]
+    fn a_calendar_day_must_be_a_date_and_not_both_kinds() {
+        let bad = Policy::builtin()
+            .add("[calendar]\nholidays = [\"2026-13-01\"]")
+            .expect_err("no such month");
+        assert!(bad.contains("calendar.holidays"), "{bad}");
+        let both = Policy::builtin()
+            .add("[calendar]\nholidays = [\"2026-10-10\"]\nworkdays = [\"2026-10-10\"]")
+            .expect_err("both");
+        assert!(both.contains("2026-10-10"), "{both}");
     }
 
     #[test]
