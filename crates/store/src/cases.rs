@@ -866,6 +866,8 @@ pub fn overdue(
     limit: i64,
 ) -> QueryResult<Vec<CaseRow>> {
     apply_queue_filter(conn, case_rows(), f)?
+        // The loop's waiting statuses first, so that `cases_status` finds the few candidates.
+        .filter(cases::status.eq_any(shouzhen_domain::case::AWAITING_HOSPITAL))
         .filter(
             cases::status
                 .eq("forwarded")
