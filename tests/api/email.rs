@@ -501,3 +501,53 @@ async fn the_daily_digest_goes_once_per_district_and_day_and_hostile_text_is_esc
         "plain text is not HTML-escaped"
     );
 }
+
+#[actix_web::test]
+async fn the_hospital_receives_its_forwarded_case_over_smtp_once_with_its_deadline() {
+    let smtp = SmtpSink::up();
+    let app = mail_app(Some(&smtp)).spawn().await;
+    let h = app.hospital_token("BJ-CY").await;
+    app.post_events(
+        &h,
+        json!([{"event_id": "a1", "type": "arrival", "occurred_at": at("10:00", 0), "patient": {"id_number": ID_NUMBER}, "acuity": "urgent", "arrived_by": "ambulance"},
+               {"event_id": "h1", "type": "handover", "occurred_at": at("10:40", 0), "patient": {"id_number": ID_NUMBER}}]),
+    )
+    .await;
+    let sup = app.supervisor_token().await;
+    let id = app.cases(&sup, "rule=handover.delay").await[0]["id"]
+        .as_i64()
+        .expect("id");
+    let before = smtp.messages().len();
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Some(&sup),
+            &json!({"action": "forward", "note": "请说明延误原因"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let msgs = smtp.wait_for(before + 1).await;
+    let to_hospital: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["to"] == "yiwu@bj-cy.example.cn")
+        .collect();
+    assert_eq!(to_hospital.len(), 1, "{msgs:?}");
+    let text = to_hospital[0]["text"].as_str().expect("a text part");
+    assert!(text.contains("转办") && text.contains("办理时限"), "{text}");
+    assert!(
+        text.contains(&format!("https://shouzhen.example.cn/hospital/cases/{id}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(ID_NUMBER) && !text.contains(&ID_NUMBER[..12]),
+        "{text}"
+    );
+    // Another pass of the worker sends nothing again.
+    actix_web::rt::time::sleep(Duration::from_secs(3)).await;
+    let again = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m["to"] == "yiwu@bj-cy.example.cn")
+        .count();
+    assert_eq!(again, 1);
+}
