@@ -123,7 +123,7 @@ pub enum UserCommand {
     Add {
         #[arg(long)]
         email: String,
-        #[arg(long, value_parser = ["inspector", "supervisor", "admin", "hospital"])]
+        #[arg(long, value_parser = ["inspector", "supervisor", "admin", "hospital", "operator"])]
         role: String,
         /// The district an inspector works in (supervisors and admins see all).
         #[arg(long)]

@@ -29,6 +29,7 @@ pub const USERS: &[(&str, &str, Option<&str>)] = &[
         "inspector",
         Some("朝阳区"),
     ),
+    ("operator@shouzhen.demo", "operator", None),
 ];
 
 const HOSPITALS: &[(&str, &str, &str, &str, i32)] = &[
@@ -541,8 +542,12 @@ fn complaints(
             description: Some(text.to_string()),
             contact_name: Some("市民".to_string()),
             contact_phone: Some(format!("1390000{:04}", 1000 + i)),
+            // Every other one was taken by phone at the 12320 desk, with its work order.
+            channel: (i % 2 == 1).then(|| "phone".to_string()),
+            external_ref: (i % 2 == 1).then(|| format!("12320-2026-{:05}", 100 + i)),
+            callback_consent: (i % 2 == 1).then_some(true),
         };
-        let valid = shouzhen_app::complaints::validate(conn, &input, now)?;
+        let valid = shouzhen_app::complaints::validate(conn, &input, now, i % 2 == 1)?;
         let engine = Engine::new(
             policy,
             notifier,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::ApiJson;
+use crate::auth::Desk;
 use crate::auth::Inspector;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -18,12 +19,15 @@ use shouzhen_app::mail::china;
 use shouzhen_domain::time::rfc3339;
 use shouzhen_store::{self, complaints as rows};
 
-/// Validates and files a complaint (rules, links, timeline); returns its tracking code.
+/// Validates and files a complaint (rules, links, timeline); returns its tracking code, and
+/// whether it is new (a work order filed before is not filed again). `by_operator`: taken at
+/// the hotline desk.
 pub async fn file_complaint(
     state: &AppState,
     input: ComplaintInput,
     lang: &str,
-) -> ApiResult<String> {
+    by_operator: bool,
+) -> ApiResult<(String, bool)> {
     let (keys, policy, notifier) = (
         state.keys.clone(),
         state.policy.clone(),
@@ -33,17 +37,19 @@ pub async fn file_complaint(
     let (code, opened) = state
         .db(move |conn| {
             let now = Utc::now();
-            let valid = complaints::validate(conn, &input, now)?;
+            let valid = complaints::validate(conn, &input, now, by_operator)?;
             let engine = Engine::new(
                 &policy,
                 &notifier,
                 shouzhen_domain::time::to_micros(now.naive_utc()),
             );
+            let before = complaints::filed_before(conn, &valid)?.map(|c| c.id);
             let (c, effects) = complaints::file(conn, &keys, &engine, valid, &lang)?;
-            Ok((c.tracking_code, effects.opened.len()))
+            let new = before.is_none() && c.created_at == engine.now;
+            Ok(((c.tracking_code, new), effects.opened.len()))
         })
         .await?;
-    tracing::info!(cases_opened = opened, "complaint filed");
+    tracing::info!(cases_opened = opened, new = code.1, "complaint filed");
     Ok(code)
 }
 
@@ -138,6 +144,9 @@ pub async fn rate(state: &AppState, code: &str, rating: i32) -> ApiResult<()> {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Filed {
     pub tracking_code: String,
+    /// True when this work order (`external_ref`) had been filed before: nothing new was filed,
+    /// and this is the complaint it was filed as (status 200 rather than 201)
+    pub duplicate: bool,
 }
 
 /// File a complaint (the JSON twin of the web form).
@@ -146,26 +155,41 @@ pub struct Filed {
     path = "/api/v1/complaints",
     tag = "complaints",
     request_body = ComplaintInput,
+    security((), ("inspector_bearer" = [])),
     responses(
+        (status = 200, description = "This work order was filed before: its tracking code, nothing new filed", body = Filed),
         (status = 201, description = "Filed; keep the tracking code", body = Filed),
         (status = 400, description = "A field is invalid; `errors` names it", body = crate::error::Problem),
+        (status = 401, description = "A token was sent and is not valid", body = crate::error::Problem),
+        (status = 403, description = "A token was sent and is not a hotline operator's", body = crate::error::Problem),
         (status = 429, description = "Too many complaints from this client; see Retry-After", body = crate::error::Problem),
     )
 )]
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
+    Desk(operator): Desk,
     ApiJson(input): ApiJson<ComplaintInput>,
 ) -> ApiResult<HttpResponse> {
-    state
-        .web
-        .limiter
-        .check(crate::auth::client_ip(&req))
-        .map_err(|retry_after| AppError::TooManyRequests { retry_after })?;
+    // Citizens are rate-limited per address; an operator at the desk files call after call.
+    if operator.is_none() {
+        state
+            .web
+            .limiter
+            .check(crate::auth::client_ip(&req))
+            .map_err(|retry_after| AppError::TooManyRequests { retry_after })?;
+    }
     let lang = super::super::web::lang(&req);
-    let code = file_complaint(&state, input, lang.code()).await?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(Filed {
-        tracking_code: code,
+    let (tracking_code, new) =
+        file_complaint(&state, input, lang.code(), operator.is_some()).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(HttpResponse::build(status).json(Filed {
+        tracking_code,
+        duplicate: !new,
     }))
 }
 

@@ -135,13 +135,42 @@ async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, ApiError> {
     })
 }
 
+/// Who files a complaint: nobody signed in (a citizen, `None`) or, with a Bearer token, a
+/// hotline operator (or any inspector taking a call); any other token is refused.
+#[derive(Debug, Clone)]
+pub struct Desk(pub Option<Staff>);
+
+impl FromRequest for Desk {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if !req.headers().contains_key(header::AUTHORIZATION) {
+                return Ok(Desk(None));
+            }
+            staff_with(req, Role::Operator).await.map(|s| Desk(Some(s)))
+        })
+    }
+}
+
 impl FromRequest for CaseReader {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { staff_with(req, Role::HospitalStaff).await.map(CaseReader) })
+        Box::pin(async move {
+            let staff = staff_with(req, Role::HospitalStaff).await?;
+            if staff.role == Role::Operator {
+                return Err(AppError::Forbidden(
+                    "hotline operators see complaints, not cases".into(),
+                )
+                .into());
+            }
+            Ok(CaseReader(staff))
+        })
     }
 }
 

@@ -138,9 +138,10 @@ pub async fn submit(
         description: get("description"),
         contact_name: get("contact_name"),
         contact_phone: get("contact_phone"),
+        ..Default::default()
     };
-    match file_complaint(&state, input.clone(), lang.code()).await {
-        Ok(code) => HttpResponse::SeeOther()
+    match file_complaint(&state, input.clone(), lang.code(), false).await {
+        Ok((code, _)) => HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
                 format!("/complaints/{code}?lang={}", lang.code()),

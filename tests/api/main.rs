@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod complaints;
 mod dashboard;
+mod desk;
 mod email;
 mod foundation;
 mod hospital_loop;

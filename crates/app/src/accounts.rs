@@ -155,7 +155,7 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput) -> AppResult<User> {
     if role.is_none() {
         errors.push(FieldError::new(
             "role",
-            "must be inspector, supervisor, admin or hospital",
+            "must be inspector, supervisor, admin, hospital or operator",
         ));
     }
     let hospital_code = input

@@ -11,6 +11,8 @@ pub enum Role {
     /// A hospital's own staff (医务处), bound to one hospital: they see and answer only the
     /// cases forwarded to it. Stored as `hospital` in the user's row; `hospital_staff` in a token.
     HospitalStaff,
+    /// A 12320 hotline operator: files complaints taken by phone; sees complaints, not cases.
+    Operator,
     Inspector,
     Supervisor,
     Admin,
@@ -21,6 +23,7 @@ impl Role {
         match self {
             Self::Hospital => "hospital",
             Self::HospitalStaff => "hospital",
+            Self::Operator => "operator",
             Self::Inspector => "inspector",
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
@@ -31,6 +34,7 @@ impl Role {
     pub fn parse_staff(s: &str) -> Option<Self> {
         match s {
             "hospital" => Some(Self::HospitalStaff),
+            "operator" => Some(Self::Operator),
             "inspector" => Some(Self::Inspector),
             "supervisor" => Some(Self::Supervisor),
             "admin" => Some(Self::Admin),
@@ -104,6 +108,12 @@ mod tests {
         assert_eq!(Role::parse_staff("supervisor"), Some(Role::Supervisor));
         assert_eq!(Role::parse_staff("operator_x"), None);
         assert!(Role::HospitalStaff < Role::Inspector);
+        assert!(
+            Role::Operator < Role::Inspector,
+            "an operator sees no cases"
+        );
+        assert_eq!(Role::parse_staff("operator"), Some(Role::Operator));
+        assert!(!staff(Role::Operator).is_inspector());
         assert!(!staff(Role::HospitalStaff).is_inspector());
         assert!(staff(Role::Inspector).is_inspector());
         assert_eq!(staff(Role::HospitalStaff).hospital_scope(), Some(7));

@@ -81,6 +81,13 @@ pub fn next_status(action: &str, from: &str) -> Option<&'static str> {
     }
 }
 
+/// How a complaint came in: the public form, a call taken at the hotline desk, a work order of
+/// the 12345 platform, a letter.
+pub const CHANNELS: &[&str] = &["web", "phone", "12345", "letter"];
+
+/// At most this many characters in a platform's work-order number.
+pub const MAX_EXTERNAL_REF: usize = 64;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,6 +118,12 @@ pub struct Complaint {
     pub outcome: Option<String>,
     pub rating: Option<i32>,
     pub merged_into: Option<i64>,
+    /// How it came in: `web`, `phone`, `12345` or `letter`.
+    pub channel: String,
+    /// The platform's work-order number.
+    pub external_ref: Option<String>,
+    /// Whether the caller agreed to be called back.
+    pub callback_consent: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -134,6 +140,9 @@ pub struct NewComplaint<'a> {
     pub status: &'a str,
     pub lang: &'a str,
     pub created_at: NaiveDateTime,
+    pub channel: &'a str,
+    pub external_ref: Option<&'a str>,
+    pub callback_consent: bool,
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewComplaint<'_>) -> QueryResult<Complaint> {
@@ -141,6 +150,20 @@ pub fn insert(conn: &mut DbConn, new: &NewComplaint<'_>) -> QueryResult<Complain
         .values(new)
         .execute(conn)?;
     by_code(conn, new.tracking_code)?.ok_or(diesel::result::Error::NotFound)
+}
+
+/// The complaint a platform's work order was filed as, if it was.
+pub fn by_external_ref(
+    conn: &mut DbConn,
+    channel: &str,
+    external_ref: &str,
+) -> QueryResult<Option<Complaint>> {
+    complaints::table
+        .filter(complaints::channel.eq(channel))
+        .filter(complaints::external_ref.eq(external_ref))
+        .select(Complaint::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Complaint>> {

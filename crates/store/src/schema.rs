@@ -103,6 +103,9 @@ diesel::table! {
         outcome -> Nullable<Text>,
         rating -> Nullable<Integer>,
         merged_into -> Nullable<BigInt>,
+        channel -> Text,
+        external_ref -> Nullable<Text>,
+        callback_consent -> Bool,
     }
 }
 

@@ -42,6 +42,22 @@ pub struct ComplaintInput {
     pub contact_name: Option<String>,
     #[serde(default)]
     pub contact_phone: Option<String>,
+    /// web (the default), phone, 12345, letter; operators only, who file `phone` by default
+    #[serde(default)]
+    #[schema(schema_with = channel_schema)]
+    pub channel: Option<String>,
+    /// The platform's work-order number (operators only); filed once per channel: sent again,
+    /// the answer is the complaint it was filed as
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub external_ref: Option<String>,
+    /// Whether the caller agreed to be called back (operators only)
+    #[serde(default)]
+    pub callback_consent: Option<bool>,
+}
+
+fn channel_schema() -> utoipa::openapi::Object {
+    shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::CHANNELS.iter().copied())
 }
 
 fn category_schema() -> utoipa::openapi::Object {
@@ -60,17 +76,22 @@ pub struct ValidComplaint {
     pub description: String,
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
+    pub channel: String,
+    pub external_ref: Option<String>,
+    pub callback_consent: bool,
 }
 
 fn text(v: &Option<String>) -> String {
     v.as_deref().map(str::trim).unwrap_or("").to_string()
 }
 
-/// Checks every field (errors name them, in form order).
+/// Checks every field (errors name them, in form order). `by_operator`: a hotline operator
+/// files it (the channel, the work-order number and the callback consent are theirs to give).
 pub fn validate(
     conn: &mut DbConn,
     input: &ComplaintInput,
     now: DateTime<Utc>,
+    by_operator: bool,
 ) -> AppResult<ValidComplaint> {
     let mut errors = Vec::new();
     let code = text(&input.hospital);
@@ -147,6 +168,53 @@ pub fn validate(
             errors.push(FieldError::new("contact_phone", "is not a phone number"));
         }
     }
+    let channel = Some(text(&input.channel))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| if by_operator { "phone" } else { "web" }.to_string());
+    let external_ref = Some(text(&input.external_ref)).filter(|s| !s.is_empty());
+    if by_operator {
+        if !shouzhen_domain::complaint::CHANNELS.contains(&channel.as_str()) {
+            errors.push(FieldError::new(
+                "channel",
+                format!(
+                    "must be one of {}",
+                    shouzhen_domain::complaint::CHANNELS.join(", ")
+                ),
+            ));
+        }
+        if external_ref
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > shouzhen_domain::complaint::MAX_EXTERNAL_REF)
+        {
+            errors.push(FieldError::new(
+                "external_ref",
+                format!(
+                    "must be at most {} characters",
+                    shouzhen_domain::complaint::MAX_EXTERNAL_REF
+                ),
+            ));
+        }
+    } else {
+        // The public form files `web` complaints; the desk's fields are the operators'.
+        if channel != "web" {
+            errors.push(FieldError::new(
+                "channel",
+                "is set by hotline operators only",
+            ));
+        }
+        if external_ref.is_some() {
+            errors.push(FieldError::new(
+                "external_ref",
+                "is set by hotline operators only",
+            ));
+        }
+        if input.callback_consent.is_some() {
+            errors.push(FieldError::new(
+                "callback_consent",
+                "is recorded by hotline operators only",
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
@@ -158,6 +226,9 @@ pub fn validate(
         description,
         contact_name,
         contact_phone,
+        channel,
+        external_ref,
+        callback_consent: input.callback_consent.unwrap_or(false),
     })
 }
 
@@ -197,13 +268,44 @@ struct Contact {
     phone: Option<String>,
 }
 
+/// A platform's work order filed before: the complaint it was filed as.
+pub fn filed_before(conn: &mut DbConn, c: &ValidComplaint) -> QueryResult<Option<rows::Complaint>> {
+    match &c.external_ref {
+        Some(r) => rows::by_external_ref(conn, &c.channel, r),
+        None => Ok(None),
+    }
+}
+
 /// Files a complaint in one transaction: the row (free text redacted, originals and contact
-/// sealed), the public timeline, links to matching cases, and the complaint rules.
+/// sealed), the public timeline, links to matching cases, and the complaint rules. A work order
+/// (`external_ref`) filed before for its channel files nothing: the complaint it was filed as
+/// comes back, with no effects (also when two arrive at once: the unique index decides).
 pub fn file(
     conn: &mut DbConn,
     keys: &Keys,
     engine: &Engine<'_>,
     c: ValidComplaint,
+    lang: &str,
+) -> QueryResult<(rows::Complaint, Effects)> {
+    if let Some(existing) = filed_before(conn, &c)? {
+        return Ok((existing, Effects::default()));
+    }
+    let result = file_new(conn, keys, engine, &c, lang);
+    match result {
+        Err(e) if db::is_unique_violation(&e) && c.external_ref.is_some() => {
+            filed_before(conn, &c)?
+                .map(|existing| (existing, Effects::default()))
+                .ok_or(e)
+        }
+        other => other,
+    }
+}
+
+fn file_new(
+    conn: &mut DbConn,
+    keys: &Keys,
+    engine: &Engine<'_>,
+    c: &ValidComplaint,
     lang: &str,
 ) -> QueryResult<(rows::Complaint, Effects)> {
     db::write_tx(conn, |conn| {
@@ -247,6 +349,9 @@ pub fn file(
                 status: "received",
                 lang,
                 created_at: engine.now,
+                channel: &c.channel,
+                external_ref: c.external_ref.as_deref(),
+                callback_consent: c.callback_consent,
             },
         )?;
         rows::add_update(conn, complaint.id, "filed", "", engine.now)?;
