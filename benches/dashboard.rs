@@ -53,12 +53,23 @@ fn cases_sql(pg: bool, n: i64, events: i64) -> String {
             "datetime(1640995200 + j * 300, 'unixepoch')".to_string(),
         )
     };
+    let statuses = shouzhen_domain::case::STATUSES.len();
+    // The loop's cases carry their deadlines: one in a hundred of them has let it pass.
+    let due = format!(
+        "CASE WHEN j % 100 = 0 THEN {time} ELSE {} END",
+        if pg {
+            "timestamp '2099-01-01'"
+        } else {
+            "'2099-01-01 00:00:00'"
+        }
+    );
     format!(
-        "INSERT INTO cases (id, rule, subject, severity, severity_rank, status, hospital_id, district, occurred_at, opened_at, updated_at, summary, escalation_level) \
+        "INSERT INTO cases (id, rule, subject, severity, severity_rank, status, hospital_id, district, occurred_at, opened_at, updated_at, summary, escalation_level, reply_due, rectification_due) \
          SELECT j, CASE j % {rules} {rule} END, 'ev:' || (j * {step}), \
-         CASE j % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END, 3 - j % 3, CASE j % 7 {status} END, \
+         CASE j % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END, 3 - j % 3, CASE j % {statuses} {status} END, \
          (j % {HOSPITALS}) + 1, 'district-' || ((j % {HOSPITALS}) % 5), {time}, {time}, {time}, \
-         '急诊患者 ' || j || ' 号：救护车到达后未在 15 分钟内交接', 0 FROM {series};\n\
+         '急诊患者 ' || j || ' 号：救护车到达后未在 15 分钟内交接', 0, \
+         CASE WHEN j % {statuses} BETWEEN 4 AND 7 THEN {due} END, CASE WHEN j % {statuses} BETWEEN 6 AND 7 THEN {due} END FROM {series};\n\
          INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} FROM {series};\n\
          INSERT INTO case_evidence (case_id, event_row_id) SELECT j, j * {step} - 1 FROM {series};\n\
          INSERT INTO case_actions (case_id, actor_label, action, from_status, to_status, note, at) \
