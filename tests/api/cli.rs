@@ -236,6 +236,24 @@ fn a_wrong_setting_stops_the_service_naming_the_variable() {
             "the secret value is echoed: {err}"
         );
     }
+    // A calendar date that does not parse stops it naming the pack and the line.
+    let pack = env.dir.path().join("calendar-bad.toml");
+    std::fs::write(
+        &pack,
+        "name = \"日历\"\n[calendar]\nholidays = [\n  \"2026-10-01\",\n  \"2026-10-32\",\n]\n",
+    )
+    .expect("write the pack");
+    let out = env
+        .command(&["serve"])
+        .env("SHOUZHEN_POLICY", &pack)
+        .output()
+        .expect("run");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("calendar-bad.toml: line 5: calendar.holidays: `2026-10-32`"),
+        "{err}"
+    );
     // An unreachable database stops start-up naming its variable; so does an unreachable read
     // replica (PostgreSQL only).
     let mut unreachable = vec!["SHOUZHEN_DATABASE_URL"];

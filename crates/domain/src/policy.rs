@@ -57,11 +57,18 @@ struct RawCalendar {
     /// `*` (every jurisdiction: the State Council's calendar) unless a local one.
     jurisdiction: Option<String>,
     #[serde(default)]
-    holidays: Vec<String>,
+    holidays: Vec<toml::Spanned<String>>,
     #[serde(default)]
-    workdays: Vec<String>,
+    workdays: Vec<toml::Spanned<String>>,
     source: Option<String>,
 }
+
+/// The State Council's calendars the project ships (`policies/calendar-*.toml`): in force
+/// whenever no pack loaded brings a national (`*`) calendar of its own.
+const NATIONAL_CALENDARS: &[&str] = &[
+    include_str!("../../../policies/calendar-2022.toml"),
+    include_str!("../../../policies/calendar-2026.toml"),
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,7 +144,21 @@ fn parse_instant(s: &str) -> Result<NaiveDateTime, String> {
 impl Policy {
     /// The built-in national defaults only.
     pub fn builtin() -> Self {
-        Self::default()
+        let mut policy = Self::default();
+        policy.add_national_calendars();
+        policy
+    }
+
+    /// Adds the shipped national calendars unless a pack brought one.
+    fn add_national_calendars(&mut self) {
+        if self.calendars.iter().any(|(j, _, _)| j == "*") {
+            return;
+        }
+        let mut shipped = Self::default();
+        for text in NATIONAL_CALENDARS {
+            shipped.add(text).expect("the shipped calendars parse");
+        }
+        self.calendars.extend(shipped.calendars);
     }
 
     /// Loads a pack file, or every `*.toml` file of a directory in name order.
@@ -161,6 +182,7 @@ impl Policy {
                 .add(&text)
                 .map_err(|e| format!("{}: {e}", file.display()))?;
         }
+        policy.add_national_calendars();
         Ok(policy)
     }
 
@@ -186,9 +208,14 @@ impl Policy {
             self.complaint_callback_workdays = pack.complaint_callback_workdays;
         }
         if let Some(raw) = pack.calendar {
-            let day = |field: &str, s: &str| {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map_err(|_| format!("calendar.{field}: `{s}` is not a date (YYYY-MM-DD)"))
+            let day = |field: &str, s: &toml::Spanned<String>| {
+                NaiveDate::parse_from_str(s.get_ref(), "%Y-%m-%d").map_err(|_| {
+                    let line = text[..s.span().start.min(text.len())].matches('\n').count() + 1;
+                    format!(
+                        "line {line}: calendar.{field}: `{}` is not a date (YYYY-MM-DD)",
+                        s.get_ref()
+                    )
+                })
             };
             let mut calendar = Calendar::default();
             for h in &raw.holidays {
@@ -508,14 +535,28 @@ mod tests {
         assert_eq!(policy.complaint_answer_workdays(), 5);
         assert_eq!(policy.complaint_callback_workdays(), 1);
         assert!(policy.describe().contains("calendar (every jurisdiction)"));
+        // The built-in defaults carry the same national calendars; a pack's own replaces them.
+        assert_eq!(Policy::builtin().calendar("beijing"), c);
+        let mut own = Policy::default();
+        own.add("[calendar]\nholidays = [\"2026-12-03\"]")
+            .expect("a pack");
+        own.add_national_calendars();
+        assert!(!own.calendar("x").is_workday(day("2026-12-03")));
+        assert!(
+            own.calendar("x").is_workday(day("2026-10-07")),
+            "no shipped calendar added"
+        );
     }
 
     #[test]
     fn a_calendar_day_must_be_a_date_and_not_both_kinds() {
         let bad = Policy::builtin()
-            .add("[calendar]\nholidays = [\"2026-13-01\"]")
+            .add("name = \"x\"\n[calendar]\nholidays = [\n  \"2026-10-01\",\n  \"2026-13-01\",\n]")
             .expect_err("no such month");
-        assert!(bad.contains("calendar.holidays"), "{bad}");
+        assert_eq!(
+            bad,
+            "line 5: calendar.holidays: `2026-13-01` is not a date (YYYY-MM-DD)"
+        );
         let both = Policy::builtin()
             .add("[calendar]\nholidays = [\"2026-10-10\"]\nworkdays = [\"2026-10-10\"]")
             .expect_err("both");
