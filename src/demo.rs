@@ -265,6 +265,7 @@ pub fn load(
             .map_err(AppError::from)?;
     }
     complaints(conn, keys, policy, notifier, now)?;
+    hotline_loop(conn, keys, policy, notifier, now)?;
     hospital_loop(conn, notifier, now)?;
     // Last, as the running service would: due deadlines, among them the overdue reply's
     // reminder and supervision.
@@ -577,7 +578,7 @@ fn complaints(
                 let a = shouzhen_app::complaints::ComplaintAction {
                     action: action.into(),
                     note: note.into(),
-                    into: None,
+                    ..Default::default()
                 };
                 shouzhen_app::complaints::act(
                     conn,
@@ -594,23 +595,194 @@ fn complaints(
     Ok(())
 }
 
+/// A demo user as the actor of the steps the demo takes.
+fn staff_of(
+    conn: &mut DbConn,
+    email: &str,
+    role: shouzhen_domain::actor::Role,
+) -> AppResult<shouzhen_domain::actor::Staff> {
+    let u = shouzhen_store::users::by_email(conn, email)?
+        .ok_or_else(|| AppError::internal(format!("demo user {email} missing")))?;
+    Ok(shouzhen_domain::actor::Staff {
+        user_id: u.id,
+        email: u.email,
+        role,
+        district: u.district,
+        hospital_id: u.hospital_id,
+    })
+}
+
+/// The 12320 desk's loop on phone complaints against the demo hospital, each step taken by
+/// its role at its time: one answered and called back satisfied (closed), one reopened at the
+/// callback (forwarded again), one reopened twice (so that `complaint.reopened` elevates it),
+/// one forwarded twelve days ago and never answered (so that `complaint.overdue` fires at the
+/// sweep), one answered three days ago whose callback is due, and one just forwarded.
+fn hotline_loop(
+    conn: &mut DbConn,
+    keys: &Keys,
+    policy: &Policy,
+    notifier: &Notifier,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    use shouzhen_domain::actor::Role;
+    let operator = staff_of(conn, "operator@shouzhen.demo", Role::Operator)?;
+    let hospital = staff_of(conn, HOSPITAL_USER.0, Role::HospitalStaff)?;
+    // (hours ago filed, category, description, steps: (hours ago, action, note, resolved, satisfaction))
+    type Step = (i64, &'static str, &'static str, bool, &'static str);
+    let answer = "已核实：当日急诊分诊护士未按首诊负责制接诊，已约谈科室并向来电人致歉。";
+    let calls: [(i64, &str, &str, Vec<Step>); 6] = [
+        (
+            9 * 24,
+            "refused_test",
+            "老人发烧咳嗽，急诊说没有核酸结果不给看，让回家等。",
+            vec![
+                (9 * 24 - 1, "forward", "", false, ""),
+                (7 * 24, "answer", answer, false, ""),
+                (
+                    6 * 24,
+                    "callback",
+                    "来电人表示医院已道歉并复诊，满意。",
+                    true,
+                    "satisfied",
+                ),
+            ],
+        ),
+        (
+            6 * 24,
+            "pushed_away",
+            "孩子摔伤去急诊，被告知本院不接外区病人，让去别的医院。",
+            vec![
+                (6 * 24 - 1, "forward", "", false, ""),
+                (
+                    4 * 24,
+                    "answer",
+                    "经查，当时外科医生在手术中，已建议转诊。",
+                    false,
+                    "",
+                ),
+                (
+                    3 * 24,
+                    "callback",
+                    "来电人不认可答复：没有医生看过就被劝走。",
+                    false,
+                    "unsatisfied",
+                ),
+            ],
+        ),
+        (
+            14 * 24,
+            "refused_health_code",
+            "家属胸痛，因健康码弹窗被拦在医院门外四十分钟。",
+            vec![
+                (14 * 24 - 1, "forward", "", false, ""),
+                (
+                    12 * 24,
+                    "answer",
+                    "门岗按防疫要求查验，已加强培训。",
+                    false,
+                    "",
+                ),
+                (
+                    11 * 24,
+                    "callback",
+                    "来电人表示未说明为何不先救治。",
+                    false,
+                    "unsatisfied",
+                ),
+                (
+                    10 * 24,
+                    "answer",
+                    "已明确急危重症患者先救治后查验，门岗已调整。",
+                    false,
+                    "",
+                ),
+                (
+                    8 * 24,
+                    "callback",
+                    "来电人仍不认可：未对当事人作出处理。",
+                    false,
+                    "basically_satisfied",
+                ),
+            ],
+        ),
+        (
+            12 * 24,
+            "handover_delay",
+            "救护车到急诊后二十多分钟没人接，病人一直躺在车上。",
+            vec![(12 * 24 - 1, "forward", "", false, "")],
+        ),
+        (
+            4 * 24,
+            "refused_fever",
+            "发热病人被急诊拒收，说要先去发热门诊排队。",
+            vec![
+                (4 * 24 - 1, "forward", "", false, ""),
+                (3 * 24, "answer", answer, false, ""),
+            ],
+        ),
+        (
+            2,
+            "special_group_care",
+            "孕妇临产，医院说封控区来的要先隔离。",
+            vec![(1, "forward", "", false, "")],
+        ),
+    ];
+    for (i, (hours_ago, category, text, steps)) in calls.into_iter().enumerate() {
+        let at = now - Duration::hours(hours_ago);
+        let engine_at = |t: DateTime<Utc>| {
+            Engine::new(
+                policy,
+                notifier,
+                shouzhen_domain::time::to_micros(t.naive_utc()),
+            )
+        };
+        let input = shouzhen_app::complaints::ComplaintInput {
+            hospital: Some(HOSPITAL_USER.1.to_string()),
+            hospital_name: None,
+            category: Some(category.to_string()),
+            occurred_at: Some((at - Duration::hours(2)).to_rfc3339()),
+            description: Some(text.to_string()),
+            contact_name: Some("来电人".to_string()),
+            contact_phone: Some(format!("1380000{:04}", 2000 + i)),
+            channel: Some(if i == 3 { "12345" } else { "phone" }.to_string()),
+            external_ref: Some(format!("12320-2026-{:05}", 200 + i)),
+            callback_consent: Some(true),
+        };
+        let valid = shouzhen_app::complaints::validate(conn, &input, at, true)?;
+        let (complaint, _) =
+            shouzhen_app::complaints::file(conn, keys, &engine_at(at), valid, "zh")?;
+        for (ago, action, note, resolved, satisfaction) in steps {
+            let a = shouzhen_app::complaints::ComplaintAction {
+                action: action.into(),
+                note: note.into(),
+                resolved: (action == "callback").then_some(resolved),
+                satisfaction: (action == "callback").then(|| satisfaction.to_string()),
+                ..Default::default()
+            };
+            let by = if action == "answer" {
+                &hospital
+            } else {
+                &operator
+            };
+            shouzhen_app::complaints::act(
+                conn,
+                &engine_at(now - Duration::hours(ago)),
+                by,
+                complaint.id,
+                &a,
+                "",
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Inspectors at work on the demo hospital's open cases, so that every status shows: the
 /// closed loop (one case left at each step: forwarded, replied, returned, in rectification,
 /// rectified, verified; one forwarded two days ago and never answered, which the sweeper then
 /// reminds and supervises), and one case each acknowledged, assigned, escalated and dismissed.
 fn hospital_loop(conn: &mut DbConn, notifier: &Notifier, now: DateTime<Utc>) -> AppResult<()> {
-    use shouzhen_domain::actor::{Role, Staff};
-    let staff_of = |conn: &mut DbConn, email: &str, role: Role| -> AppResult<Staff> {
-        let u = shouzhen_store::users::by_email(conn, email)?
-            .ok_or_else(|| AppError::internal(format!("demo user {email} missing")))?;
-        Ok(Staff {
-            user_id: u.id,
-            email: u.email,
-            role,
-            district: u.district,
-            hospital_id: u.hospital_id,
-        })
-    };
+    use shouzhen_domain::actor::Role;
     let supervisor = staff_of(conn, "supervisor@shouzhen.demo", Role::Supervisor)?;
     let hospital = staff_of(conn, HOSPITAL_USER.0, Role::HospitalStaff)?;
     let open = shouzhen_store::cases::list(

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::body::ApiJson;
-use crate::auth::Desk;
-use crate::auth::Inspector;
+use crate::auth::{AnyStaff, Desk, Operator};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use shouzhen_app::complaints::{self, ComplaintAction, ComplaintInput, normalize_code};
@@ -56,9 +55,10 @@ pub async fn file_complaint(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TimelineEntry {
     pub at: String,
-    /// filed, acknowledged, info_requested, closed, rated, merged
+    /// filed, acknowledged, info_requested, forwarded, answered, called_back, reopened,
+    /// closed, rated, merged
     pub kind: String,
-    /// What the inspector wrote for the citizen
+    /// What the inspector wrote for the citizen, or the hospital's answer
     pub note: String,
     #[serde(skip)]
     pub at_local: String,
@@ -68,7 +68,7 @@ pub struct TimelineEntry {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublicComplaint {
     pub tracking_code: String,
-    /// received, acknowledged, info_requested, closed, merged
+    /// received, acknowledged, info_requested, forwarded, answered, reopened, closed, merged
     pub status: String,
     pub category: String,
     pub hospital: String,
@@ -80,6 +80,19 @@ pub struct PublicComplaint {
     pub timeline: Vec<TimelineEntry>,
     #[serde(skip)]
     pub filed_local: String,
+}
+
+/// A complaint's timeline, as the citizen reads it.
+pub fn timeline(conn: &mut shouzhen_store::db::DbConn, id: i64) -> AppResult<Vec<TimelineEntry>> {
+    Ok(rows::updates(conn, id)?
+        .into_iter()
+        .map(|(at, kind, note)| TimelineEntry {
+            at: rfc3339(at),
+            at_local: china(at),
+            kind,
+            note,
+        })
+        .collect())
 }
 
 /// The public view of a complaint (of the one it was merged into, if any).
@@ -95,15 +108,7 @@ pub fn public_view(
         Some(id) => rows::by_id(conn, id)?.unwrap_or(own.clone()),
         None => own.clone(),
     };
-    let timeline = rows::updates(conn, c.id)?
-        .into_iter()
-        .map(|(at, kind, note)| TimelineEntry {
-            at: rfc3339(at),
-            at_local: china(at),
-            kind,
-            note,
-        })
-        .collect();
+    let timeline = timeline(conn, c.id)?;
     Ok(Some(PublicComplaint {
         tracking_code: own.tracking_code,
         status: c.status,
@@ -193,21 +198,46 @@ pub async fn create(
     }))
 }
 
-/// A complaint's public status and timeline (no personal data).
+/// A complaint's public status and timeline (no personal data). With a staff Bearer token and
+/// the complaint's numeric id instead of its code: the complaint as that user may see it, with
+/// `answer_due` and `callback_due` (a hospital's staff: only complaints forwarded to it).
 #[utoipa::path(
     get,
     path = "/api/v1/complaints/{tracking_code}",
     tag = "complaints",
-    params(("tracking_code" = String, Path, description = "As given at filing; case and dashes do not matter")),
+    params(("tracking_code" = String, Path, description = "As given at filing (case and dashes do not matter); or, with a staff token, the complaint's id")),
+    security((), ("inspector_bearer" = [])),
     responses(
-        (status = 200, description = "Status and timeline", body = PublicComplaint),
-        (status = 404, description = "No complaint with this code", body = crate::error::Problem),
+        (status = 200, description = "Status and timeline (public), or the staff view (with a token and an id)", body = ComplaintView),
+        (status = 401, description = "A token was sent and is not valid", body = crate::error::Problem),
+        (status = 404, description = "No complaint with this code (or id)", body = crate::error::Problem),
     )
 )]
 pub async fn get_public(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    if req
+        .headers()
+        .contains_key(actix_web::http::header::AUTHORIZATION)
+        && let Ok(id) = path.parse::<i64>()
+    {
+        use actix_web::FromRequest;
+        let AnyStaff(staff) = AnyStaff::extract(&req).await?;
+        let keys = state.keys.clone();
+        let view = state
+            .db(move |conn| {
+                let c = complaints::readable(conn, &staff, id)?;
+                let timeline = timeline(conn, c.id)?;
+                Ok(StaffComplaint {
+                    complaint: staff_item(conn, &keys, &staff, c)?,
+                    timeline,
+                })
+            })
+            .await?;
+        return Ok(HttpResponse::Ok().json(ComplaintView::Staff(Box::new(view))));
+    }
     let code = normalize_code(&path)
         .ok_or_else(|| AppError::NotFound("no complaint with this code".into()))?;
     let view = state
@@ -259,20 +289,109 @@ pub struct QueueItem {
     pub category: String,
     pub occurred_at: String,
     pub filed_at: String,
+    /// received, acknowledged, info_requested, forwarded, answered, reopened, closed, merged
     pub status: String,
     /// Identity and phone numbers masked
     pub description: String,
-    /// Masked (张*, 138****8000); `POST .../reveal` shows it, audited
+    /// Masked (张*, 138****8000); `POST .../reveal` shows it, audited. Never shown to a
+    /// hospital's staff
     pub contact: Option<String>,
     pub rating: Option<i32>,
     /// Tracking codes of complaints that look the same (same hospital, category, day; similar text)
     pub likely_duplicates: Vec<String>,
+    /// web, phone, 12345, letter
+    pub channel: String,
+    /// The platform's work-order number
+    pub external_ref: Option<String>,
+    /// Whether the caller agreed to be called back
+    pub callback_consent: bool,
+    /// When it was last forwarded to its hospital (转办)
+    pub forwarded_at: Option<String>,
+    /// The hospital's answer is due by then (working days of its jurisdiction)
+    pub answer_due: Option<String>,
+    pub answered_at: Option<String>,
+    /// The hospital's answer (shown on the public timeline)
+    pub answer: Option<String>,
+    /// The callback (回访) is due by then (working days after the answer)
+    pub callback_due: Option<String>,
+    /// What the last callback found
+    pub resolved: Option<bool>,
+    /// satisfied, basically_satisfied, unsatisfied
+    pub satisfaction: Option<String>,
+    /// How often a callback reopened it (the second elevates it: `complaint.reopened`)
+    pub reopened: i32,
+}
+
+/// `GET /api/v1/complaints/{tracking_code}`: the public view, or (a staff token and an id) the
+/// staff view.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ComplaintView {
+    Public(PublicComplaint),
+    Staff(Box<StaffComplaint>),
+}
+
+/// One complaint as a signed-in user sees it, with its timeline.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffComplaint {
+    #[serde(flatten)]
+    pub complaint: QueueItem,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A complaint as `staff` may see it: a hospital's staff never see the caller's contact, nor
+/// the likely duplicates (other people's complaints).
+pub fn staff_item(
+    conn: &mut shouzhen_store::db::DbConn,
+    keys: &shouzhen_app::keys::Keys,
+    staff: &shouzhen_domain::actor::Staff,
+    c: rows::Complaint,
+) -> AppResult<QueueItem> {
+    let hospital = match c.hospital_id {
+        Some(h) => shouzhen_store::hospitals::by_id(conn, h)?.map(|h| h.code),
+        None => None,
+    };
+    let hospital_staff = staff.hospital_scope().is_some()
+        || staff.role == shouzhen_domain::actor::Role::HospitalStaff;
+    let (contact, likely_duplicates) = if hospital_staff {
+        (None, Vec::new())
+    } else {
+        (
+            complaints::masked_contact(keys, &c),
+            complaints::likely_duplicates(conn, &c)?,
+        )
+    };
+    Ok(QueueItem {
+        id: c.id,
+        likely_duplicates,
+        contact,
+        tracking_code: c.tracking_code,
+        hospital,
+        hospital_name: c.hospital_name,
+        category: c.category,
+        occurred_at: rfc3339(c.occurred_at),
+        filed_at: rfc3339(c.created_at),
+        status: c.status,
+        description: c.description,
+        rating: c.rating,
+        channel: c.channel,
+        external_ref: c.external_ref,
+        callback_consent: c.callback_consent,
+        forwarded_at: c.forwarded_at.map(rfc3339),
+        answer_due: c.answer_due.map(rfc3339),
+        answered_at: c.answered_at.map(rfc3339),
+        answer: c.answer,
+        callback_due: c.callback_due.map(rfc3339),
+        resolved: c.resolved,
+        satisfaction: c.satisfaction,
+        reopened: c.reopened,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
-    /// received, acknowledged, info_requested, closed, merged
+    /// received, acknowledged, info_requested, forwarded, answered, reopened, closed, merged
     #[param(schema_with = complaint_status_schema)]
     pub status: Option<String>,
     /// 1-500, default 100
@@ -284,7 +403,9 @@ fn complaint_status_schema() -> utoipa::openapi::Object {
     shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::STATUSES.iter().copied())
 }
 
-/// The inspectors' complaint queue, newest first.
+/// The complaint queue, newest first: inspectors (their district's) and operators see every
+/// complaint, contacts masked; a hospital's staff only those forwarded to their hospital
+/// (waiting ones first, the earliest due first), never a contact.
 #[utoipa::path(
     get,
     path = "/api/v1/complaints",
@@ -295,7 +416,7 @@ fn complaint_status_schema() -> utoipa::openapi::Object {
 )]
 pub async fn queue(
     state: web::Data<AppState>,
-    Inspector(staff): Inspector,
+    AnyStaff(staff): AnyStaff,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
     let mut errors = Vec::new();
@@ -322,30 +443,28 @@ pub async fn queue(
     }
     let status = query.status.clone();
     let keys = state.keys.clone();
-    let district = staff.district_scope();
     let items = state
         .db(move |conn| {
-            let list = rows::queue(conn, district.as_deref(), status.as_deref(), limit)?;
+            let list = match staff.role {
+                shouzhen_domain::actor::Role::HospitalStaff => {
+                    let mut list = match staff.hospital_id {
+                        Some(h) => rows::forwarded_to(conn, h, 500)?,
+                        None => Vec::new(),
+                    };
+                    list.retain(|c| status.as_deref().is_none_or(|s| c.status == s));
+                    list.truncate(usize::try_from(limit).unwrap_or(0));
+                    list
+                }
+                _ => rows::queue(
+                    conn,
+                    staff.district_scope().as_deref(),
+                    status.as_deref(),
+                    limit,
+                )?,
+            };
             let mut items = Vec::with_capacity(list.len());
             for c in list {
-                let hospital = match c.hospital_id {
-                    Some(h) => shouzhen_store::hospitals::by_id(conn, h)?.map(|h| h.code),
-                    None => None,
-                };
-                items.push(QueueItem {
-                    id: c.id,
-                    likely_duplicates: complaints::likely_duplicates(conn, &c)?,
-                    contact: complaints::masked_contact(&keys, &c),
-                    tracking_code: c.tracking_code,
-                    hospital,
-                    hospital_name: c.hospital_name,
-                    category: c.category,
-                    occurred_at: rfc3339(c.occurred_at),
-                    filed_at: rfc3339(c.created_at),
-                    status: c.status,
-                    description: c.description,
-                    rating: c.rating,
-                });
+                items.push(staff_item(conn, &keys, &staff, c)?);
             }
             Ok(items)
         })
@@ -356,20 +475,33 @@ pub async fn queue(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComplaintActionBody {
-    /// acknowledge, request_info, close, merge
+    /// acknowledge, request_info, close, merge (inspectors); forward (operators, inspectors);
+    /// answer (the hospital's staff); callback (operators)
     #[schema(schema_with = complaint_action_schema)]
     pub action: String,
-    /// Shown to the citizen (required for request_info and close)
+    /// Shown to the citizen (required for request_info, close and answer: the hospital's
+    /// answer); for a callback, what the caller said
     pub note: Option<String>,
     /// merge: the tracking code this complaint duplicates
     pub into: Option<String>,
+    /// callback: whether the caller's matter was resolved
+    pub resolved: Option<bool>,
+    /// callback: satisfied, basically_satisfied, unsatisfied
+    #[schema(schema_with = satisfaction_schema)]
+    pub satisfaction: Option<String>,
+}
+
+fn satisfaction_schema() -> utoipa::openapi::Object {
+    shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::SATISFACTIONS.iter().copied())
 }
 
 fn complaint_action_schema() -> utoipa::openapi::Object {
     shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::ACTIONS.iter().copied())
 }
 
-/// Act on a complaint; the step appears on the citizen's timeline.
+/// Act on a complaint; the step appears on the citizen's timeline. Each action is its role's
+/// (a wrong role: 403) and from its statuses (409); a hospital's staff act only on complaints
+/// forwarded to their hospital (any other: 404).
 #[utoipa::path(
     post,
     operation_id = "act_on_complaint",
@@ -381,13 +513,15 @@ fn complaint_action_schema() -> utoipa::openapi::Object {
     responses(
         (status = 204, description = "Done"),
         (status = 400, description = "A field is invalid", body = crate::error::Problem),
+        (status = 403, description = "Not this role's action", body = crate::error::Problem),
+        (status = 404, description = "No such complaint (for a hospital: none forwarded to it)", body = crate::error::Problem),
         (status = 409, description = "Not possible from the complaint's status", body = crate::error::Problem),
     )
 )]
 pub async fn act(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Inspector(staff): Inspector,
+    AnyStaff(staff): AnyStaff,
     path: web::Path<i64>,
     ApiJson(body): ApiJson<ComplaintActionBody>,
 ) -> ApiResult<HttpResponse> {
@@ -398,6 +532,8 @@ pub async fn act(
         action: body.action,
         note: body.note.unwrap_or_default(),
         into: body.into,
+        resolved: body.resolved,
+        satisfaction: body.satisfaction,
     };
     state
         .db(move |conn| {
@@ -423,12 +559,15 @@ pub struct Revealed {
     tag = "complaints",
     params(("id" = i64, Path)),
     security(("inspector_bearer" = [])),
-    responses((status = 200, description = "The personal data", body = Revealed))
+    responses(
+        (status = 200, description = "The personal data", body = Revealed),
+        (status = 403, description = "Not an operator's or inspector's token", body = crate::error::Problem),
+    )
 )]
 pub async fn reveal(
     req: HttpRequest,
     state: web::Data<AppState>,
-    Inspector(staff): Inspector,
+    Operator(staff): Operator,
     path: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = path.into_inner();

@@ -70,6 +70,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/hospital").get(crate::web::staff::hospital_inbox))
     .service(web::resource("/hospital/cases/{id}").get(crate::web::staff::hospital_case))
     .service(web::resource("/hospital/cases/{id}/actions").post(crate::web::staff::hospital_action))
+    .service(
+        web::resource("/hospital/complaints/{id}")
+            .get(crate::web::staff::hospital_complaint)
+            .post(crate::web::staff::hospital_answer),
+    )
+    .service(
+        web::resource("/desk")
+            .get(crate::web::staff::desk)
+            .post(crate::web::staff::desk_file),
+    )
+    .service(web::resource("/desk/complaints/{id}/{action}").post(crate::web::staff::desk_action))
     .service(web::resource("/cases/{id}").get(crate::web::staff::case_page))
     .service(web::resource("/cases/{id}/actions").post(crate::web::staff::case_action))
     .service(web::resource("/charts").get(crate::web::staff::charts))

@@ -39,7 +39,7 @@ use shouzhen_domain::field::FieldError;
         shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         shouzhen_app::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
-        complaints::RatingBody, complaints::QueueItem, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop)),
+        complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop)),
     modifiers(&SecuritySchemes, &Conformance),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),

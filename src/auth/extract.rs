@@ -25,6 +25,15 @@ pub struct CaseReader(pub Staff);
 #[derive(Debug, Clone)]
 pub struct Inspector(pub Staff);
 
+/// Any signed-in user (a hospital's staff, an operator, an inspector and above): for the
+/// complaints, whose handlers scope each role and check each action's.
+#[derive(Debug, Clone)]
+pub struct AnyStaff(pub Staff);
+
+/// A hotline operator or above (never a hospital's staff): who may see a caller's contact.
+#[derive(Debug, Clone)]
+pub struct Operator(pub Staff);
+
 /// A supervisor or an admin.
 #[derive(Debug, Clone)]
 pub struct Supervisor(pub Staff);
@@ -171,6 +180,26 @@ impl FromRequest for CaseReader {
             }
             Ok(CaseReader(staff))
         })
+    }
+}
+
+impl FromRequest for AnyStaff {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { staff_with(req, Role::HospitalStaff).await.map(AnyStaff) })
+    }
+}
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { staff_with(req, Role::Operator).await.map(Operator) })
     }
 }
 

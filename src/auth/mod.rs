@@ -5,7 +5,7 @@ pub mod extract;
 pub mod principal;
 pub mod token;
 
-pub use extract::{Admin, CaseReader, Desk, Inspector, Supervisor};
+pub use extract::{Admin, AnyStaff, CaseReader, Desk, Inspector, Operator, Supervisor};
 pub use principal::HospitalPrincipal;
 pub use token::Claims;
 

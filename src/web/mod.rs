@@ -121,6 +121,11 @@ impl Web {
                 "complaint_admin",
                 include_str!("../../templates/web/complaint_admin.hbs"),
             ),
+            ("desk", include_str!("../../templates/web/desk.hbs")),
+            (
+                "hospital_complaint",
+                include_str!("../../templates/web/hospital_complaint.hbs"),
+            ),
         ] {
             templates
                 .register_template_string(name, source)

@@ -386,3 +386,46 @@ async fn a_hospital_replies_to_a_forwarded_case_from_its_inbox() {
     let (_, case) = app.get(&format!("/api/v1/cases/{id}"), Some(&sup)).await;
     assert_eq!(case["status"], "replied");
 }
+
+#[actix_web::test]
+async fn an_operator_takes_a_call_forwards_it_the_hospital_answers_and_the_callback_closes_it() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    app.staff_token("op1@12320.example.cn", "operator", None)
+        .await;
+    app.hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+    let r = run_script(
+        "desk.mjs",
+        vec![
+            app.address.clone(),
+            "op1@12320.example.cn".into(),
+            "yiwu@bj-cy.example.cn".into(),
+            "a long enough password".into(),
+        ],
+    )
+    .await;
+    let text = |k: &str| r[k].as_str().unwrap_or("").to_string();
+    assert!(text("operator_landing").contains("/desk"), "{r}");
+    assert_eq!(r["focused"], "hospital", "{r}");
+    assert!(text("filed").contains("已登记"), "{r}");
+    assert_eq!(r["still_to_forward"], 0, "{r}");
+    assert!(text("hospital_landing").contains("/hospital"), "{r}");
+    assert_eq!(r["hospital_status_before"], "已转交医院办理", "{r}");
+    let page = text("hospital_page");
+    assert!(
+        !page.contains("13800138000") && !page.contains("王先生") && !page.contains("8000"),
+        "the hospital saw the caller's contact"
+    );
+    assert_eq!(r["hospital_status_after"], "医院已答复，待回访", "{r}");
+    assert_eq!(r["callback_rows"], 1, "{r}");
+    assert!(text("callback_answer").contains("交接登记延误"), "{r}");
+    assert_eq!(r["callbacks_after"], 0, "{r}");
+    let code = text("code").replace('-', "");
+    let (_, public) = app.get(&format!("/api/v1/complaints/{code}"), None).await;
+    assert_eq!(public["status"], "closed", "{public}");
+}

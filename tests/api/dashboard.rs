@@ -670,6 +670,29 @@ async fn every_page_passes_the_w3c_html_validator() {
         .to_string();
     app.hospital_user_token("yiwu@hospital.example.cn", &code_of_case)
         .await;
+    // A phone complaint forwarded to that hospital: its page in the hospital's inbox.
+    let operator = app
+        .staff_token("op@12320.example.cn", "operator", None)
+        .await;
+    let (status, filed) = app
+        .post_json(
+            "/api/v1/complaints",
+            Some(&operator),
+            &json!({"hospital": code_of_case, "category": "pushed_away", "occurred_at": "2026-11-20T10:30",
+                    "description": "来电反映：被推到别的医院", "contact_phone": "13800138001", "external_ref": "W3C-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let (_, queue) = app.get("/api/v1/complaints?limit=1", Some(&operator)).await;
+    let forwarded_complaint = queue[0]["id"].clone();
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/complaints/{forwarded_complaint}/actions"),
+            Some(&operator),
+            &json!({"action": "forward"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
     let mut hospital = Visitor::new(&app);
     assert_eq!(hospital.login("yiwu@hospital.example.cn").await, 303);
 
@@ -693,8 +716,13 @@ async fn every_page_passes_the_w3c_html_validator() {
             "/admin".to_string(),
             "/audit".to_string(),
             format!("/inspect/complaints/{complaint}"),
+            "/desk".to_string(),
         ];
-        let own = ["/hospital".to_string(), format!("/hospital/cases/{case}")];
+        let own = [
+            "/hospital".to_string(),
+            format!("/hospital/cases/{case}"),
+            format!("/hospital/complaints/{forwarded_complaint}"),
+        ];
         let visits = public
             .iter()
             .map(|p| (0, p))
@@ -713,7 +741,7 @@ async fn every_page_passes_the_w3c_html_validator() {
             pages += 1;
         }
     }
-    assert_eq!(pages, 26);
+    assert_eq!(pages, 30);
     let out = std::process::Command::new(HTML_VALIDATOR)
         .args(["--root"])
         .arg(dir.path())

@@ -195,3 +195,392 @@ async fn an_operator_sees_no_case() {
         assert_eq!(status, 403, "{path}");
     }
 }
+
+/// The id of the complaint with `code`, as the operator's queue lists it.
+async fn complaint_id(app: &TestApp, token: &str, code: &str) -> i64 {
+    let (status, list) = app.get("/api/v1/complaints?limit=500", Some(token)).await;
+    assert_eq!(status, 200, "{list}");
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["tracking_code"] == code)
+        .and_then(|c| c["id"].as_i64())
+        .unwrap_or_else(|| panic!("{code} not in the queue: {list}"))
+}
+
+async fn act(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    app.post_json(
+        &format!("/api/v1/complaints/{id}/actions"),
+        Some(token),
+        &body,
+    )
+    .await
+}
+
+/// Every response a hospital's staff get is searched for the caller's contact.
+fn no_contact(body: &impl std::fmt::Display) {
+    let text = body.to_string();
+    for secret in ["13800138000", "王先生", "138****8000", "王*"] {
+        assert!(!text.contains(secret), "the hospital saw {secret}: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn the_whole_loop_forward_answer_callback_reopen_twice_elevates_then_closes() {
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    app.add_hospital("BJ-HD").await;
+    let operator = app
+        .staff_token("op1@12320.example.cn", "operator", None)
+        .await;
+    let hospital = app
+        .hospital_user_token("yiwu@bj-cy.example.cn", "BJ-CY")
+        .await;
+    let other = app
+        .hospital_user_token("yiwu@bj-hd.example.cn", "BJ-HD")
+        .await;
+    let sup = app.supervisor_token().await;
+    let (status, filed) = app
+        .post_json(
+            "/api/v1/complaints",
+            Some(&operator),
+            &phone_complaint("12320-0100"),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let code = filed["tracking_code"].as_str().expect("code").to_string();
+    let id = complaint_id(&app, &operator, &code).await;
+    let staff_view = |token: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/complaints/{id}"), Some(&token))
+                .await
+        }
+    };
+
+    // Not forwarded yet: the hospital has nothing, and cannot open it.
+    let (status, list) = app.get("/api/v1/complaints", Some(&hospital)).await;
+    assert_eq!(
+        (status, list.as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{list}"
+    );
+    let (status, body) = staff_view(hospital.clone()).await;
+    assert_eq!(status, 404, "{body}");
+    // A callback before any answer is a conflict naming the status.
+    let (status, body) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "callback", "resolved": true, "satisfaction": "satisfied"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap_or("").contains("received"),
+        "{body}"
+    );
+    // The hospital cannot forward, the operator cannot answer.
+    let (status, _) = act(&app, &hospital, id, json!({"action": "forward"})).await;
+    assert_eq!(status, 403);
+
+    let (status, body) = act(&app, &operator, id, json!({"action": "forward"})).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, view) = staff_view(operator.clone()).await;
+    assert_eq!(
+        (status, view["status"].as_str()),
+        (200, Some("forwarded")),
+        "{view}"
+    );
+    assert!(
+        view["answer_due"].is_string() && view["contact"].is_string(),
+        "{view}"
+    );
+    let (status, _) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "answer", "note": "x"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // The hospital sees it now, without the contact; another hospital does not.
+    let (status, list) = app.get("/api/v1/complaints", Some(&hospital)).await;
+    assert_eq!(
+        (status, list[0]["tracking_code"].as_str()),
+        (200, Some(code.as_str())),
+        "{list}"
+    );
+    assert!(
+        list[0]["contact"].is_null() && list[0]["answer_due"].is_string(),
+        "{list}"
+    );
+    no_contact(&list);
+    let (status, view) = staff_view(hospital.clone()).await;
+    assert_eq!(status, 200, "{view}");
+    no_contact(&view);
+    for token in [&other] {
+        let (status, body) = staff_view(token.clone()).await;
+        assert_eq!(status, 404, "{body}");
+        let (status, _) = act(&app, token, id, json!({"action": "answer", "note": "x"})).await;
+        assert_eq!(status, 404);
+        let (status, list) = app.get("/api/v1/complaints", Some(token)).await;
+        assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(0)));
+    }
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/complaints/{id}/reveal"),
+            Some(&hospital),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    no_contact(&body);
+
+    // The answer: required, then shown on the citizen's timeline.
+    let (status, body) = act(&app, &hospital, id, json!({"action": "answer"})).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("note")),
+        "{body}"
+    );
+    no_contact(&body);
+    let first_answer = "经核实：当晚急诊交接登记延误，已整改。";
+    let (status, body) = act(
+        &app,
+        &hospital,
+        id,
+        json!({"action": "answer", "note": first_answer}),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, view) = staff_view(hospital.clone()).await;
+    assert_eq!(view["status"], "answered", "{view}");
+    assert!(view["callback_due"].is_string(), "{view}");
+    no_contact(&view);
+    let (status, public) = app.get(&format!("/api/v1/complaints/{code}"), None).await;
+    assert_eq!(status, 200);
+    assert!(public.to_string().contains(first_answer), "{public}");
+
+    // The callback: an unknown satisfaction names the field; nothing changes.
+    let (status, body) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "callback", "resolved": true, "satisfaction": "meh"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("satisfaction")),
+        "{body}"
+    );
+    let (status, body) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "callback", "satisfaction": "satisfied"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("resolved")),
+        "{body}"
+    );
+    let (status, _) = act(
+        &app,
+        &hospital,
+        id,
+        json!({"action": "callback", "resolved": true, "satisfaction": "satisfied"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Unresolved: reopened and forwarded again.
+    let (status, _) = act(&app, &operator, id, json!({"action": "callback", "resolved": false, "satisfaction": "unsatisfied", "note": "来电人不认可"})).await;
+    assert_eq!(status, 204);
+    let (_, view) = staff_view(operator.clone()).await;
+    assert_eq!(
+        (view["status"].as_str(), view["reopened"].as_i64()),
+        (Some("reopened"), Some(1)),
+        "{view}"
+    );
+    assert!(
+        view["answer_due"].is_string() && view["callback_due"].is_null(),
+        "{view}"
+    );
+    assert!(app.cases(&sup, "rule=complaint.reopened").await.is_empty());
+    // The hospital sees it again, waiting for its answer.
+    let (_, list) = app.get("/api/v1/complaints", Some(&hospital)).await;
+    assert_eq!(list[0]["status"], "reopened", "{list}");
+    no_contact(&list);
+    // Answered, and the second callback finds it resolved but the caller unsatisfied:
+    // reopened a second time, which elevates it.
+    let (status, _) = act(
+        &app,
+        &hospital,
+        id,
+        json!({"action": "answer", "note": "已约谈当班医生并书面致歉。"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "callback", "resolved": true, "satisfaction": "unsatisfied"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, view) = staff_view(operator.clone()).await;
+    assert_eq!(view["reopened"], 2, "{view}");
+    let elevated = app.cases(&sup, "rule=complaint.reopened").await;
+    assert_eq!(elevated.len(), 1, "{elevated:?}");
+    assert_eq!(elevated[0]["severity"], "high");
+    // The third answer satisfies the caller: closed, with the answer as its outcome.
+    let (status, _) = act(
+        &app,
+        &hospital,
+        id,
+        json!({"action": "answer", "note": "已对当事医生作出处理。"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "callback", "resolved": true, "satisfaction": "basically_satisfied"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, view) = staff_view(operator.clone()).await;
+    assert_eq!(
+        (
+            view["status"].as_str(),
+            view["satisfaction"].as_str(),
+            view["resolved"].as_bool()
+        ),
+        (Some("closed"), Some("basically_satisfied"), Some(true)),
+        "{view}"
+    );
+    let kinds: Vec<&str> = view["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "filed",
+            "forwarded",
+            "answered",
+            "called_back",
+            "reopened",
+            "answered",
+            "called_back",
+            "reopened",
+            "answered",
+            "called_back"
+        ],
+        "{view}"
+    );
+    let (status, _) = act(
+        &app,
+        &operator,
+        id,
+        json!({"action": "callback", "resolved": true, "satisfaction": "satisfied"}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    // The operator still sees no case.
+    let (status, _) = app.get("/api/v1/cases", Some(&operator)).await;
+    assert_eq!(status, 403);
+}
+
+/// Files a phone complaint and forwards it as if the clock showed `at`; returns its id.
+async fn forward_at(app: &TestApp, at: chrono::DateTime<chrono::Utc>, external_ref: &str) -> i64 {
+    let (policy, notifier, keys) = (
+        app.state.policy.clone(),
+        app.state.notifier.clone(),
+        app.state.keys.clone(),
+    );
+    let external_ref = external_ref.to_string();
+    app.state
+        .db(move |conn| {
+            let now = at.naive_utc();
+            let engine = shouzhen_app::engine::Engine::new(&policy, &notifier, now);
+            let input = shouzhen_app::complaints::ComplaintInput {
+                hospital: Some("BJ-CY".into()),
+                category: Some("handover_delay".into()),
+                occurred_at: Some((at - chrono::Duration::hours(1)).to_rfc3339()),
+                description: Some("来电反映：救护车到院后无人交接".into()),
+                contact_phone: Some("13800138000".into()),
+                channel: Some("phone".into()),
+                external_ref: Some(external_ref),
+                callback_consent: Some(true),
+                ..Default::default()
+            };
+            let valid = shouzhen_app::complaints::validate(conn, &input, at, true)?;
+            let (c, _) = shouzhen_app::complaints::file(conn, &keys, &engine, valid, "zh")?;
+            let user = shouzhen_store::users::by_email(conn, "op1@12320.example.cn")?
+                .expect("the operator");
+            let operator = shouzhen_domain::actor::Staff {
+                user_id: user.id,
+                email: user.email,
+                role: shouzhen_domain::actor::Role::Operator,
+                district: None,
+                hospital_id: None,
+            };
+            let forward = shouzhen_app::complaints::ComplaintAction {
+                action: "forward".into(),
+                ..Default::default()
+            };
+            shouzhen_app::complaints::act(conn, &engine, &operator, c.id, &forward, "")?;
+            Ok(c.id)
+        })
+        .await
+        .expect("file and forward")
+}
+
+fn china(s: &str) -> chrono::DateTime<chrono::Utc> {
+    let local = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("a time");
+    (local - chrono::Duration::hours(8)).and_utc()
+}
+
+#[actix_web::test]
+async fn answer_due_counts_working_days_across_national_day_2022_and_late_answers_are_flagged() {
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    app.staff_token("op1@12320.example.cn", "operator", None)
+        .await;
+    // Friday 30 September 2022: 1-7 October are off, Saturday 8 and Sunday 9 are worked
+    // (国办发明电〔2021〕11号), so the 5 working days are 8, 9, 10, 11 and 12 October.
+    let id = forward_at(&app, china("2022-09-30 15:00"), "12320-2022-0930").await;
+    let sup = app.supervisor_token().await;
+    let (status, view) = app
+        .get(&format!("/api/v1/complaints/{id}"), Some(&sup))
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["answer_due"], "2022-10-12T16:00:00Z", "{view}");
+    // Across an ordinary weekend: forwarded on Friday 14 October, due Friday 21 October.
+    let weekend = forward_at(&app, china("2022-10-14 09:00"), "12320-2022-1014").await;
+    let (_, view) = app
+        .get(&format!("/api/v1/complaints/{weekend}"), Some(&sup))
+        .await;
+    assert_eq!(view["answer_due"], "2022-10-21T16:00:00Z", "{view}");
+    // Not late at the last minute of the 12th; late a minute after midnight; flagged once.
+    assert_eq!(app.sweep_at(china("2022-10-12 23:59")).await, 0);
+    assert!(app.cases(&sup, "rule=complaint.overdue").await.is_empty());
+    app.sweep_at(china("2022-10-13 00:01")).await;
+    app.sweep_at(china("2022-10-13 08:00")).await;
+    let overdue = app.cases(&sup, "rule=complaint.overdue").await;
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+    assert_eq!(overdue[0]["severity"], "medium");
+}

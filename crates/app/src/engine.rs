@@ -157,22 +157,51 @@ impl<'a> Engine<'a> {
         self.apply(conn, vec![verdict])
     }
 
-    /// `complaint.unanswered` for one complaint.
+    /// The rules of one complaint: `complaint.unanswered` (acknowledged in time),
+    /// `complaint.overdue` (its hospital answered in time, this round) and
+    /// `complaint.reopened` (reopened twice).
     pub fn complaint(&self, conn: &mut DbConn, complaint_id: i64) -> QueryResult<Effects> {
-        let Some(c) = shouzhen_store::complaints::unanswered_view(conn, complaint_id)? else {
+        let Some((c, jurisdiction)) =
+            shouzhen_store::complaints::with_jurisdiction(conn, complaint_id)?
+        else {
             return Ok(Effects::default());
         };
-        let verdict = rules::complaint_unanswered::evaluate(
+        let setting = self.setting();
+        let mut verdicts = vec![rules::complaint_unanswered::evaluate(
             c.id,
             &c.tracking_code,
             c.hospital_id,
-            &c.jurisdiction,
+            &jurisdiction,
             c.created_at,
             c.acknowledged_at,
-            &self.setting(),
+            &setting,
             self.now,
-        );
-        self.apply(conn, vec![verdict])
+        )];
+        let round = rules::complaint_overdue::Round {
+            complaint_id: c.id,
+            tracking_code: &c.tracking_code,
+            hospital_id: c.hospital_id,
+            jurisdiction: &jurisdiction,
+            forwarded_at: c.forwarded_at,
+            answer_due: c.answer_due,
+            answered_at: c.answered_at,
+            reopened: c.reopened,
+        };
+        verdicts.extend(rules::complaint_overdue::evaluate(
+            &round, &setting, self.now,
+        ));
+        if c.reopened > 0 {
+            verdicts.push(rules::complaint_reopened::evaluate(
+                c.id,
+                &c.tracking_code,
+                c.hospital_id,
+                &jurisdiction,
+                c.reopened,
+                c.forwarded_at.unwrap_or(c.created_at),
+                &setting,
+            ));
+        }
+        self.apply(conn, verdicts)
     }
 
     /// `complaint.cluster` for one hospital, over the complaints filed around `at`.

@@ -73,9 +73,11 @@ fn evaluate(
             Some(h) => engine.feed(conn, h)?,
             None => Effects::default(),
         },
-        RuleId::ComplaintUnanswered => match d
+        // `complaint:ID` (unanswered) or `complaint:ID:ROUND` (overdue): the complaint's rules.
+        RuleId::ComplaintUnanswered | RuleId::ComplaintOverdue => match d
             .subject
             .strip_prefix("complaint:")
+            .and_then(|s| s.split(':').next())
             .and_then(|s| s.parse().ok())
         {
             Some(id) => engine.complaint(conn, id)?,

@@ -7,50 +7,16 @@ use crate::db::DbConn;
 use crate::schema::{complaints, hospitals};
 use shouzhen_domain::rules::complaint_cluster::ComplaintView;
 
-/// What `complaint.unanswered` needs of one complaint.
-pub struct UnansweredView {
-    pub id: i64,
-    pub tracking_code: String,
-    pub hospital_id: Option<i64>,
-    pub jurisdiction: String,
-    pub created_at: NaiveDateTime,
-    pub acknowledged_at: Option<NaiveDateTime>,
-}
-
-pub fn unanswered_view(conn: &mut DbConn, id: i64) -> QueryResult<Option<UnansweredView>> {
-    type Row = (
-        i64,
-        String,
-        Option<i64>,
-        Option<String>,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    );
-    let row: Option<Row> = complaints::table
+/// One complaint with its hospital's jurisdiction (empty when it names no registered
+/// hospital), as the complaint rules judge it.
+pub fn with_jurisdiction(conn: &mut DbConn, id: i64) -> QueryResult<Option<(Complaint, String)>> {
+    let row: Option<(Complaint, Option<String>)> = complaints::table
         .left_join(hospitals::table)
         .filter(complaints::id.eq(id))
-        .select((
-            complaints::id,
-            complaints::tracking_code,
-            complaints::hospital_id,
-            hospitals::jurisdiction.nullable(),
-            complaints::created_at,
-            complaints::acknowledged_at,
-        ))
+        .select((Complaint::as_select(), hospitals::jurisdiction.nullable()))
         .first(conn)
         .optional()?;
-    Ok(row.map(
-        |(id, tracking_code, hospital_id, jurisdiction, created_at, acknowledged_at)| {
-            UnansweredView {
-                id,
-                tracking_code,
-                hospital_id,
-                jurisdiction: jurisdiction.unwrap_or_default(),
-                created_at,
-                acknowledged_at,
-            }
-        },
-    ))
+    Ok(row.map(|(c, j)| (c, j.unwrap_or_default())))
 }
 
 /// A hospital's complaints filed within `[from, to]` (merged duplicates left out).
@@ -124,6 +90,94 @@ pub struct Complaint {
     pub external_ref: Option<String>,
     /// Whether the caller agreed to be called back.
     pub callback_consent: bool,
+    /// When it was last forwarded to its hospital (转办).
+    pub forwarded_at: Option<NaiveDateTime>,
+    /// The hospital's answer is due by then (working days after the forward); kept once it
+    /// answered, so that a complaint ever forwarded is known by it.
+    pub answer_due: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    /// The hospital's answer, identifiers redacted (shown on the public timeline).
+    pub answer: Option<String>,
+    /// The operator's callback (回访) is due by then (working days after the answer).
+    pub callback_due: Option<NaiveDateTime>,
+    pub called_back_at: Option<NaiveDateTime>,
+    /// What the last callback found.
+    pub resolved: Option<bool>,
+    pub satisfaction: Option<String>,
+    /// How often a callback reopened it.
+    pub reopened: i32,
+}
+
+/// A step of the hotline loop: the columns it sets (`None`: left as they are; `Some(None)`:
+/// cleared).
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = complaints)]
+pub struct Step<'a> {
+    pub status: Option<&'a str>,
+    pub acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub forwarded_at: Option<Option<NaiveDateTime>>,
+    pub answer_due: Option<Option<NaiveDateTime>>,
+    pub answered_at: Option<Option<NaiveDateTime>>,
+    pub answer: Option<Option<&'a str>>,
+    pub callback_due: Option<Option<NaiveDateTime>>,
+    pub called_back_at: Option<Option<NaiveDateTime>>,
+    pub resolved: Option<Option<bool>>,
+    pub satisfaction: Option<Option<&'a str>>,
+    pub reopened: Option<i32>,
+    pub closed_at: Option<Option<NaiveDateTime>>,
+    pub outcome: Option<Option<&'a str>>,
+}
+
+/// Takes a step of the loop if the complaint is still `from`; false if it changed meanwhile.
+pub fn step(conn: &mut DbConn, id: i64, from: &str, step: &Step<'_>) -> QueryResult<bool> {
+    let target = complaints::table
+        .find(id)
+        .filter(complaints::status.eq(from));
+    Ok(diesel::update(target).set(step).execute(conn)? > 0)
+}
+
+/// The complaints ever forwarded to a hospital (its staff's inbox): those waiting for its
+/// answer first, the earliest due first; then the others, the latest forwarded first.
+pub fn forwarded_to(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<Complaint>> {
+    let mut rows: Vec<Complaint> = complaints::table
+        .filter(complaints::hospital_id.eq(hospital_id))
+        .filter(complaints::answer_due.is_not_null())
+        .order(complaints::forwarded_at.desc())
+        .limit(limit)
+        .select(Complaint::as_select())
+        .load(conn)?;
+    let done =
+        |c: &Complaint| !shouzhen_domain::complaint::AWAITING_HOSPITAL.contains(&c.status.as_str());
+    rows.sort_by(|a, b| {
+        done(a).cmp(&done(b)).then_with(|| {
+            if done(a) {
+                b.forwarded_at.cmp(&a.forwarded_at)
+            } else {
+                a.answer_due.cmp(&b.answer_due)
+            }
+        })
+    });
+    Ok(rows)
+}
+
+/// The answered complaints whose callback is due by `until` (the desk's list: overdue ones
+/// first), at most `limit`.
+pub fn callbacks_due(
+    conn: &mut DbConn,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Complaint>> {
+    complaints::table
+        .filter(complaints::status.eq("answered"))
+        .filter(complaints::callback_due.le(until))
+        .order((complaints::callback_due.asc(), complaints::id.asc()))
+        .limit(limit)
+        .select(Complaint::as_select())
+        .load(conn)
 }
 
 #[derive(Debug, Insertable)]

@@ -106,6 +106,15 @@ diesel::table! {
         channel -> Text,
         external_ref -> Nullable<Text>,
         callback_consent -> Bool,
+        forwarded_at -> Nullable<Timestamp>,
+        answer_due -> Nullable<Timestamp>,
+        answered_at -> Nullable<Timestamp>,
+        answer -> Nullable<Text>,
+        callback_due -> Nullable<Timestamp>,
+        called_back_at -> Nullable<Timestamp>,
+        resolved -> Nullable<Bool>,
+        satisfaction -> Nullable<Text>,
+        reopened -> Integer,
     }
 }
 

@@ -1,4 +1,6 @@
-//! A complaint, for inspectors: masked details, the audited reveal, the actions.
+//! A complaint, for inspectors and hotline operators: masked details, the audited reveal, the
+//! hotline loop's facts (deadlines, the hospital's answer, the callback), the actions the
+//! user's role may take from its status.
 
 use super::*;
 
@@ -17,9 +19,7 @@ async fn render_complaint(
     let ip = crate::auth::client_ip_text(req);
     let loaded = state
         .db(move |conn| {
-            let c = shouzhen_store::complaints::by_id(conn, id)?
-                .ok_or_else(|| AppError::NotFound(String::new()))?;
-            shouzhen_app::complaints::check_district(conn, &who, &c)?;
+            let c = shouzhen_app::complaints::readable(conn, &who, id)?;
             let duplicates = shouzhen_app::complaints::likely_duplicates(conn, &c)?;
             let revealed = if reveal {
                 shouzhen_store::audit::record(
@@ -47,9 +47,18 @@ async fn render_complaint(
         Err(e) => return error_page(req, state, &e),
     };
     let web = &state.web;
+    // The actions this user may take now: their role's, from the complaint's status.
     let actions: Vec<Value> = shouzhen_domain::complaint::ACTIONS
         .iter()
+        .filter(|a| **a != "callback" && shouzhen_domain::complaint::allowed(a, staff.role))
+        .filter(|a| shouzhen_domain::complaint::next_status(a, &c.status).is_some())
         .map(|a| json!({"value": a, "label": web.t(l, &format!("dash.complaint_actions.{a}"))}))
+        .collect();
+    let can_callback =
+        shouzhen_domain::complaint::allowed("callback", staff.role) && c.status == "answered";
+    let satisfactions: Vec<Value> = shouzhen_domain::complaint::SATISFACTIONS
+        .iter()
+        .map(|s| json!({"value": s, "label": web.t(l, &format!("desk.satisfactions.{s}"))}))
         .collect();
     let data = json!({
         "title": web.t(l, "dash.complaint_title"),
@@ -62,8 +71,18 @@ async fn render_complaint(
         "revealed": revealed.map(|(name, phone, description)| json!({"name": name, "phone": phone, "description": description})),
         "duplicates": duplicates.join(", "),
         "actions": actions,
+        "can_callback": can_callback,
+        "satisfactions": satisfactions,
         "error": error,
-        "c": {"id": c.id, "hospital_name": c.hospital_name, "description": c.description, "rating": c.rating},
+        "channel": web.t(l, &format!("desk.channels.{}", c.channel)),
+        "answer_due": c.answer_due.map(china),
+        "answer_overdue": c.answer_due.is_some_and(|d| d < shouzhen_store::now())
+            && shouzhen_domain::complaint::AWAITING_HOSPITAL.contains(&c.status.as_str()),
+        "callback_due": c.callback_due.map(china),
+        "satisfaction": c.satisfaction.as_ref().map(|s| web.t(l, &format!("desk.satisfactions.{s}"))),
+        "c": {"id": c.id, "hospital_name": c.hospital_name, "description": c.description, "rating": c.rating,
+              "external_ref": c.external_ref, "consent": c.callback_consent, "answer": c.answer,
+              "resolved": c.resolved, "reopened": c.reopened},
     });
     staff_page(req, state, staff, "complaint_admin", status, data)
 }
@@ -73,7 +92,7 @@ pub async fn complaint_page(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> HttpResponse {
-    match require(&req, &state, Role::Inspector).await {
+    match require(&req, &state, Role::Operator).await {
         Ok(staff) => {
             render_complaint(
                 &req,
@@ -97,7 +116,7 @@ pub async fn complaint_reveal(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> HttpResponse {
-    let (staff, _) = match staff_form(&req, payload, &state, Role::Inspector).await {
+    let (staff, _) = match staff_form(&req, payload, &state, Role::Operator).await {
         Ok(v) => v,
         Err(resp) => return resp,
     };
@@ -113,13 +132,32 @@ pub async fn complaint_reveal(
     .await
 }
 
+/// Takes a complaint action as `staff` (the API's rules: role, status, scope).
+pub(super) async fn act_on(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    action: shouzhen_app::complaints::ComplaintAction,
+) -> Result<(), ApiError> {
+    let ip = crate::auth::client_ip_text(req);
+    let (policy, notifier, who) = (state.policy.clone(), state.notifier.clone(), staff.clone());
+    state
+        .db(move |conn| {
+            let engine =
+                shouzhen_app::engine::Engine::new(&policy, &notifier, shouzhen_store::now());
+            shouzhen_app::complaints::act(conn, &engine, &who, id, &action, &ip)
+        })
+        .await
+}
+
 pub async fn complaint_action(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> HttpResponse {
-    let (staff, f) = match staff_form(&req, payload, &state, Role::Inspector).await {
+    let (staff, f) = match staff_form(&req, payload, &state, Role::Operator).await {
         Ok(v) => v,
         Err(resp) => return resp,
     };
@@ -129,16 +167,14 @@ pub async fn complaint_action(
         action: get(&f, "action"),
         note: get(&f, "note"),
         into: Some(get(&f, "into")).filter(|s| !s.is_empty()),
+        resolved: match get(&f, "resolved").as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        satisfaction: Some(get(&f, "satisfaction")).filter(|s| !s.is_empty()),
     };
-    let ip = crate::auth::client_ip_text(&req);
-    let (policy, notifier, who) = (state.policy.clone(), state.notifier.clone(), staff.clone());
-    let result = state
-        .db(move |conn| {
-            let engine =
-                shouzhen_app::engine::Engine::new(&policy, &notifier, shouzhen_store::now());
-            shouzhen_app::complaints::act(conn, &engine, &who, id, &action, &ip)
-        })
-        .await;
+    let result = act_on(&req, &state, &staff, id, action).await;
     match result {
         Ok(()) => see_other(&format!("/inspect/complaints/{id}?lang={}", l.code())),
         Err(ApiError(AppError::BadRequest { detail, .. })) => {

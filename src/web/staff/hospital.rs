@@ -37,10 +37,11 @@ pub async fn hospital_inbox(req: HttpRequest, state: web::Data<AppState>) -> Htt
         .db(move |conn| {
             let hospital = shouzhen_store::hospitals::by_id(conn, hospital_id)?;
             let cases = shouzhen_store::cases::forwarded_to(conn, hospital_id, 500)?;
-            Ok((hospital, cases))
+            let complaints = shouzhen_store::complaints::forwarded_to(conn, hospital_id, 500)?;
+            Ok((hospital, cases, complaints))
         })
         .await;
-    let (hospital, mut cases) = match loaded {
+    let (hospital, mut cases, complaints) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(&req, &state, &e),
     };
@@ -64,10 +65,27 @@ pub async fn hospital_inbox(req: HttpRequest, state: web::Data<AppState>) -> Htt
             })
         })
         .collect();
+    let complaint_rows: Vec<Value> = complaints
+        .iter()
+        .map(|c| {
+            let waiting =
+                shouzhen_domain::complaint::AWAITING_HOSPITAL.contains(&c.status.as_str());
+            json!({
+                "id": c.id,
+                "code": shouzhen_app::complaints::display_code(&c.tracking_code),
+                "due": if waiting { c.answer_due.map(china) } else { None }.unwrap_or_else(|| "—".into()),
+                "overdue": waiting && c.answer_due.is_some_and(|d| d < now),
+                "category": web.strings(l)["categories"][&c.category][0],
+                "status": web.t(l, &format!("status.{}", c.status)),
+                "description": c.description,
+            })
+        })
+        .collect();
     let data = json!({
         "title": web.t(l, "dash.inbox_title"),
         "hospital": hospital.map(|h| h.name).unwrap_or_default(),
         "rows": rows,
+        "complaints": complaint_rows,
     });
     staff_page(&req, &state, &staff, "hospital", StatusCode::OK, data)
 }
@@ -160,4 +178,132 @@ pub async fn hospital_action(
         }
         Posted::Failed(e) => error_page(&req, &state, &e),
     }
+}
+
+async fn render_hospital_complaint(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &Staff,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+) -> HttpResponse {
+    let l = lang(req);
+    let who = staff.clone();
+    let loaded = state
+        .db(move |conn| {
+            let c = shouzhen_app::complaints::readable(conn, &who, id)?;
+            let timeline = crate::api::complaints::timeline(conn, c.id)?;
+            Ok((c, timeline))
+        })
+        .await;
+    let (c, timeline) = match loaded {
+        Ok(v) => v,
+        Err(e) => return error_page(req, state, &e),
+    };
+    let web = &state.web;
+    let waiting = shouzhen_domain::complaint::AWAITING_HOSPITAL.contains(&c.status.as_str());
+    let timeline: Vec<Value> = timeline
+        .iter()
+        .map(|u| json!({"at": u.at_local, "label": web.t(l, &format!("timeline.{}", u.kind)), "note": u.note}))
+        .collect();
+    // Never the caller's contact: the hospital reads the redacted description alone.
+    let data = json!({
+        "title": web.t(l, "dash.complaint_title"),
+        "id": c.id,
+        "code": shouzhen_app::complaints::display_code(&c.tracking_code),
+        "status": web.t(l, &format!("status.{}", c.status)),
+        "category": web.strings(l)["categories"][&c.category][0],
+        "occurred": china(c.occurred_at),
+        "filed": china(c.created_at),
+        "description": c.description,
+        "answer_due": c.answer_due.map(china),
+        "overdue": waiting && c.answer_due.is_some_and(|d| d < shouzhen_store::now()),
+        "answer": c.answer,
+        "reopened": c.reopened,
+        "timeline": timeline,
+        "can_answer": waiting,
+        "error": error,
+    });
+    staff_page(req, state, staff, "hospital_complaint", status, data)
+}
+
+/// `GET /hospital/complaints/{id}`: a complaint forwarded to the hospital (any other is 404).
+pub async fn hospital_complaint(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let staff = match hospital_staff(&req, &state).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Ok(id) = path.parse::<i64>() else {
+        return error_page(&req, &state, &ApiError(AppError::NotFound(String::new())));
+    };
+    render_hospital_complaint(&req, &state, &staff, id, StatusCode::OK, None).await
+}
+
+/// `POST /hospital/complaints/{id}`: the hospital's answer.
+pub async fn hospital_answer(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let staff = match hospital_staff(&req, &state).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let f = match crate::web::csrf::posted_form(&req, payload, &state).await {
+        Ok(f) => f,
+        Err(resp) => return resp,
+    };
+    let l = lang(&req);
+    let Ok(id) = path.parse::<i64>() else {
+        return error_page(&req, &state, &ApiError(AppError::NotFound(String::new())));
+    };
+    let action = shouzhen_app::complaints::ComplaintAction {
+        action: "answer".into(),
+        note: get(&f, "note"),
+        into: None,
+        resolved: None,
+        satisfaction: None,
+    };
+    match super::complaint::act_on(&req, &state, &staff, id, action).await {
+        Ok(()) => see_other(&format!("/hospital/complaints/{id}?lang={}", l.code())),
+        Err(ApiError(AppError::BadRequest { detail, .. })) => {
+            let message = if l == Lang::En {
+                detail
+            } else {
+                web_t(&state, l, "desk.answer_required")
+            };
+            render_hospital_complaint(
+                &req,
+                &state,
+                &staff,
+                id,
+                StatusCode::BAD_REQUEST,
+                Some(message),
+            )
+            .await
+        }
+        Err(ApiError(AppError::Conflict(_))) => {
+            let message = web_t(&state, l, "dash.conflict");
+            render_hospital_complaint(
+                &req,
+                &state,
+                &staff,
+                id,
+                StatusCode::CONFLICT,
+                Some(message),
+            )
+            .await
+        }
+        Err(e) => error_page(&req, &state, &e),
+    }
+}
+
+fn web_t(state: &AppState, l: Lang, key: &str) -> String {
+    state.web.t(l, key)
 }

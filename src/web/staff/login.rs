@@ -82,11 +82,12 @@ pub async fn login_submit(
     }
     match crate::api::login::authenticate(&state, email.clone(), password, ip).await {
         Ok(user) => {
-            // A hospital's staff start at their inbox; everyone else at the queue.
-            let home = if user.role == "hospital" {
-                "/hospital"
-            } else {
-                "/dashboard"
+            // A hospital's staff start at their inbox, operators at the desk; everyone else at
+            // the queue.
+            let home = match user.role.as_str() {
+                "hospital" => "/hospital",
+                "operator" => "/desk",
+                _ => "/dashboard",
             };
             let token = shouzhen_app::keys::random_token(32);
             let cookie_token = token.clone();

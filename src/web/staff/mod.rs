@@ -5,6 +5,7 @@
 mod admin;
 mod case;
 mod complaint;
+mod desk;
 mod figures;
 mod hospital;
 mod login;
@@ -13,6 +14,7 @@ mod queue;
 pub use admin::*;
 pub use case::*;
 pub use complaint::*;
+pub use desk::*;
 pub use figures::*;
 pub use hospital::*;
 pub use login::*;
@@ -66,7 +68,7 @@ fn staff_page(
 ) -> HttpResponse {
     let l = lang(req);
     let (token, cookie) = csrf::issue(req, &state.keys.web, secure(state));
-    data["staff"] = json!({"email": staff.email, "admin": staff.role == Role::Admin, "hospital": staff.role == Role::HospitalStaff});
+    data["staff"] = json!({"email": staff.email, "admin": staff.role == Role::Admin, "hospital": staff.role == Role::HospitalStaff, "operator": staff.role == Role::Operator});
     data["csrf_token"] = json!(token);
     let mut resp = state.web.page(req, status, name, l, data);
     let _ = resp.add_cookie(&cookie);

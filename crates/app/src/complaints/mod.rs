@@ -12,8 +12,9 @@ use shouzhen_store::QueryResult;
 use crate::engine::{Effects, Engine};
 use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
+use crate::mail::ComplaintTrigger;
 use shouzhen_domain::complaint::{
-    ACTIONS, CATEGORIES, MAX_DESCRIPTION, next_status, parse_time, rules_for,
+    ACTIONS, CATEGORIES, MAX_DESCRIPTION, SATISFACTIONS, next_status, parse_time, rules_for,
 };
 use shouzhen_domain::field::FieldError;
 use shouzhen_store::db::{self, DbConn};
@@ -232,34 +233,13 @@ pub fn validate(
     })
 }
 
-/// The alphabet of tracking codes: no 0/O, 1/I/L, easy to read aloud and type.
-const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-/// 13 characters of 31: 64 bits.
-const CODE_LEN: usize = 13;
+pub use shouzhen_domain::complaint::{ALPHABET, CODE_LEN, display_code, normalize_code};
 
 pub fn new_tracking_code() -> String {
     let mut rng = rand::rngs::OsRng;
     (0..CODE_LEN)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
-}
-
-/// As typed or read aloud: case, spaces and dashes do not matter.
-pub fn normalize_code(s: &str) -> Option<String> {
-    let code: String = s
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .flat_map(char::to_uppercase)
-        .collect();
-    (code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
-}
-
-/// `ABCD-EFGH-JKMNP`, for people.
-pub fn display_code(code: &str) -> String {
-    if code.len() != CODE_LEN {
-        return code.to_string();
-    }
-    format!("{}-{}-{}", &code[..4], &code[4..8], &code[8..])
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -460,12 +440,17 @@ pub fn likely_duplicates(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<
         .collect())
 }
 
+#[derive(Debug, Clone, Default)]
 pub struct ComplaintAction {
     pub action: String,
-    /// Shown to the citizen (request_info, close).
+    /// Shown to the citizen (request_info, close; the hospital's answer); the callback's record.
     pub note: String,
     /// merge: the tracking code of the complaint this one duplicates.
     pub into: Option<String>,
+    /// callback: whether the caller's matter was resolved.
+    pub resolved: Option<bool>,
+    /// callback: satisfied, basically_satisfied, unsatisfied.
+    pub satisfaction: Option<String>,
 }
 
 /// Inspectors bound to a district handle the complaints about its hospitals (and those naming
@@ -485,25 +470,58 @@ pub fn check_district(
     Ok(())
 }
 
-/// Applies an inspector's action (audited; visible on the public timeline).
-pub fn act(
+/// Whether a user may see this complaint at all: a hospital's staff only the complaints
+/// forwarded to their hospital (any other is as if it did not exist).
+pub fn visible_to(staff: &shouzhen_domain::actor::Staff, c: &rows::Complaint) -> bool {
+    match staff.role {
+        shouzhen_domain::actor::Role::HospitalStaff => {
+            staff.hospital_id.is_some()
+                && c.hospital_id == staff.hospital_id
+                && c.answer_due.is_some()
+        }
+        _ => true,
+    }
+}
+
+/// The complaint as `staff` may read it: unknown, or not theirs to see, is a 404; outside an
+/// inspector's district a 403.
+pub fn readable(
     conn: &mut DbConn,
-    engine: &Engine<'_>,
     staff: &shouzhen_domain::actor::Staff,
     id: i64,
-    a: &ComplaintAction,
-    ip: &str,
-) -> AppResult<()> {
+) -> AppResult<rows::Complaint> {
+    let c = rows::by_id(conn, id)?
+        .filter(|c| visible_to(staff, c))
+        .ok_or_else(|| AppError::NotFound(format!("no complaint {id}")))?;
+    check_district(conn, staff, &c)?;
+    Ok(c)
+}
+
+fn check_action(staff: &shouzhen_domain::actor::Staff, a: &ComplaintAction) -> AppResult<()> {
     let mut errors = Vec::new();
     if !ACTIONS.contains(&a.action.as_str()) {
         errors.push(FieldError::new(
             "action",
             format!("must be one of {}", ACTIONS.join(", ")),
         ));
+        return Err(AppError::fields(errors));
+    }
+    if !shouzhen_domain::complaint::allowed(&a.action, staff.role) {
+        return Err(AppError::Forbidden(format!(
+            "`{}` on a complaint is not for the {} role",
+            a.action,
+            staff.role.as_str()
+        )));
     }
     let note = a.note.trim();
     if matches!(a.action.as_str(), "request_info" | "close") && note.is_empty() {
         errors.push(FieldError::new("note", "is required: the citizen reads it"));
+    }
+    if a.action == "answer" && note.is_empty() {
+        errors.push(FieldError::new(
+            "note",
+            "is required: the hospital's answer, which the citizen reads",
+        ));
     }
     if note.chars().count() > 2_000 {
         errors.push(FieldError::new("note", "must be at most 2000 characters"));
@@ -514,60 +532,62 @@ pub fn act(
             "must be the tracking code of the complaint this one duplicates",
         ));
     }
+    if a.action == "callback" {
+        if a.resolved.is_none() {
+            errors.push(FieldError::new(
+                "resolved",
+                "is required: whether the caller's matter was resolved",
+            ));
+        }
+        match a.satisfaction.as_deref() {
+            None => errors.push(FieldError::new("satisfaction", "is required")),
+            Some(s) if !SATISFACTIONS.contains(&s) => errors.push(FieldError::new(
+                "satisfaction",
+                format!("must be one of {}", SATISFACTIONS.join(", ")),
+            )),
+            Some(_) => {}
+        }
+    }
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
+    Ok(())
+}
+
+/// Applies an action on a complaint (audited; visible on the public timeline): an inspector's,
+/// an operator's forward or callback, or its hospital's answer.
+pub fn act(
+    conn: &mut DbConn,
+    engine: &Engine<'_>,
+    staff: &shouzhen_domain::actor::Staff,
+    id: i64,
+    a: &ComplaintAction,
+    ip: &str,
+) -> AppResult<()> {
+    check_action(staff, a)?;
     db::write_tx(conn, |conn| {
-        let c = rows::by_id(conn, id)?
-            .ok_or_else(|| AppError::NotFound(format!("no complaint {id}")))?;
-        check_district(conn, staff, &c)?;
+        let c = readable(conn, staff, id)?;
         let to = next_status(&a.action, &c.status).ok_or_else(|| {
-            AppError::Conflict(format!(
-                "a complaint that is {} cannot take `{}`",
-                c.status, a.action
-            ))
+            AppError::Conflict(match a.action.as_str() {
+                "callback" => format!(
+                    "a complaint that is {} has no answer to call back about",
+                    c.status
+                ),
+                _ => format!(
+                    "a complaint that is {} cannot take `{}`",
+                    c.status, a.action
+                ),
+            })
         })?;
-        let note = shouzhen_domain::redact::redact(note).0;
+        let note = shouzhen_domain::redact::redact(a.note.trim()).0;
         let now = engine.now;
-        let merged_into = if a.action == "merge" {
-            let code = a
-                .into
-                .as_deref()
-                .and_then(normalize_code)
-                .unwrap_or_default();
-            let target = rows::by_code(conn, &code)?
-                .filter(|t| t.id != c.id && t.merged_into.is_none())
-                .ok_or_else(|| {
-                    AppError::field("into", "is not another open complaint's tracking code")
-                })?;
-            Some(target.id)
-        } else {
-            None
+        let to = match a.action.as_str() {
+            "forward" | "answer" | "callback" => loop_step(conn, engine, &c, a, &note)?,
+            _ => {
+                inspector_step(conn, &c, a, to, &note, now)?;
+                to
+            }
         };
-        if !rows::set_status(
-            conn,
-            c.id,
-            &c.status,
-            to,
-            now,
-            merged_into,
-            (a.action == "close").then_some(note.as_str()),
-        )? {
-            return Err(AppError::Conflict(
-                "the complaint changed meanwhile; reload it".into(),
-            ));
-        }
-        let public = match a.action.as_str() {
-            "request_info" | "close" => note.clone(),
-            _ => String::new(),
-        };
-        let kind = match a.action.as_str() {
-            "acknowledge" => "acknowledged",
-            "request_info" => "info_requested",
-            "close" => "closed",
-            _ => "merged",
-        };
-        rows::add_update(conn, c.id, kind, &public, now)?;
         shouzhen_store::audit::record(
             conn,
             &shouzhen_store::audit::Entry {
@@ -580,10 +600,171 @@ pub fn act(
                 ip,
             },
         )?;
-        // Acknowledging (or any first answer) settles `complaint.unanswered`.
+        // Acknowledging (or any first answer) settles `complaint.unanswered`; an answer
+        // settles `complaint.overdue`; a reopening may elevate.
         engine.complaint(conn, c.id)?;
         Ok(())
     })
+}
+
+fn changed() -> AppError {
+    AppError::Conflict("the complaint changed meanwhile; reload it".into())
+}
+
+/// An inspector's step: acknowledge, request_info, close, merge.
+fn inspector_step(
+    conn: &mut DbConn,
+    c: &rows::Complaint,
+    a: &ComplaintAction,
+    to: &str,
+    note: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let merged_into = if a.action == "merge" {
+        let code = a
+            .into
+            .as_deref()
+            .and_then(normalize_code)
+            .unwrap_or_default();
+        let target = rows::by_code(conn, &code)?
+            .filter(|t| t.id != c.id && t.merged_into.is_none())
+            .ok_or_else(|| {
+                AppError::field("into", "is not another open complaint's tracking code")
+            })?;
+        Some(target.id)
+    } else {
+        None
+    };
+    if !rows::set_status(
+        conn,
+        c.id,
+        &c.status,
+        to,
+        now,
+        merged_into,
+        (a.action == "close").then_some(note),
+    )? {
+        return Err(changed());
+    }
+    let public = match a.action.as_str() {
+        "request_info" | "close" => note,
+        _ => "",
+    };
+    let kind = match a.action.as_str() {
+        "acknowledge" => "acknowledged",
+        "request_info" => "info_requested",
+        "close" => "closed",
+        _ => "merged",
+    };
+    rows::add_update(conn, c.id, kind, public, now)?;
+    Ok(())
+}
+
+/// A step of the hotline loop (forward, answer, callback): the deadlines in working days of
+/// the hospital's jurisdiction, the public timeline, and the emails. Returns the new status.
+fn loop_step(
+    conn: &mut DbConn,
+    engine: &Engine<'_>,
+    c: &rows::Complaint,
+    a: &ComplaintAction,
+    note: &str,
+) -> AppResult<&'static str> {
+    let now = engine.now;
+    let Some(hospital_id) = c.hospital_id else {
+        return Err(AppError::Conflict(
+            "this complaint names no registered hospital to forward it to".into(),
+        ));
+    };
+    let jurisdiction = shouzhen_store::hospitals::by_id(conn, hospital_id)?
+        .map(|h| h.jurisdiction)
+        .unwrap_or_default();
+    let calendar = engine.policy.calendar(&jurisdiction);
+    let answer_due = calendar.add_workdays(now, engine.policy.complaint_answer_workdays());
+    let (to, step) = match a.action.as_str() {
+        "forward" => (
+            "forwarded",
+            rows::Step {
+                status: Some("forwarded"),
+                acknowledged_at: Some(c.acknowledged_at.or(Some(now))),
+                forwarded_at: Some(Some(now)),
+                answer_due: Some(Some(answer_due)),
+                ..Default::default()
+            },
+        ),
+        "answer" => (
+            "answered",
+            rows::Step {
+                status: Some("answered"),
+                answered_at: Some(Some(now)),
+                answer: Some(Some(note)),
+                callback_due: Some(Some(
+                    calendar.add_workdays(now, engine.policy.complaint_callback_workdays()),
+                )),
+                ..Default::default()
+            },
+        ),
+        _ => {
+            let resolved = a.resolved.unwrap_or(false);
+            let satisfaction = a.satisfaction.as_deref().unwrap_or("unsatisfied");
+            match shouzhen_domain::complaint::after_callback(resolved, satisfaction) {
+                "closed" => (
+                    "closed",
+                    rows::Step {
+                        status: Some("closed"),
+                        called_back_at: Some(Some(now)),
+                        resolved: Some(Some(resolved)),
+                        satisfaction: Some(Some(satisfaction)),
+                        closed_at: Some(Some(now)),
+                        outcome: Some(c.answer.as_deref()),
+                        ..Default::default()
+                    },
+                ),
+                _ => (
+                    "reopened",
+                    rows::Step {
+                        status: Some("reopened"),
+                        called_back_at: Some(Some(now)),
+                        resolved: Some(Some(resolved)),
+                        satisfaction: Some(Some(satisfaction)),
+                        reopened: Some(c.reopened + 1),
+                        forwarded_at: Some(Some(now)),
+                        answer_due: Some(Some(answer_due)),
+                        answered_at: Some(None),
+                        callback_due: Some(None),
+                        ..Default::default()
+                    },
+                ),
+            }
+        }
+    };
+    if !rows::step(conn, c.id, &c.status, &step)? {
+        return Err(changed());
+    }
+    let after = rows::by_id(conn, c.id)?.ok_or_else(changed)?;
+    match to {
+        "forwarded" => {
+            rows::add_update(conn, c.id, "forwarded", "", now)?;
+            engine
+                .notifier
+                .complaint_email(conn, &after, ComplaintTrigger::Forwarded, None)?;
+        }
+        "answered" => rows::add_update(conn, c.id, "answered", note, now)?,
+        "closed" => rows::add_update(conn, c.id, "called_back", "", now)?,
+        _ => {
+            rows::add_update(conn, c.id, "called_back", "", now)?;
+            rows::add_update(conn, c.id, "reopened", "", now)?;
+            engine
+                .notifier
+                .complaint_email(conn, &after, ComplaintTrigger::Forwarded, None)?;
+            engine.notifier.complaint_email(
+                conn,
+                &after,
+                ComplaintTrigger::Reopened,
+                Some(note),
+            )?;
+        }
+    }
+    Ok(to)
 }
 
 /// Deletes the sealed contact details and originals of complaints closed longer ago than the

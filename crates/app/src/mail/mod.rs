@@ -79,6 +79,8 @@ pub struct Notifier {
     routes: Vec<(String, Vec<String>)>,
     html: Handlebars<'static>,
     text: Handlebars<'static>,
+    /// The complaint categories' Chinese titles.
+    categories: std::collections::HashMap<String, String>,
     /// Minutes within which a high-severity case must be acknowledged.
     pub ack_limit: Duration,
     /// How long a hospital has to reply to a forwarded or returned case.
@@ -115,6 +117,31 @@ struct CaseMail<'a> {
     link: String,
     /// The hospital's deadline (China time), on notices of the loop.
     deadline: Option<String>,
+}
+
+/// Why a complaint is emailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComplaintTrigger {
+    /// Forwarded to its hospital (转办), or forwarded again after a reopening: to the hospital.
+    Forwarded,
+    /// A callback found it unresolved or the caller unsatisfied: to the supervisors.
+    Reopened,
+}
+
+#[derive(Serialize)]
+struct ComplaintMail<'a> {
+    subject: &'a str,
+    reason: &'a str,
+    tracking_code: String,
+    category: String,
+    hospital: &'a str,
+    hospital_code: String,
+    occurred_at: String,
+    filed_at: String,
+    deadline: Option<String>,
+    description: &'a str,
+    note: Option<String>,
+    link: String,
 }
 
 #[derive(Serialize)]
@@ -183,7 +210,24 @@ impl Notifier {
                 include_str!("../../../../templates/email/digest.html.hbs"),
                 include_str!("../../../../templates/email/digest.txt.hbs"),
             ),
+            (
+                "complaint",
+                include_str!("../../../../templates/email/complaint.html.hbs"),
+                include_str!("../../../../templates/email/complaint.txt.hbs"),
+            ),
         ];
+        // The categories' Chinese titles, as the complaint form shows them.
+        let zh: serde_json::Value =
+            serde_json::from_str(include_str!("../../../../templates/i18n/zh.json"))
+                .map_err(|e| format!("templates/i18n/zh.json: {e}"))?;
+        let categories = zh["categories"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v[0].as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         for (name, html_source, text_source) in templates {
             html.register_template_string(name, html_source)
                 .map_err(|e| format!("email template {name}.html: {e}"))?;
@@ -196,6 +240,7 @@ impl Notifier {
             routes: policy.routes.clone(),
             html,
             text,
+            categories,
             ack_limit: Duration::minutes(i64::from(policy.escalation_ack_minutes())),
             reply_limit: Duration::minutes(i64::from(policy.hospital_reply_minutes())),
         })
@@ -316,6 +361,84 @@ impl Notifier {
             dedupe_key: format!("case:{}:{}:{round}", case.id, trigger.kind()),
             case_id: Some(case.id),
             kind: trigger.kind(),
+            recipients,
+            subject: subject.clone(),
+            body_text: render(&self.text)?,
+            body_html: render(&self.html)?,
+        };
+        shouzhen_store::outbox::enqueue(conn, &email)
+    }
+
+    /// Writes the email about a complaint of the hotline loop into the outbox, once per
+    /// complaint, trigger and round (its reopenings so far). Never the caller's contact
+    /// details: the description is the redacted one.
+    pub fn complaint_email(
+        &self,
+        conn: &mut DbConn,
+        c: &shouzhen_store::complaints::Complaint,
+        trigger: ComplaintTrigger,
+        note: Option<&str>,
+    ) -> QueryResult<()> {
+        let hospital = match c.hospital_id {
+            Some(id) => shouzhen_store::hospitals::by_id(conn, id)?,
+            None => None,
+        };
+        let (kind, reason, recipients, link) = match trigger {
+            ComplaintTrigger::Forwarded => (
+                "complaint_forwarded",
+                if c.reopened > 0 {
+                    "回访不满意，投诉重新转办，请在期限内重新答复"
+                } else {
+                    "12320 转办投诉，请在期限内答复"
+                },
+                hospital.iter().filter_map(|h| h.email.clone()).collect(),
+                format!("{}/hospital/complaints/{}", self.public_url, c.id),
+            ),
+            ComplaintTrigger::Reopened => (
+                "complaint_reopened",
+                "回访发现投诉未解决或来电人不满意，已重新转办医院",
+                shouzhen_store::users::supervisors_for(
+                    conn,
+                    hospital.as_ref().map_or("", |h| h.district.as_str()),
+                )?,
+                format!("{}/inspect/complaints/{}", self.public_url, c.id),
+            ),
+        };
+        let hospital_name = hospital
+            .as_ref()
+            .map_or(c.hospital_name.as_str(), |h| h.name.as_str());
+        let subject = format!("[12320] {reason} · {hospital_name} · {}", c.tracking_code);
+        let data = ComplaintMail {
+            subject: &subject,
+            reason,
+            tracking_code: shouzhen_domain::complaint::display_code(&c.tracking_code),
+            category: self
+                .categories
+                .get(&c.category)
+                .cloned()
+                .unwrap_or_else(|| c.category.clone()),
+            hospital: hospital_name,
+            hospital_code: hospital
+                .as_ref()
+                .map(|h| h.code.clone())
+                .unwrap_or_default(),
+            occurred_at: china(c.occurred_at),
+            filed_at: china(c.created_at),
+            deadline: c.answer_due.map(china),
+            description: &c.description,
+            note: note
+                .map(|n| shouzhen_domain::redact::redact(n).0)
+                .filter(|n| !n.trim().is_empty()),
+            link,
+        };
+        let render = |reg: &Handlebars<'static>| {
+            reg.render("complaint", &data)
+                .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))
+        };
+        let email = shouzhen_store::outbox::NewEmail {
+            dedupe_key: format!("complaint:{}:{kind}:{}", c.id, c.reopened),
+            case_id: None,
+            kind,
             recipients,
             subject: subject.clone(),
             body_text: render(&self.text)?,

@@ -3,6 +3,8 @@
 
 pub mod closure_too_long;
 pub mod complaint_cluster;
+pub mod complaint_overdue;
+pub mod complaint_reopened;
 pub mod complaint_unanswered;
 pub mod critical_test_delay;
 pub mod feed_silent;
@@ -41,6 +43,10 @@ pub enum RuleId {
     ComplaintUnanswered,
     #[serde(rename = "feed.silent")]
     FeedSilent,
+    #[serde(rename = "complaint.overdue")]
+    ComplaintOverdue,
+    #[serde(rename = "complaint.reopened")]
+    ComplaintReopened,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -95,7 +101,7 @@ pub struct RuleInfo {
     pub default_count: Option<u32>,
 }
 
-pub const ALL: [RuleId; 10] = [
+pub const ALL: [RuleId; 12] = [
     RuleId::RefusalProhibitedReason,
     RuleId::RefusalOperationalReason,
     RuleId::SpecialGroupRefused,
@@ -106,6 +112,8 @@ pub const ALL: [RuleId; 10] = [
     RuleId::ComplaintCluster,
     RuleId::ComplaintUnanswered,
     RuleId::FeedSilent,
+    RuleId::ComplaintOverdue,
+    RuleId::ComplaintReopened,
 ];
 
 impl RuleId {
@@ -121,6 +129,8 @@ impl RuleId {
             Self::ComplaintCluster => "complaint.cluster",
             Self::ComplaintUnanswered => "complaint.unanswered",
             Self::FeedSilent => "feed.silent",
+            Self::ComplaintOverdue => "complaint.overdue",
+            Self::ComplaintReopened => "complaint.reopened",
         }
     }
 
@@ -140,6 +150,8 @@ impl RuleId {
             Self::ComplaintCluster => &complaint_cluster::INFO,
             Self::ComplaintUnanswered => &complaint_unanswered::INFO,
             Self::FeedSilent => &feed_silent::INFO,
+            Self::ComplaintOverdue => &complaint_overdue::INFO,
+            Self::ComplaintReopened => &complaint_reopened::INFO,
         }
     }
 }

@@ -1,0 +1,10 @@
+DROP INDEX complaints_forwarded;
+ALTER TABLE complaints DROP COLUMN reopened;
+ALTER TABLE complaints DROP COLUMN satisfaction;
+ALTER TABLE complaints DROP COLUMN resolved;
+ALTER TABLE complaints DROP COLUMN called_back_at;
+ALTER TABLE complaints DROP COLUMN callback_due;
+ALTER TABLE complaints DROP COLUMN answer;
+ALTER TABLE complaints DROP COLUMN answered_at;
+ALTER TABLE complaints DROP COLUMN answer_due;
+ALTER TABLE complaints DROP COLUMN forwarded_at;
