@@ -551,3 +551,103 @@ async fn the_hospital_receives_its_forwarded_case_over_smtp_once_with_its_deadli
         .count();
     assert_eq!(again, 1);
 }
+
+#[actix_web::test]
+async fn a_forwarded_and_a_reopened_complaint_reach_the_hospital_and_the_supervisors_once() {
+    let smtp = SmtpSink::up();
+    let app = mail_app(Some(&smtp)).spawn().await;
+    app.add_hospital("BJ-CY").await;
+    let sup = app.supervisor_token().await;
+    let operator = app
+        .staff_token("op1@12320.example.cn", "operator", None)
+        .await;
+    let hospital = app
+        .hospital_user_token("staff@bj-cy.example.cn", "BJ-CY")
+        .await;
+    let (status, filed) = app
+        .post_json(
+            "/api/v1/complaints",
+            Some(&operator),
+            &json!({"hospital": "BJ-CY", "category": "handover_delay", "occurred_at": "2026-11-20T10:30",
+                    "description": format!("来电反映：病人（身份证 {ID_NUMBER}）在救护车上等了四十分钟"),
+                    "contact_phone": "13800138000", "contact_name": "王先生", "external_ref": "12320-MAIL-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let (_, queue) = app.get("/api/v1/complaints", Some(&sup)).await;
+    let id = queue[0]["id"].as_i64().expect("id");
+    let act = |token: String, body: Value| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .post_json(
+                    &format!("/api/v1/complaints/{id}/actions"),
+                    Some(&token),
+                    &body,
+                )
+                .await;
+            assert_eq!(status, 204, "{body}");
+        }
+    };
+    let before = smtp.messages().len();
+    act(operator.clone(), json!({"action": "forward"})).await;
+    let msgs = smtp.wait_for(before + 1).await;
+    let to_hospital: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["to"] == "yiwu@bj-cy.example.cn")
+        .collect();
+    assert_eq!(to_hospital.len(), 1, "{msgs:?}");
+    let text = to_hospital[0]["text"].as_str().expect("a text part");
+    assert!(
+        text.contains("12320 转办投诉") && text.contains("答复期限"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "https://shouzhen.example.cn/hospital/complaints/{id}"
+        )),
+        "{text}"
+    );
+    act(
+        hospital.clone(),
+        json!({"action": "answer", "note": "已整改"}),
+    )
+    .await;
+    act(
+        operator.clone(),
+        json!({"action": "callback", "resolved": false, "satisfaction": "unsatisfied", "note": "来电人不认可"}),
+    )
+    .await;
+    let msgs = smtp.wait_for(before + 3).await;
+    let to_supervisor: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["to"] == "supervisor@wjw.example.cn")
+        .collect();
+    assert_eq!(to_supervisor.len(), 1, "{msgs:?}");
+    let text = to_supervisor[0]["text"].as_str().expect("a text part");
+    assert!(
+        text.contains("已重新转办医院") && text.contains("来电人不认可"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "https://shouzhen.example.cn/inspect/complaints/{id}"
+        )),
+        "{text}"
+    );
+    let again: Vec<&Value> = msgs
+        .iter()
+        .filter(|m| m["to"] == "yiwu@bj-cy.example.cn")
+        .collect();
+    assert_eq!(again.len(), 2, "forwarded, then forwarded again: {msgs:?}");
+    assert!(again[1]["text"].as_str().unwrap_or("").contains("重新转办"));
+    for m in &msgs {
+        let all = m.to_string();
+        for secret in [ID_NUMBER, &ID_NUMBER[..12], "13800138000", "王先生"] {
+            assert!(!all.contains(secret), "{secret} in {all}");
+        }
+    }
+    // Another pass of the worker sends nothing again.
+    actix_web::rt::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(smtp.messages().len(), msgs.len());
+}
