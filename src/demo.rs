@@ -500,7 +500,7 @@ fn complaints(
     notifier: &Notifier,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let filed: [(&str, &str, i64, &str); 6] = [
+    let filed: [(&str, &str, i64, &str); 7] = [
         (
             "BJ-CY",
             "refused_health_code",
@@ -532,6 +532,14 @@ fn complaints(
             "救护车到了急诊门口二十多分钟没人来接。",
         ),
         ("BJ-HD", "transport", 2, "封控小区叫不到就医用车。"),
+        // At the hospital whose log went silent: nothing in its log around that time, so
+        // `complaint.unlogged` flags it an hour after filing.
+        (
+            "DD-YB",
+            "refused_fever",
+            20,
+            "发烧咳嗽去急诊，门口说发热的不看，让回家。",
+        ),
     ];
     for (i, (code, category, hours_ago, text)) in filed.iter().enumerate() {
         let at = now - Duration::hours(*hours_ago);

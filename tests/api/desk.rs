@@ -518,9 +518,10 @@ async fn forward_at(app: &TestApp, at: chrono::DateTime<chrono::Utc>, external_r
             let engine = shouzhen_app::engine::Engine::new(&policy, &notifier, now);
             let input = shouzhen_app::complaints::ComplaintInput {
                 hospital: Some("BJ-CY".into()),
-                category: Some("handover_delay".into()),
+                // Not a category `complaint.unlogged` judges: this test is about deadlines.
+                category: Some("medication".into()),
                 occurred_at: Some((at - chrono::Duration::hours(1)).to_rfc3339()),
-                description: Some("来电反映：救护车到院后无人交接".into()),
+                description: Some("来电反映：医院药房缺药".into()),
                 contact_phone: Some("13800138000".into()),
                 channel: Some("phone".into()),
                 external_ref: Some(external_ref),
@@ -583,4 +584,62 @@ async fn answer_due_counts_working_days_across_national_day_2022_and_late_answer
     let overdue = app.cases(&sup, "rule=complaint.overdue").await;
     assert_eq!(overdue.len(), 1, "{overdue:?}");
     assert_eq!(overdue[0]["severity"], "medium");
+}
+
+#[actix_web::test]
+async fn a_complaint_with_no_trace_in_the_hospitals_log_is_flagged_an_hour_after_filing() {
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-CY").await;
+    // The hospital's log: an arrival at 10:00, the patient discharged at 15:30.
+    app.post_events(
+        &h,
+        json!([{"event_id": "a1", "type": "arrival", "occurred_at": common::at("10:00", 0), "patient": {"ref": "p1"}, "acuity": "routine", "arrived_by": "walk_in"},
+               {"event_id": "d1", "type": "discharge", "occurred_at": common::at("15:30", 0), "patient": {"ref": "p1"}}]),
+    )
+    .await;
+    let file = |occurred: String, category: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app
+                .post_json(
+                    "/api/v1/complaints",
+                    None,
+                    &json!({"hospital": "BJ-CY", "category": category, "occurred_at": occurred,
+                            "description": "急诊门口不让进", "contact_phone": "13800138000"}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+            body["tracking_code"].as_str().expect("code").to_string()
+        }
+    };
+    // 11:00: the arrival at 10:00 is within two hours: the log has a trace.
+    file(common::at("11:00", 0), "refused_fever").await;
+    // 15:00: within 13:00-17:00 the log holds only a discharge: no trace of the refusal.
+    let unlogged = file(common::at("15:00", 0), "pushed_away").await;
+    // 15:00, but about medicines: not this rule's.
+    file(common::at("15:00", 0), "medication").await;
+    let sup = app.supervisor_token().await;
+    let now = chrono::Utc::now();
+    app.sweep_at(now + chrono::Duration::minutes(30)).await;
+    assert!(
+        app.cases(&sup, "rule=complaint.unlogged").await.is_empty(),
+        "judged before the hour"
+    );
+    app.sweep_at(now + chrono::Duration::minutes(61)).await;
+    app.sweep_at(now + chrono::Duration::minutes(90)).await;
+    let cases = app.cases(&sup, "rule=complaint.unlogged").await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["severity"], "medium");
+    let id = cases[0]["id"].as_i64().expect("id");
+    let (status, case) = app.get(&format!("/api/v1/cases/{id}"), Some(&sup)).await;
+    assert_eq!(status, 200, "{case}");
+    let text = case.to_string();
+    assert!(
+        text.contains("\"d1\"") && !text.contains("\"a1\""),
+        "the log around 15:00: {text}"
+    );
+    assert!(
+        text.contains(&unlogged),
+        "the complaint is evidence: {text}"
+    );
 }

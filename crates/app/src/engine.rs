@@ -190,6 +190,35 @@ impl<'a> Engine<'a> {
         verdicts.extend(rules::complaint_overdue::evaluate(
             &round, &setting, self.now,
         ));
+        let unlogged = rules::complaint_unlogged::Complaint {
+            id: c.id,
+            tracking_code: &c.tracking_code,
+            category: &c.category,
+            hospital_id: c.hospital_id,
+            jurisdiction: &jurisdiction,
+            occurred_at: c.occurred_at,
+            created_at: c.created_at,
+        };
+        let (logged, around) = match c.hospital_id {
+            Some(h) if rules::complaint_unlogged::applies_to(&c.category) => {
+                let (from, until) = rules::complaint_unlogged::window(&unlogged, &setting);
+                (
+                    shouzhen_store::events::ids_in_window(
+                        conn,
+                        h,
+                        &["refusal", "transfer", "arrival"],
+                        from,
+                        until,
+                        1,
+                    )?,
+                    shouzhen_store::events::ids_in_window(conn, h, &[], from, until, 50)?,
+                )
+            }
+            _ => (Vec::new(), Vec::new()),
+        };
+        verdicts.push(rules::complaint_unlogged::evaluate(
+            &unlogged, &logged, &around, &setting, self.now,
+        ));
         if c.reopened > 0 {
             verdicts.push(rules::complaint_reopened::evaluate(
                 c.id,

@@ -73,16 +73,18 @@ fn evaluate(
             Some(h) => engine.feed(conn, h)?,
             None => Effects::default(),
         },
-        // `complaint:ID` (unanswered) or `complaint:ID:ROUND` (overdue): the complaint's rules.
-        RuleId::ComplaintUnanswered | RuleId::ComplaintOverdue => match d
-            .subject
-            .strip_prefix("complaint:")
-            .and_then(|s| s.split(':').next())
-            .and_then(|s| s.parse().ok())
-        {
-            Some(id) => engine.complaint(conn, id)?,
-            None => Effects::default(),
-        },
+        // `complaint:ID` (unanswered, unlogged) or `complaint:ID:ROUND` (overdue): the complaint's rules.
+        RuleId::ComplaintUnanswered | RuleId::ComplaintOverdue | RuleId::ComplaintUnlogged => {
+            match d
+                .subject
+                .strip_prefix("complaint:")
+                .and_then(|s| s.split(':').next())
+                .and_then(|s| s.parse().ok())
+            {
+                Some(id) => engine.complaint(conn, id)?,
+                None => Effects::default(),
+            }
+        }
         _ => Effects::default(),
     };
     // Whatever the verdict, this deadline is dealt with unless the engine moved it.

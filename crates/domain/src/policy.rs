@@ -13,6 +13,7 @@
 //! severity = "medium"
 //! limit_minutes = 15              # or limit_hours / limit_days
 //! count = 3                       # complaint.cluster only
+//! window_minutes = 120            # complaint.unlogged only: either side of the complaint's time
 //! source = "003 第三条：原则上要在15分钟内完成接诊和交接工作"
 //! ```
 //! Settings apply over the built-in defaults in file order; a later match overrides an earlier.
@@ -90,6 +91,7 @@ struct RawSetting {
     limit_hours: Option<i64>,
     limit_days: Option<i64>,
     count: Option<u32>,
+    window_minutes: Option<i64>,
     source: Option<String>,
 }
 
@@ -103,6 +105,7 @@ pub struct PackSetting {
     pub severity: Option<Severity>,
     pub limit: Option<Duration>,
     pub count: Option<u32>,
+    pub window: Option<Duration>,
     pub source: String,
 }
 
@@ -316,6 +319,15 @@ impl Policy {
             if raw.count == Some(0) {
                 return Err(format!("{}: must be at least 1", at("count")));
             }
+            if raw.window_minutes.is_some() && rule != RuleId::ComplaintUnlogged {
+                return Err(format!(
+                    "{}: only complaint.unlogged has a window",
+                    at("window_minutes")
+                ));
+            }
+            if raw.window_minutes.is_some_and(|m| m <= 0) {
+                return Err(format!("{}: must be positive", at("window_minutes")));
+            }
             self.settings.push(PackSetting {
                 jurisdiction: raw.jurisdiction.trim().to_string(),
                 rule,
@@ -325,6 +337,7 @@ impl Policy {
                 severity,
                 limit,
                 count: raw.count,
+                window: raw.window_minutes.map(Duration::minutes),
                 source: raw.source.unwrap_or_else(|| "policy pack".to_string()),
             });
         }
@@ -350,6 +363,9 @@ impl Policy {
             }
             if p.count.is_some() {
                 s.count = p.count;
+            }
+            if p.window.is_some() {
+                s.window = p.window;
             }
             s.source = p.source.clone();
         }
@@ -476,6 +492,9 @@ impl Policy {
                     }
                     if let Some(c) = s.count {
                         thresholds.push(format!("count {c}"));
+                    }
+                    if let Some(w) = s.window {
+                        thresholds.push(format!("window ±{}", describe_duration(w)));
                     }
                     let _ = writeln!(
                         out,

@@ -321,3 +321,26 @@ pub fn anchors(
         .select((intake_events::patient_key, intake_events::occurred_at))
         .load(conn)
 }
+
+/// The row ids of a hospital's events of `kinds` (any kind when empty) whose event time is
+/// within `[from, until]`, in event time, at most `limit` (`complaint.unlogged`'s window).
+pub fn ids_in_window(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    kinds: &[&str],
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let mut q = intake_events::table
+        .filter(intake_events::hospital_id.eq(hospital_id))
+        .filter(intake_events::occurred_at.between(from, until))
+        .into_boxed();
+    if !kinds.is_empty() {
+        q = q.filter(intake_events::kind.eq_any(kinds.to_vec()));
+    }
+    q.order((intake_events::occurred_at.asc(), intake_events::id.asc()))
+        .limit(limit)
+        .select(intake_events::id)
+        .load(conn)
+}

@@ -6,6 +6,7 @@ pub mod complaint_cluster;
 pub mod complaint_overdue;
 pub mod complaint_reopened;
 pub mod complaint_unanswered;
+pub mod complaint_unlogged;
 pub mod critical_test_delay;
 pub mod feed_silent;
 pub mod first_diagnosis_shirked;
@@ -47,6 +48,8 @@ pub enum RuleId {
     ComplaintOverdue,
     #[serde(rename = "complaint.reopened")]
     ComplaintReopened,
+    #[serde(rename = "complaint.unlogged")]
+    ComplaintUnlogged,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,7 +104,7 @@ pub struct RuleInfo {
     pub default_count: Option<u32>,
 }
 
-pub const ALL: [RuleId; 12] = [
+pub const ALL: [RuleId; 13] = [
     RuleId::RefusalProhibitedReason,
     RuleId::RefusalOperationalReason,
     RuleId::SpecialGroupRefused,
@@ -114,6 +117,7 @@ pub const ALL: [RuleId; 12] = [
     RuleId::FeedSilent,
     RuleId::ComplaintOverdue,
     RuleId::ComplaintReopened,
+    RuleId::ComplaintUnlogged,
 ];
 
 impl RuleId {
@@ -131,6 +135,7 @@ impl RuleId {
             Self::FeedSilent => "feed.silent",
             Self::ComplaintOverdue => "complaint.overdue",
             Self::ComplaintReopened => "complaint.reopened",
+            Self::ComplaintUnlogged => "complaint.unlogged",
         }
     }
 
@@ -152,6 +157,7 @@ impl RuleId {
             Self::FeedSilent => &feed_silent::INFO,
             Self::ComplaintOverdue => &complaint_overdue::INFO,
             Self::ComplaintReopened => &complaint_reopened::INFO,
+            Self::ComplaintUnlogged => &complaint_unlogged::INFO,
         }
     }
 }
@@ -163,6 +169,8 @@ pub struct Setting {
     pub severity: Severity,
     pub limit: Option<Duration>,
     pub count: Option<u32>,
+    /// The window around a time (complaint.unlogged only).
+    pub window: Option<Duration>,
     /// Where this setting comes from (built-in default or a policy pack's source line).
     pub source: String,
 }
@@ -175,6 +183,8 @@ impl Setting {
             severity: info.default_severity,
             limit: info.default_limit,
             count: info.default_count,
+            window: (rule == RuleId::ComplaintUnlogged)
+                .then_some(complaint_unlogged::DEFAULT_WINDOW),
             source: format!("built-in default; policy sources {}", info.sources),
         }
     }
