@@ -565,20 +565,11 @@ fn complaints(
         let (complaint, _) = shouzhen_app::complaints::file(conn, keys, &engine, valid, "zh")?;
         if i == 3 {
             // Answered and closed, and the citizen rated it.
-            let staff = shouzhen_domain::actor::Staff {
-                user_id: 0,
-                email: "supervisor@shouzhen.demo".into(),
-                role: shouzhen_domain::actor::Role::Supervisor,
-                district: None,
-                hospital_id: None,
-            };
-            let staff = match shouzhen_store::users::by_email(conn, &staff.email)? {
-                Some(u) => shouzhen_domain::actor::Staff {
-                    user_id: u.id,
-                    ..staff
-                },
-                None => staff,
-            };
+            let staff = staff_of(
+                conn,
+                "supervisor@shouzhen.demo",
+                shouzhen_domain::actor::Role::Supervisor,
+            )?;
             for (action, note) in [
                 ("acknowledge", ""),
                 ("close", "已协调区定点医院安排透析，并通报原医院。"),

@@ -276,7 +276,7 @@ pub async fn hospital_answer(
             let message = if l == Lang::En {
                 detail
             } else {
-                web_t(&state, l, "desk.answer_required")
+                state.web.t(l, "desk.answer_required")
             };
             render_hospital_complaint(
                 &req,
@@ -289,7 +289,7 @@ pub async fn hospital_answer(
             .await
         }
         Err(ApiError(AppError::Conflict(_))) => {
-            let message = web_t(&state, l, "dash.conflict");
+            let message = state.web.t(l, "dash.conflict");
             render_hospital_complaint(
                 &req,
                 &state,
@@ -302,8 +302,4 @@ pub async fn hospital_answer(
         }
         Err(e) => error_page(&req, &state, &e),
     }
-}
-
-fn web_t(state: &AppState, l: Lang, key: &str) -> String {
-    state.web.t(l, key)
 }
