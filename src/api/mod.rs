@@ -8,6 +8,7 @@ pub mod intake;
 pub mod login;
 pub mod oauth;
 pub mod openapi;
+pub mod reports;
 
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/v1/cases/{id}").get(cases::get))
     .service(web::resource("/api/v1/cases/{id}/actions").post(cases::act))
     .service(web::resource("/api/v1/hospitals").get(complaints::hospitals))
+    .service(web::resource("/api/v1/reports/complaints").get(reports::complaints))
     .service(
         web::resource("/api/v1/complaints")
             .post(complaints::create)
@@ -84,6 +86,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/cases/{id}").get(crate::web::staff::case_page))
     .service(web::resource("/cases/{id}/actions").post(crate::web::staff::case_action))
     .service(web::resource("/charts").get(crate::web::staff::charts))
+    .service(web::resource("/reports").get(crate::web::staff::reports))
+    .service(web::resource("/reports/export.csv").get(crate::web::staff::reports_csv))
+    .service(web::resource("/reports/bulletin").get(crate::web::staff::reports_bulletin))
     .service(web::resource("/hospitals").get(crate::web::staff::board))
     .service(web::resource("/hospitals/{code}").get(crate::web::staff::scorecard))
     .service(web::resource("/admin").get(crate::web::staff::admin))

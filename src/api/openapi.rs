@@ -6,7 +6,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 
-use super::{cases, complaints, health, intake, login, oauth};
+use super::{cases, complaints, health, intake, login, oauth, reports};
 use crate::error::Problem;
 use shouzhen_domain::field::FieldError;
 
@@ -31,6 +31,7 @@ use shouzhen_domain::field::FieldError;
         complaints::act,
         complaints::reveal,
         complaints::hospitals,
+        reports::complaints,
         health::healthz,
         health::readyz,
         health::metrics,
@@ -39,7 +40,8 @@ use shouzhen_domain::field::FieldError;
         shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         shouzhen_app::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
-        complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop)),
+        complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop,
+        shouzhen_app::complaints::report::Report, shouzhen_app::complaints::report::ReportRow)),
     modifiers(&SecuritySchemes, &Conformance),
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),

@@ -89,6 +89,7 @@ impl Web {
         for (name, source) in [
             ("header", include_str!("../../templates/web/header.hbs")),
             ("footer", include_str!("../../templates/web/footer.hbs")),
+            ("chart", include_str!("../../templates/web/chart.hbs")),
             (
                 "complaint_new",
                 include_str!("../../templates/web/complaint_new.hbs"),
@@ -113,6 +114,8 @@ impl Web {
             ("audit", include_str!("../../templates/web/audit.hbs")),
             ("board", include_str!("../../templates/web/board.hbs")),
             ("charts", include_str!("../../templates/web/charts.hbs")),
+            ("reports", include_str!("../../templates/web/reports.hbs")),
+            ("bulletin", include_str!("../../templates/web/bulletin.hbs")),
             (
                 "scorecard",
                 include_str!("../../templates/web/scorecard.hbs"),

@@ -429,3 +429,69 @@ async fn an_operator_takes_a_call_forwards_it_the_hospital_answers_and_the_callb
     let (_, public) = app.get(&format!("/api/v1/complaints/{code}"), None).await;
     assert_eq!(public["status"], "closed", "{public}");
 }
+
+#[actix_web::test]
+async fn an_operator_reads_the_three_rates_by_district_and_by_hospital_and_prints_the_bulletin() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = crate::reports::scripted().await;
+    let r = run_script(
+        "reports.mjs",
+        vec![
+            app.address.clone(),
+            crate::reports::OPERATOR.into(),
+            "a long enough password".into(),
+            "2022-10-10".into(),
+            "2022-10-16".into(),
+        ],
+    )
+    .await;
+    assert_eq!(r["heading"], "投诉办理三率通报", "{r}");
+    assert!(
+        r["url_by_district"]
+            .as_str()
+            .unwrap_or("")
+            .contains("by=district"),
+        "{r}"
+    );
+    // Rank, district, filed, response rate (in time / due), ...: as counted by hand in
+    // reports.rs.
+    assert_eq!(r["by_district"][0][1], "海淀区", "{r}");
+    assert_eq!(r["by_district"][0][3], "66.7% (2/3)", "{r}");
+    assert_eq!(r["by_district"][1][1], "朝阳区", "{r}");
+    assert_eq!(r["by_district"][2][1], "未登记的医院", "{r}");
+    assert_eq!(r["by_hospital"][0][1], "BJ-HD 医院", "{r}");
+    assert_eq!(r["by_hospital"][0][9], "88.9%", "{r}");
+    assert_eq!(r["total"][3], "7", "{r}");
+    assert_eq!(r["charts"], 4, "{r}");
+    assert!(
+        r["csv_href"]
+            .as_str()
+            .unwrap_or("")
+            .contains("from=2022-10-10&until=2022-10-16&by=hospital"),
+        "{r}"
+    );
+    assert_eq!(r["bulletin_h1"], "12320 投诉办理情况通报", "{r}");
+    assert!(
+        r["bulletin_text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("本期共受理投诉 7 件"),
+        "{r}"
+    );
+    assert_eq!(r["nav_in_print"], "none", "{r}");
+    assert!(r["pdf_pages"].as_u64().unwrap_or(0) >= 1, "{r}");
+    // A4 is 595 × 842 points (210 × 297 mm).
+    let size: Vec<f64> = r["pdf_media_box"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    assert!(
+        size.len() == 4 && (size[2] - 595.0).abs() < 1.5 && (size[3] - 842.0).abs() < 1.5,
+        "the bulletin prints on A4: {r}"
+    );
+}

@@ -17,4 +17,5 @@ mod foundation;
 mod hospital_loop;
 mod layering;
 mod record;
+mod reports;
 mod rules;

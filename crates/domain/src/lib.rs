@@ -9,6 +9,7 @@
 //! - [`case`], [`complaint`]: statuses and state machines;
 //! - [`actor`]: who acts (roles, a dashboard user);
 //! - [`field`]: field errors, which the HTTP layer reports as `errors[]`;
+//! - [`report`]: the hotline's three rates (三率) and their rank;
 //! - [`record`]: the hashes of the tamper-evident record;
 //! - [`calendar`]: working days (holidays and make-up days of the State Council's notices);
 //! - [`time`]: China time; [`redact`]: masking identifiers in free text.
@@ -24,5 +25,6 @@ pub mod openapi;
 pub mod policy;
 pub mod record;
 pub mod redact;
+pub mod report;
 pub mod rules;
 pub mod time;

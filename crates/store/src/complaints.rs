@@ -430,3 +430,83 @@ pub fn linked_cases(
         .select((cases::id, cases::rule, cases::status))
         .load(conn)
 }
+
+/// A complaint as the hotline's report counts it, with its hospital's code, district and
+/// jurisdiction (none when it names no registered hospital).
+#[derive(Debug, Clone, Queryable)]
+pub struct ReportRow {
+    pub id: i64,
+    pub hospital_id: Option<i64>,
+    pub hospital_name: String,
+    pub created_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub answer_due: Option<NaiveDateTime>,
+    pub answered_at: Option<NaiveDateTime>,
+    pub called_back_at: Option<NaiveDateTime>,
+    pub resolved: Option<bool>,
+    pub satisfaction: Option<String>,
+    pub reopened: i32,
+    pub hospital_code: Option<String>,
+    pub district: Option<String>,
+    pub jurisdiction: Option<String>,
+}
+
+/// The complaints filed in `[from, until)`, merged duplicates left out; with `district`, only
+/// those of its registered hospitals.
+pub fn for_report(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+    district: Option<&str>,
+) -> QueryResult<Vec<ReportRow>> {
+    let mut q = complaints::table
+        .left_join(hospitals::table)
+        .filter(complaints::created_at.ge(from))
+        .filter(complaints::created_at.lt(until))
+        .filter(complaints::merged_into.is_null())
+        .select((
+            complaints::id,
+            complaints::hospital_id,
+            complaints::hospital_name,
+            complaints::created_at,
+            complaints::acknowledged_at,
+            complaints::answer_due,
+            complaints::answered_at,
+            complaints::called_back_at,
+            complaints::resolved,
+            complaints::satisfaction,
+            complaints::reopened,
+            hospitals::code.nullable(),
+            hospitals::district.nullable(),
+            hospitals::jurisdiction.nullable(),
+        ))
+        .order(complaints::id.asc())
+        .into_boxed();
+    if let Some(d) = district {
+        q = q.filter(hospitals::district.eq(d.to_string()));
+    }
+    q.load(conn)
+}
+
+/// Of the complaints filed in `[from, until)`, those that are evidence of a case of `rule`
+/// (one a sweeper raised, e.g. `complaint.overdue`) not withdrawn.
+pub fn with_case_of(
+    conn: &mut DbConn,
+    rule: &str,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    use crate::schema::{case_evidence, cases};
+    let filed = complaints::table
+        .filter(complaints::created_at.ge(from))
+        .filter(complaints::created_at.lt(until))
+        .select(complaints::id.nullable());
+    case_evidence::table
+        .inner_join(cases::table)
+        .filter(cases::rule.eq(rule))
+        .filter(cases::status.ne("withdrawn"))
+        .filter(case_evidence::complaint_id.eq_any(filed))
+        .select(case_evidence::complaint_id.assume_not_null())
+        .distinct()
+        .load(conn)
+}

@@ -4,24 +4,51 @@ use super::*;
 
 use shouzhen_store::reports::{ChartRow, Statuses};
 
+/// One bar of a chart: its label, a note in small type beside it, its length's value and the
+/// text shown at its end.
+pub(super) struct Bar {
+    pub label: String,
+    pub note: Option<String>,
+    pub value: f64,
+    pub text: String,
+}
+
+/// A horizontal bar chart (server-side SVG) whose longest bar stands for `max`.
+pub(super) fn svg_bars(id: &str, title: String, items: Vec<Bar>, max: f64) -> Value {
+    let max = if max > 0.0 { max } else { 1.0 };
+    let bars: Vec<Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let width = (b.value / max * 290.0).round().max(0.0) as i64;
+            json!({"label": b.label, "note": b.note, "text": b.text, "y": i * 24, "width": width, "text_x": 306 + width})
+        })
+        .collect();
+    json!({"id": id, "title": title, "bars": bars, "height": (items.len() * 24).max(24)})
+}
+
 /// A bar chart of counts by key; `label` gives a key's label and a note in small type beside
 /// it (a rule's title, and its id).
 fn bars(
+    id: &str,
     title: String,
     items: Vec<(String, i64)>,
     label: &dyn Fn(&str) -> (String, Option<String>),
 ) -> Value {
-    let max = items.iter().map(|(_, v)| *v).max().unwrap_or(1).max(1);
-    let bars: Vec<Value> = items
-        .iter()
-        .enumerate()
-        .map(|(i, (key, v))| {
-            let width = (*v as f64 / max as f64 * 290.0).round() as i64;
-            let (label, note) = label(key);
-            json!({"label": label, "note": note, "value": v, "y": i * 24, "width": width, "text_x": 306 + width})
+    let max = items.iter().map(|(_, v)| *v).max().unwrap_or(1) as f64;
+    let items = items
+        .into_iter()
+        .map(|(key, v)| {
+            let (label, note) = label(&key);
+            Bar {
+                label,
+                note,
+                value: v as f64,
+                text: v.to_string(),
+            }
         })
         .collect();
-    json!({"title": title, "bars": bars, "height": (items.len() * 24).max(24)})
+    svg_bars(id, title, items, max)
 }
 
 /// A rate in percent, or a dash when there was nothing to count.
@@ -85,10 +112,10 @@ pub async fn charts(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     let data = json!({
         "title": web.t(l, "dash.charts_title"),
         "charts": [
-            bars(web.t(l, "dash.by_week"), weeks, &plain),
-            bars(web.t(l, "dash.by_rule"), by_rule, &|id| (rule_title(l, id), Some(id.to_string()))),
-            bars(web.t(l, "dash.by_hospital"), by_hospital, &plain),
-            bars(web.t(l, "dash.by_district"), by_district, &plain),
+            bars("chart-week", web.t(l, "dash.by_week"), weeks, &plain),
+            bars("chart-rule", web.t(l, "dash.by_rule"), by_rule, &|id| (rule_title(l, id), Some(id.to_string()))),
+            bars("chart-hospital", web.t(l, "dash.by_hospital"), by_hospital, &plain),
+            bars("chart-district", web.t(l, "dash.by_district"), by_district, &plain),
         ],
     });
     staff_page(&req, &state, &staff, "charts", StatusCode::OK, data)

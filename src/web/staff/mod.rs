@@ -10,6 +10,7 @@ mod figures;
 mod hospital;
 mod login;
 mod queue;
+mod reports;
 
 pub use admin::*;
 pub use case::*;
@@ -19,6 +20,7 @@ pub use figures::*;
 pub use hospital::*;
 pub use login::*;
 pub use queue::*;
+pub use reports::*;
 
 use std::collections::HashMap;
 

@@ -230,6 +230,13 @@ fn cell(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// Appends one CSV line of `cells` (each quoted and defused), ended by CRLF.
+pub(super) fn push_csv_line(out: &mut String, cells: &[String]) {
+    let line = cells.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",");
+    out.push_str(&line);
+    out.push_str("\r\n");
+}
+
 /// The filtered queue as CSV (UTF-8 with a BOM, so that Excel opens Chinese text correctly).
 pub async fn export(
     req: HttpRequest,
@@ -295,24 +302,21 @@ const EXPORT_PAGE: i64 = 1_000;
 fn csv_lines(rows: Vec<shouzhen_store::cases::CaseRow>, l: Lang) -> String {
     let mut out = String::with_capacity(rows.len() * 160);
     for r in rows {
-        let line = [
-            r.id.to_string(),
-            r.rule.clone(),
-            rule_title(l, &r.rule),
-            r.severity,
-            r.status,
-            r.hospital.unwrap_or_default(),
-            r.district,
-            shouzhen_domain::time::rfc3339(r.occurred_at),
-            shouzhen_domain::time::rfc3339(r.opened_at),
-            r.summary,
-        ]
-        .iter()
-        .map(|c| cell(c))
-        .collect::<Vec<_>>()
-        .join(",");
-        out.push_str(&line);
-        out.push_str("\r\n");
+        push_csv_line(
+            &mut out,
+            &[
+                r.id.to_string(),
+                r.rule.clone(),
+                rule_title(l, &r.rule),
+                r.severity,
+                r.status,
+                r.hospital.unwrap_or_default(),
+                r.district,
+                shouzhen_domain::time::rfc3339(r.occurred_at),
+                shouzhen_domain::time::rfc3339(r.opened_at),
+                r.summary,
+            ],
+        );
     }
     out
 }
