@@ -387,6 +387,8 @@ async fn each_role_sees_its_reach_and_bad_queries_name_the_field() {
         ("from=2022-10-17&until=2022-10-16", "until"),
         ("from=2022-10-32", "from"),
         ("until=yesterday", "until"),
+        ("until=262142-12-31", "until"),
+        ("from=-262143-01-01", "from"),
         ("by=street", "by"),
         ("from=2021-01-01&until=2022-10-16", "from"),
         ("period=week", "period"),

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
@@ -51,7 +51,10 @@ impl ReportQuery {
         let mut errors = Vec::new();
         let date = |v: &Option<String>, field: &str, errors: &mut Vec<FieldError>| {
             let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
-            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+            // Years far from ours are refused, so that a day's arithmetic cannot overflow.
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1900..=9999).contains(&d.year()));
             if d.is_none() {
                 errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
             }
