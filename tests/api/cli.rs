@@ -377,6 +377,161 @@ fn import_loads_ndjson_through_the_rules_and_can_be_rerun() {
     assert!(text(&out.stderr).contains("--hospital"));
 }
 
+/// (hospital name, work order, channel, sealed contact, callback consent, description)
+type Stored = (String, Option<String>, String, Option<String>, bool, String);
+
+#[test]
+fn complaints_import_loads_the_good_rows_names_the_bad_ones_and_can_be_rerun() {
+    let env = Env::new();
+    let add = env.run(&[
+        "hospital",
+        "add",
+        "--code",
+        "BJ-CY",
+        "--name",
+        "北京朝阳医院",
+        "--district",
+        "朝阳区",
+        "--jurisdiction",
+        "beijing",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    // A platform's export: a BOM, a header, a description holding a comma, quotes and a line
+    // break (so the lines after it are counted as the file's lines, not as rows).
+    let csv = "\u{feff}hospital,category,occurred_at,description,contact_phone,contact_name,external_ref,channel,callback_consent\r\n\
+        BJ-CY,handover_delay,2026-11-28 10:30,\"来电反映：救护车到院后\"\"四十分钟\"\"无人交接,\r\n家属很着急\",13800138000,王先生,12345-0001,12345,是\r\n\
+        北京朝阳医院,pushed_away,2026-11-28T11:00,来电反映：被推到别的医院,13900139000,,12345-0002,12345,否\r\n\
+        某社区诊所,medication,2026-11-29 09:00,来电反映：药房缺药,,,12345-0003,12345,\r\n\
+        BJ-CY,no_such_category,2026-11-29 09:00,来电反映,13800138000,,12345-0004,12345,\r\n\
+        BJ-CY,medication,tomorrow,来电反映,13800138000,,12345-0005,12345,maybe\r\n\
+        BJ-CY,medication,2026-11-29 09:00,,abc,,,12345,\r\n\
+        ,medication,2026-11-29 09:00,来电反映,,,12345-0007,12345,\r\n\
+        BJ-CY,medication,2026-11-30 09:00,来电反映：夜间无药,13800138000,,12345-0008,12345,1\r\n";
+    let file = env.dir.path().join("orders.csv");
+    std::fs::write(&file, csv).expect("write");
+    let path = file.to_str().expect("path");
+    let out = env.run(&["complaints", "import", path]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    for expected in [
+        "filed 4, filed before (the same work orders) 0, rejected 4; cases opened 1",
+        "1 of them name a hospital that is not registered",
+        "line 6: category: is not a known category",
+        "line 7: callback_consent: must be true or false (1/0, 是/否); occurred_at: is not a date and time",
+        "line 8: external_ref: is required in an import (it makes a re-run safe); description: is required; contact_phone: is not a phone number",
+        "line 9: hospital: is required when the hospital is not in the list",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n---\n{stdout}");
+    }
+    assert!(
+        stderr.contains("4 rows were rejected (the others are loaded"),
+        "{stderr}"
+    );
+    for secret in ["13800138000", "13900139000", "王先生"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} printed"
+        );
+    }
+    let stored = || -> Vec<Stored> {
+        use diesel::prelude::*;
+        use shouzhen_store::schema::complaints::dsl as c;
+        let url = shouzhen_store::db::DatabaseUrl::parse(&env.url).expect("url");
+        let pool = shouzhen_store::db::pool(&url, 1).expect("pool");
+        let mut conn = pool.get().expect("conn");
+        c::complaints
+            .order(c::id.asc())
+            .select((
+                c::hospital_name,
+                c::external_ref,
+                c::channel,
+                c::contact_sealed,
+                c::callback_consent,
+                c::description,
+            ))
+            .load(&mut *conn)
+            .expect("load")
+    };
+    let rows = stored();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.0.as_str(), r.1.as_deref(), r.4))
+            .collect::<Vec<_>>(),
+        [
+            ("北京朝阳医院", Some("12345-0001"), true),
+            ("北京朝阳医院", Some("12345-0002"), false),
+            ("某社区诊所", Some("12345-0003"), false),
+            ("北京朝阳医院", Some("12345-0008"), true),
+        ]
+    );
+    assert!(rows.iter().all(|r| r.2 == "12345"));
+    // Sealed as at the desk: the contact only encrypted; the quoted, broken text intact.
+    assert!(
+        rows[0]
+            .3
+            .as_deref()
+            .is_some_and(|s| !s.contains("13800138000"))
+    );
+    assert!(
+        rows[0].5.contains("\"四十分钟\"无人交接,\r\n家属很着急")
+            || rows[0].5.contains("\"四十分钟\"无人交接,\n家属很着急"),
+        "{}",
+        rows[0].5
+    );
+
+    // Run again (as after fixing nothing): nothing filed twice, the same rows named.
+    let out = env.run(&["complaints", "import", path]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .contains("filed 0, filed before (the same work orders) 4, rejected 4; cases opened 0"),
+        "{stdout}"
+    );
+    assert_eq!(stored().len(), 4);
+
+    // NDJSON, named by --format whatever the file is called; unknown fields named.
+    let ndjson = env.dir.path().join("orders.txt");
+    std::fs::write(
+        &ndjson,
+        "{\"hospital\":\"BJ-CY\",\"category\":\"medication\",\"occurred_at\":\"2026-11-30T10:00\",\"description\":\"来电反映：缺药\",\"external_ref\":9,\"channel\":\"12345\",\"callback_consent\":true}\n\n{\"hospital\":\"BJ-CY\",\"caller\":\"x\"}\nnot json\n",
+    )
+    .expect("write");
+    let npath = ndjson.to_str().expect("path");
+    let out = env.run(&["complaints", "import", npath]);
+    assert!(
+        text(&out.stderr).contains("--format"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.run(&["complaints", "import", npath, "--format", "ndjson"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("filed 1, filed before (the same work orders) 0, rejected 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 3: caller: is not a known field"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 4: line: is not valid JSON"),
+        "{stdout}"
+    );
+    assert_eq!(stored().len(), 5);
+
+    // A header with a column the import does not know: nothing is loaded.
+    std::fs::write(&file, "hospital,category,occurred_at,description,external_ref,phone\r\nBJ-CY,medication,2026-11-30 09:00,x,12345-0100,1\r\n").expect("write");
+    let out = env.run(&["complaints", "import", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("line 1: `phone` is not a column"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(stored().len(), 5);
+}
+
 /// A free TCP port on loopback.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -2,6 +2,7 @@
 //! filing (with the complaint rules and links to matching cases), and the inspectors' actions.
 
 pub mod export;
+pub mod import;
 pub mod report;
 pub mod seal;
 
