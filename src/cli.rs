@@ -392,8 +392,9 @@ fn print_demo(public: &str, loaded: Option<&demo::DemoSummary>) {
             district.map(|d| format!(" ({d})")).unwrap_or_default()
         );
     }
-    let (email, hospital) = demo::HOSPITAL_USER;
-    println!("  {email:<36} hospital ({hospital}: its inbox at {public}/hospital)");
+    for (email, hospital) in [demo::HOSPITAL_USER, demo::OTHER_HOSPITAL_USER] {
+        println!("  {email:<36} hospital ({hospital}: its inbox at {public}/hospital)");
+    }
     println!(
         "\nTry:\n  TOKEN=$(curl -s {public}/api/v1/auth/login -H 'content-type: application/json' \\\n      -d '{{\"email\":\"supervisor@shouzhen.demo\",\"password\":\"{}\"}}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  curl -s -H \"Authorization: Bearer $TOKEN\" '{public}/api/v1/cases?severity=high&limit=5'",
         demo::PASSWORD

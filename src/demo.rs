@@ -21,6 +21,9 @@ pub const PASSWORD: &str = "shouzhen-demo";
 
 /// The demo hospital's own staff login (医务处) and its hospital.
 pub const HOSPITAL_USER: (&str, &str) = ("yiwu.chaoyang@shouzhen.demo", "BJ-CY");
+/// A second hospital's staff login, who answer that hospital's phone complaints (so that the
+/// three rates rank more than one hospital).
+pub const OTHER_HOSPITAL_USER: (&str, &str) = ("yiwu.haidian@shouzhen.demo", "BJ-HD");
 pub const USERS: &[(&str, &str, Option<&str>)] = &[
     ("admin@shouzhen.demo", "admin", None),
     ("supervisor@shouzhen.demo", "supervisor", None),
@@ -148,16 +151,18 @@ pub fn load(
             },
         )?;
     }
-    accounts::add_user(
-        conn,
-        &UserInput {
-            email: HOSPITAL_USER.0.to_string(),
-            role: "hospital".to_string(),
-            district: None,
-            password: PASSWORD.to_string(),
-            hospital: Some(HOSPITAL_USER.1.to_string()),
-        },
-    )?;
+    for (email, hospital) in [HOSPITAL_USER, OTHER_HOSPITAL_USER] {
+        accounts::add_user(
+            conn,
+            &UserInput {
+                email: email.to_string(),
+                role: "hospital".to_string(),
+                district: None,
+                password: PASSWORD.to_string(),
+                hospital: Some(hospital.to_string()),
+            },
+        )?;
+    }
 
     let mut total = 0;
     let mut patient_no = 0u32;
@@ -615,7 +620,9 @@ fn staff_of(
 /// its role at its time: one answered and called back satisfied (closed), one reopened at the
 /// callback (forwarded again), one reopened twice (so that `complaint.reopened` elevates it),
 /// one forwarded twelve days ago and never answered (so that `complaint.overdue` fires at the
-/// sweep), one answered three days ago whose callback is due, and one just forwarded.
+/// sweep), one answered three days ago whose callback is due, and one just forwarded; and, so
+/// that the three rates rank hospitals, BJ-HD's calls answered and called back satisfied, and
+/// SH-PD's forwarded late and not answered.
 fn hotline_loop(
     conn: &mut DbConn,
     keys: &Keys,
@@ -625,11 +632,20 @@ fn hotline_loop(
 ) -> AppResult<()> {
     use shouzhen_domain::actor::Role;
     let operator = staff_of(conn, "operator@shouzhen.demo", Role::Operator)?;
-    let hospital = staff_of(conn, HOSPITAL_USER.0, Role::HospitalStaff)?;
+    let staff = [
+        (
+            HOSPITAL_USER.1,
+            staff_of(conn, HOSPITAL_USER.0, Role::HospitalStaff)?,
+        ),
+        (
+            OTHER_HOSPITAL_USER.1,
+            staff_of(conn, OTHER_HOSPITAL_USER.0, Role::HospitalStaff)?,
+        ),
+    ];
     // (hours ago filed, category, description, steps: (hours ago, action, note, resolved, satisfaction))
     type Step = (i64, &'static str, &'static str, bool, &'static str);
     let answer = "已核实：当日急诊分诊护士未按首诊负责制接诊，已约谈科室并向来电人致歉。";
-    let calls: [(i64, &str, &str, Vec<Step>); 6] = [
+    let mut calls: Vec<(&str, i64, &str, &str, Vec<Step>)> = [
         (
             9 * 24,
             "refused_test",
@@ -725,8 +741,63 @@ fn hotline_loop(
             "孕妇临产，医院说封控区来的要先隔离。",
             vec![(1, "forward", "", false, "")],
         ),
-    ];
-    for (i, (hours_ago, category, text, steps)) in calls.into_iter().enumerate() {
+    ]
+    .into_iter()
+    .map(|(h, c, t, s)| (HOSPITAL_USER.1, h, c, t, s))
+    .collect();
+    // Elsewhere: BJ-HD answers quickly and its callers are satisfied; SH-PD's calls were
+    // forwarded late and are not answered (the rank's other end).
+    let quick = |h: i64, answer: &'static str, satisfaction: &'static str| -> Vec<Step> {
+        vec![
+            (h - 1, "forward", "", false, ""),
+            (h - 20, "answer", answer, false, ""),
+            (
+                h - 30,
+                "callback",
+                "来电人表示问题已解决。",
+                true,
+                satisfaction,
+            ),
+        ]
+    };
+    calls.extend([
+        (
+            "BJ-HD",
+            8 * 24,
+            "medication",
+            "来电反映：急诊药房夜间缺少常用退烧药。",
+            quick(8 * 24, "已补充夜间急诊药品储备。", "satisfied"),
+        ),
+        (
+            "BJ-HD",
+            5 * 24,
+            "other",
+            "来电反映：急诊候诊区没有座位，老人站了一个多小时。",
+            quick(5 * 24, "已增设候诊座椅并安排导医。", "basically_satisfied"),
+        ),
+        (
+            "BJ-HD",
+            3 * 24,
+            "medication",
+            "来电反映：取药窗口让先做核酸再取药。",
+            quick(3 * 24, "已纠正，取药不再查验核酸结果。", "satisfied"),
+        ),
+        (
+            "SH-PD",
+            10 * 24,
+            "other",
+            "来电反映：急诊咨询电话一直打不通。",
+            vec![(10 * 24 - 30, "forward", "", false, "")],
+        ),
+        (
+            "SH-PD",
+            2 * 24,
+            "medication",
+            "来电反映：透析病人取药被拖延。",
+            vec![(2 * 24 - 28, "forward", "", false, "")],
+        ),
+    ]);
+    for (i, (code, hours_ago, category, text, steps)) in calls.into_iter().enumerate() {
         let at = now - Duration::hours(hours_ago);
         let engine_at = |t: DateTime<Utc>| {
             Engine::new(
@@ -736,7 +807,7 @@ fn hotline_loop(
             )
         };
         let input = shouzhen_app::complaints::ComplaintInput {
-            hospital: Some(HOSPITAL_USER.1.to_string()),
+            hospital: Some(code.to_string()),
             hospital_name: None,
             category: Some(category.to_string()),
             occurred_at: Some((at - Duration::hours(2)).to_rfc3339()),
@@ -758,10 +829,9 @@ fn hotline_loop(
                 satisfaction: (action == "callback").then(|| satisfaction.to_string()),
                 ..Default::default()
             };
-            let by = if action == "answer" {
-                &hospital
-            } else {
-                &operator
+            let by = match staff.iter().find(|(h, _)| *h == code) {
+                Some((_, hospital)) if action == "answer" => hospital,
+                _ => &operator,
             };
             shouzhen_app::complaints::act(
                 conn,

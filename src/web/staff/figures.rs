@@ -20,7 +20,8 @@ pub(super) fn svg_bars(id: &str, title: String, items: Vec<Bar>, max: f64) -> Va
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let width = (b.value / max * 290.0).round().max(0.0) as i64;
+            // 270 of the 640 units, so that a figure as long as `100.0%` fits beside the longest.
+            let width = (b.value / max * 270.0).round().max(0.0) as i64;
             json!({"label": b.label, "note": b.note, "text": b.text, "y": i * 24, "width": width, "text_x": 306 + width})
         })
         .collect();

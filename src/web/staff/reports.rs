@@ -141,40 +141,14 @@ pub async fn reports(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         data["by_district"] = json!(r.by == "district");
         data["same_query"] = json!(same_query(r, l));
         if !r.rows.is_empty() {
-            data["charts"] = json!([
-                rate_chart(
-                    &state,
-                    l,
-                    "chart-score",
-                    "report.chart_score",
-                    &r.rows,
-                    |x| x.score
-                ),
-                rate_chart(
-                    &state,
-                    l,
-                    "chart-response",
-                    "report.chart_response",
-                    &r.rows,
-                    |x| x.response_rate
-                ),
-                rate_chart(
-                    &state,
-                    l,
-                    "chart-resolution",
-                    "report.chart_resolution",
-                    &r.rows,
-                    |x| x.resolution_rate
-                ),
-                rate_chart(
-                    &state,
-                    l,
-                    "chart-satisfaction",
-                    "report.chart_satisfaction",
-                    &r.rows,
-                    |x| x.satisfaction_rate
-                ),
-            ]);
+            data["charts"] = json!([rate_chart(
+                &state,
+                l,
+                "chart-score",
+                "report.chart_score",
+                &r.rows,
+                |x| x.score
+            )]);
         }
     }
     staff_page(&req, &state, &staff, "reports", status, data)
