@@ -390,6 +390,7 @@ async fn each_role_sees_its_reach_and_bad_queries_name_the_field() {
         ("until=262142-12-31", "until"),
         ("from=-262143-01-01", "from"),
         ("by=street", "by"),
+        ("until=", "until"),
         ("from=2021-01-01&until=2022-10-16", "from"),
         ("period=week", "period"),
     ] {

@@ -60,7 +60,7 @@ pub struct ComplaintInput {
 }
 
 fn channel_schema() -> utoipa::openapi::Object {
-    shouzhen_domain::openapi::one_of(shouzhen_domain::complaint::CHANNELS.iter().copied())
+    shouzhen_domain::openapi::one_of_or_null(shouzhen_domain::complaint::CHANNELS.iter().copied())
 }
 
 fn category_schema() -> utoipa::openapi::Object {
@@ -541,14 +541,19 @@ fn check_action(staff: &shouzhen_domain::actor::Staff, a: &ComplaintAction) -> A
                 "is required: whether the caller's matter was resolved",
             ));
         }
-        match a.satisfaction.as_deref() {
-            None => errors.push(FieldError::new("satisfaction", "is required")),
-            Some(s) if !SATISFACTIONS.contains(&s) => errors.push(FieldError::new(
-                "satisfaction",
-                format!("must be one of {}", SATISFACTIONS.join(", ")),
-            )),
-            Some(_) => {}
+        if a.satisfaction.is_none() {
+            errors.push(FieldError::new("satisfaction", "is required"));
         }
+    }
+    // Whatever the action, a satisfaction given is one of the three.
+    if a.satisfaction
+        .as_deref()
+        .is_some_and(|s| !SATISFACTIONS.contains(&s))
+    {
+        errors.push(FieldError::new(
+            "satisfaction",
+            format!("must be one of {}", SATISFACTIONS.join(", ")),
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::fields(errors));

@@ -26,15 +26,22 @@ pub const MAX_DAYS: i64 = 366;
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day (China date, YYYY-MM-DD) of complaints filed; default 29 days before `until`
+    #[param(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     /// Last day (China date, YYYY-MM-DD), included; default today
+    #[param(value_type = Option<String>, format = Date)]
     pub until: Option<String>,
     /// `hospital` (the default) or `district`
+    #[param(schema_with = by_schema)]
     pub by: Option<String>,
     /// The page's language (`zh`, `en`); the API ignores it
     #[serde(default)]
     #[param(ignore)]
     pub lang: Option<String>,
+}
+
+fn by_schema() -> utoipa::openapi::Object {
+    shouzhen_domain::openapi::one_of(["hospital", "district"])
 }
 
 /// A checked period and grouping.
@@ -50,7 +57,8 @@ impl ReportQuery {
     pub fn period(&self, today: NaiveDate) -> AppResult<Period> {
         let mut errors = Vec::new();
         let date = |v: &Option<String>, field: &str, errors: &mut Vec<FieldError>| {
-            let s = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+            // Given empty, it is not a date (left out, the default applies).
+            let s = v.as_deref().map(str::trim)?;
             // Years far from ours are refused, so that a day's arithmetic cannot overflow.
             let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .ok()
@@ -63,7 +71,7 @@ impl ReportQuery {
         let until = date(&self.until, "until", &mut errors).unwrap_or(today);
         let from = date(&self.from, "from", &mut errors).unwrap_or(until - Duration::days(29));
         let by_district = match self.by.as_deref().map(str::trim) {
-            None | Some("") | Some("hospital") => false,
+            None | Some("hospital") => false,
             Some("district") => true,
             Some(_) => {
                 errors.push(FieldError::new("by", "must be hospital or district"));
