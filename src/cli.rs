@@ -39,6 +39,9 @@ pub enum Command {
     /// Manage hospitals (API clients).
     #[command(subcommand)]
     Hospital(HospitalCommand),
+    /// Manage 120 dispatch centres (API clients posting their call logs).
+    #[command(subcommand)]
+    Dispatch(DispatchCommand),
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
@@ -77,6 +80,26 @@ pub enum AuditCommand {
     /// chain that was changed, deleted or inserted out of order (exit status 1), and print each
     /// chain's head to keep elsewhere.
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DispatchCommand {
+    /// Register a 120 dispatch centre and print its API credentials once (its token works
+    /// only on /api/v1/dispatch-events).
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        district: String,
+        /// The jurisdiction whose policy pack judges this centre (e.g. dandong).
+        #[arg(long, default_value = "national")]
+        jurisdiction: String,
+        /// Print `{"client_id": ..., "client_secret": ...}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,7 +326,30 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 .db(move |conn| accounts::add_hospital(conn, &input))
                 .await
                 .map_err(describe)?;
-            print_credentials(&hospital.code, &creds, args.json);
+            print_credentials("hospital", &hospital.code, &creds, args.json);
+            Ok(())
+        }
+        Command::Dispatch(DispatchCommand::Add {
+            code,
+            name,
+            district,
+            jurisdiction,
+            json,
+        }) => {
+            let state = blocking(move || startup::prepare(settings)).await?;
+            let input = HospitalInput {
+                code,
+                name,
+                district,
+                jurisdiction,
+                capacity: 0,
+                email: None,
+            };
+            let (centre, creds) = state
+                .db(move |conn| accounts::add_dispatch_centre(conn, &input))
+                .await
+                .map_err(describe)?;
+            print_credentials("dispatch centre", &centre.code, &creds, json);
             Ok(())
         }
         Command::Hospital(HospitalCommand::RotateSecret { code, json }) => {
@@ -313,7 +359,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 .db(move |conn| accounts::rotate_secret(conn, &c))
                 .await
                 .map_err(describe)?;
-            print_credentials(&code, &creds, json);
+            print_credentials("hospital", &code, &creds, json);
             Ok(())
         }
         Command::User(UserCommand::Add {
@@ -349,14 +395,14 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
     }
 }
 
-fn print_credentials(code: &str, creds: &accounts::Credentials, as_json: bool) {
+fn print_credentials(what: &str, code: &str, creds: &accounts::Credentials, as_json: bool) {
     if as_json {
         println!(
             "{}",
             json!({"client_id": creds.client_id, "client_secret": creds.client_secret})
         );
     } else {
-        println!("hospital {code}");
+        println!("{what} {code}");
         println!("  client_id:     {}", creds.client_id);
         println!("  client_secret: {}", creds.client_secret);
         println!("The secret is shown only this once; only its hash is stored.");

@@ -51,28 +51,7 @@ pub async fn post_events(
     state: web::Data<AppState>,
     hospital: HospitalPrincipal,
 ) -> ApiResult<HttpResponse> {
-    let format = match media_type(&req).as_deref() {
-        Some(m) if is_json(m) => BodyFormat::Json,
-        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
-            BodyFormat::Ndjson
-        }
-        _ => {
-            return Err(AppError::UnsupportedMediaType(
-                "send application/json (an event or an array) or application/x-ndjson".into(),
-            )
-            .into());
-        }
-    };
-    let mut payload = payload.into_inner();
-    let body = read_body(&req, &mut payload, MAX_BYTES).await?;
-    let values = intake::split_body(&body, format)?;
-    if values.len() > MAX_EVENTS {
-        return Err(AppError::PayloadTooLarge(format!(
-            "{} events in one request; the limit is {MAX_EVENTS}",
-            values.len()
-        ))
-        .into());
-    }
+    let (values, body_len) = read_events(&req, payload).await?;
     let poster = Poster {
         hospital_id: hospital.hospital_id,
         code: hospital.code.clone(),
@@ -91,12 +70,56 @@ pub async fn post_events(
         Batch::prepare(&keys, poster, items)
     };
     // A few events take microseconds: not worth a hop to the blocking pool.
-    let batch = if body.len() <= 16 * 1024 {
+    let batch = if body_len <= 16 * 1024 {
         prepare()?
     } else {
         web::block(prepare).await??
     };
     let report: IngestReport = state.ingest.submit(batch).await?;
+    count(&state, &report);
+    tracing::info!(
+        hospital = %hospital.code,
+        accepted = report.accepted,
+        duplicates = report.duplicates,
+        rejected = report.rejected.len(),
+        "intake events"
+    );
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// A log's events from a request body (one object, an array, or NDJSON; at most
+/// [`MAX_EVENTS`] events and [`MAX_BYTES`]), and the body's length.
+pub async fn read_events(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<(Vec<serde_json::Value>, usize)> {
+    let format = match media_type(req).as_deref() {
+        Some(m) if is_json(m) => BodyFormat::Json,
+        Some("application/x-ndjson" | "application/ndjson" | "application/jsonl") => {
+            BodyFormat::Ndjson
+        }
+        _ => {
+            return Err(AppError::UnsupportedMediaType(
+                "send application/json (an event or an array) or application/x-ndjson".into(),
+            )
+            .into());
+        }
+    };
+    let mut payload = payload.into_inner();
+    let body = read_body(req, &mut payload, MAX_BYTES).await?;
+    let values = intake::split_body(&body, format)?;
+    if values.len() > MAX_EVENTS {
+        return Err(AppError::PayloadTooLarge(format!(
+            "{} events in one request; the limit is {MAX_EVENTS}",
+            values.len()
+        ))
+        .into());
+    }
+    Ok((values, body.len()))
+}
+
+/// The events a request stored, repeated and rejected, in the metrics.
+pub fn count(state: &AppState, report: &IngestReport) {
     let m = &state.metrics;
     m.events_ingested
         .with_label_values(&["accepted"])
@@ -107,12 +130,4 @@ pub async fn post_events(
     m.events_ingested
         .with_label_values(&["rejected"])
         .inc_by(report.rejected.len() as u64);
-    tracing::info!(
-        hospital = %hospital.code,
-        accepted = report.accepted,
-        duplicates = report.duplicates,
-        rejected = report.rejected.len(),
-        "intake events"
-    );
-    Ok(HttpResponse::Ok().json(report))
 }

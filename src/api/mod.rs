@@ -3,6 +3,7 @@
 pub mod body;
 pub mod cases;
 pub mod complaints;
+pub mod dispatch;
 pub mod health;
 pub mod intake;
 pub mod login;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/oauth/token").post(oauth::token))
     .service(web::resource("/api/v1/auth/login").post(login::login))
     .service(web::resource("/api/v1/intake-events").post(intake::post_events))
+    .service(web::resource("/api/v1/dispatch-events").post(dispatch::post_events))
     .service(web::resource("/api/v1/cases").get(cases::list))
     .service(web::resource("/api/v1/cases/{id}").get(cases::get))
     .service(web::resource("/api/v1/cases/{id}/actions").post(cases::act))

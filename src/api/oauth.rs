@@ -180,7 +180,12 @@ pub async fn token(
         ));
     }
     let ttl = state.settings.token_ttl;
-    let access = token::issue(&state.keys.jwt, &client_id, Role::Hospital, ttl)
-        .map_err(AppError::internal)?;
+    // A hospital's client gets a hospital's token, a dispatch centre's a centre's.
+    let role = hospital
+        .as_ref()
+        .map(|h| Role::of_source(&h.kind))
+        .unwrap_or(Role::Hospital);
+    let access =
+        token::issue(&state.keys.jwt, &client_id, role, ttl).map_err(AppError::internal)?;
     Ok(TokenResponse::bearer(access, ttl))
 }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 
-use super::{cases, complaints, health, intake, login, oauth, reports};
+use super::{cases, complaints, dispatch, health, intake, login, oauth, reports};
 use crate::error::Problem;
 use shouzhen_domain::field::FieldError;
 
@@ -21,6 +21,7 @@ use shouzhen_domain::field::FieldError;
         oauth::token,
         login::login,
         intake::post_events,
+        dispatch::post_events,
         cases::list,
         cases::get,
         cases::act,
@@ -37,7 +38,7 @@ use shouzhen_domain::field::FieldError;
         health::metrics,
     ),
     components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest,
-        shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody,
+        shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody, shouzhen_domain::dispatch::RawDispatchEvent, dispatch::DispatchBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         shouzhen_app::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
         complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop,
@@ -46,6 +47,7 @@ use shouzhen_domain::field::FieldError;
     tags(
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),
         (name = "intake", description = "Hospitals' intake logs"),
+        (name = "dispatch", description = "120 dispatch centres' call logs"),
         (name = "cases", description = "Violations flagged by the rule engine"),
         (name = "complaints", description = "Citizens' complaints (12320 style) and their tracking"),
         (name = "operations", description = "Health and metrics"),

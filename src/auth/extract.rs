@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::principal::HospitalPrincipal;
+use super::principal::{DispatchPrincipal, HospitalPrincipal};
 use super::token::{self, Claims};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -71,38 +71,57 @@ fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError
     Ok(claims)
 }
 
+/// The machine client of the token, if its role is `role` and its source is of that kind and
+/// not disabled (read through the cache).
+async fn machine(req: HttpRequest, role: Role) -> Result<HospitalPrincipal, ApiError> {
+    let state = state(&req)?;
+    let claims = bearer_claims(&req, &state)?;
+    if claims.role != role {
+        return Err(AppError::Forbidden(
+            match role {
+                Role::Dispatch => {
+                    "this endpoint is for 120 dispatch centres' clients; other tokens cannot use it"
+                }
+                _ => "this endpoint is for hospital clients; other tokens cannot use it",
+            }
+            .into(),
+        )
+        .into());
+    }
+    if let Some(known) = state.hospitals.get(&claims.sub) {
+        return known.ok_or_else(unknown_client);
+    }
+    let client_id = claims.sub.clone();
+    let principal = state
+        .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &client_id)?))
+        .await?
+        .filter(|h| !h.disabled && Role::of_source(&h.kind) == role)
+        .map(|h| HospitalPrincipal {
+            hospital_id: h.id,
+            code: h.code,
+            district: h.district,
+            jurisdiction: h.jurisdiction,
+        });
+    state.hospitals.put(claims.sub, principal.clone());
+    principal.ok_or_else(unknown_client)
+}
+
 impl FromRequest for HospitalPrincipal {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(machine(req.clone(), Role::Hospital))
+    }
+}
+
+impl FromRequest for DispatchPrincipal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            let state = state(&req)?;
-            let claims = bearer_claims(&req, &state)?;
-            if claims.role != Role::Hospital {
-                return Err(AppError::Forbidden(
-                    "this endpoint is for hospital clients; dashboard tokens cannot use it".into(),
-                )
-                .into());
-            }
-            if let Some(known) = state.hospitals.get(&claims.sub) {
-                return known.ok_or_else(unknown_client);
-            }
-            let client_id = claims.sub.clone();
-            let principal = state
-                .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &client_id)?))
-                .await?
-                .filter(|h| !h.disabled)
-                .map(|h| Self {
-                    hospital_id: h.id,
-                    code: h.code,
-                    district: h.district,
-                    jurisdiction: h.jurisdiction,
-                });
-            state.hospitals.put(claims.sub, principal.clone());
-            principal.ok_or_else(unknown_client)
-        })
+        Box::pin(async move { machine(req, Role::Dispatch).await.map(DispatchPrincipal) })
     }
 }
 
@@ -114,9 +133,9 @@ fn unknown_client() -> ApiError {
 async fn staff_with(req: HttpRequest, min: Role) -> Result<Staff, ApiError> {
     let state = state(&req)?;
     let claims = bearer_claims(&req, &state)?;
-    if claims.role == Role::Hospital {
+    if claims.role.is_machine() {
         return Err(AppError::Forbidden(
-            "this endpoint is for inspectors; hospital tokens cannot use it".into(),
+            "this endpoint is for inspectors; hospital and dispatch tokens cannot use it".into(),
         )
         .into());
     }

@@ -9,6 +9,11 @@ pub struct HospitalPrincipal {
     pub jurisdiction: String,
 }
 
+/// A 120 dispatch centre's machine client, authenticated by its Bearer token: a principal of
+/// the same register, reached only with a centre's token.
+#[derive(Debug, Clone)]
+pub struct DispatchPrincipal(pub HospitalPrincipal);
+
 /// Hospitals by client id, as the token check last read them, for a few seconds: a busy
 /// hospital's requests do not each read its row. Disabling a hospital takes effect on every
 /// instance within [`HospitalCache::TTL`].

@@ -12,6 +12,7 @@ mod cli;
 mod complaints;
 mod dashboard;
 mod desk;
+mod dispatch;
 mod email;
 mod foundation;
 mod hospital_loop;

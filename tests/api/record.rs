@@ -214,6 +214,7 @@ async fn an_event_inserted_out_of_order_is_reported() {
                 acuity: Some("routine"),
                 closure_id: None,
                 payload,
+                call_id: None,
             }
             .hash();
             let chain_hash =

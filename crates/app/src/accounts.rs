@@ -82,6 +82,24 @@ pub fn add_hospital(
     conn: &mut DbConn,
     input: &HospitalInput,
 ) -> AppResult<(Hospital, Credentials)> {
+    add_source(conn, shouzhen_store::hospitals::HOSPITAL, input)
+}
+
+/// Registers a 120 dispatch centre (a machine client like a hospital's; `capacity` and
+/// `email` unused).
+pub fn add_dispatch_centre(
+    conn: &mut DbConn,
+    input: &HospitalInput,
+) -> AppResult<(Hospital, Credentials)> {
+    add_source(conn, shouzhen_store::hospitals::DISPATCH, input)
+}
+
+/// Registers a log source of `kind` and makes its client credentials (the secret shown once).
+fn add_source(
+    conn: &mut DbConn,
+    kind: &str,
+    input: &HospitalInput,
+) -> AppResult<(Hospital, Credentials)> {
     let errors = validate_hospital(input);
     let email = input
         .email
@@ -91,8 +109,13 @@ pub fn add_hospital(
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
+    let prefix = if kind == shouzhen_store::hospitals::DISPATCH {
+        "dc"
+    } else {
+        "hc"
+    };
     let credentials = Credentials {
-        client_id: format!("hc_{}", random_token(12)),
+        client_id: format!("{prefix}_{}", random_token(12)),
         client_secret: random_token(32),
     };
     let secret_hash = password::hash_client_secret(&credentials.client_secret);
@@ -108,11 +131,12 @@ pub fn add_hospital(
         disabled: false,
         created_at: shouzhen_store::now(),
         email: email.as_deref(),
+        kind,
     };
     match shouzhen_store::hospitals::insert(conn, &new) {
         Ok(h) => Ok((h, credentials)),
         Err(e) if db::is_unique_violation(&e) => Err(AppError::Conflict(format!(
-            "a hospital with code {} is already registered",
+            "the code {} is already registered (to a hospital or a dispatch centre)",
             input.code
         ))),
         Err(e) => Err(e.into()),

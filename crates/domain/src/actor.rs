@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// A 120 dispatch centre's machine client (its call log).
+    Dispatch,
     /// A hospital's machine client (its systems posting their logs).
     Hospital,
     /// A hospital's own staff (医务处), bound to one hospital: they see and answer only the
@@ -21,12 +23,27 @@ pub enum Role {
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Dispatch => "dispatch",
             Self::Hospital => "hospital",
             Self::HospitalStaff => "hospital",
             Self::Operator => "operator",
             Self::Inspector => "inspector",
             Self::Supervisor => "supervisor",
             Self::Admin => "admin",
+        }
+    }
+
+    /// A machine client's role (a hospital's or a dispatch centre's systems), never a user's.
+    pub fn is_machine(self) -> bool {
+        matches!(self, Self::Dispatch | Self::Hospital)
+    }
+
+    /// The role of a log source's machine client, by the source's kind in the register.
+    pub fn of_source(kind: &str) -> Self {
+        if kind == "dispatch" {
+            Self::Dispatch
+        } else {
+            Self::Hospital
         }
     }
 

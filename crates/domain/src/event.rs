@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
 
+/// A closed set of text values: `ALL`, `as_str`, `parse`, and serde as the text.
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -28,6 +29,8 @@ macro_rules! string_enum {
         }
     };
 }
+
+pub(crate) use string_enum;
 
 string_enum!(EventKind {
     Arrival = "arrival",
@@ -272,6 +275,97 @@ fn short_text(
     (!v.is_empty()).then(|| v.to_string())
 }
 
+/// `event_id`: required, 1-128 characters, no control characters (the idempotency key).
+pub(crate) fn event_id_field(errors: &mut Vec<FieldError>, id: Option<&str>) -> String {
+    match id {
+        None => errors.push(FieldError::new("event_id", "is required")),
+        Some(id) if id.is_empty() || id.chars().count() > 128 => {
+            errors.push(FieldError::new("event_id", "must be 1-128 characters"))
+        }
+        Some(id) if id.chars().any(char::is_control) => errors.push(FieldError::new(
+            "event_id",
+            "must not contain control characters",
+        )),
+        _ => {}
+    }
+    id.unwrap_or_default().to_string()
+}
+
+/// `occurred_at`: required, RFC 3339 with an offset, not in the future, not before 2000.
+pub(crate) fn occurred_at_field(
+    errors: &mut Vec<FieldError>,
+    occurred_at: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match occurred_at {
+        None => {
+            errors.push(FieldError::new("occurred_at", "is required"));
+            None
+        }
+        Some(s) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => {
+                let t = t.with_timezone(&Utc);
+                if t > now + MAX_FUTURE {
+                    errors.push(FieldError::new(
+                        "occurred_at",
+                        "is more than 5 minutes in the future",
+                    ));
+                } else if t.timestamp() < 946_684_800 {
+                    errors.push(FieldError::new("occurred_at", "is before the year 2000"));
+                }
+                Some(t)
+            }
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "occurred_at",
+                    "must be an RFC 3339 time with an offset, e.g. 2022-04-02T08:15:00+08:00",
+                ));
+                None
+            }
+        },
+    }
+}
+
+/// `patient`: either the sender's own `ref` or an `id_number`, never both.
+pub(crate) fn patient_field(
+    errors: &mut Vec<FieldError>,
+    patient: Option<RawPatient>,
+) -> Option<PatientId> {
+    match patient {
+        None => None,
+        Some(p) => match (p.reference, p.id_number) {
+            (Some(r), None) if !r.trim().is_empty() && r.chars().count() <= 128 => {
+                Some(PatientId::Ref(r.trim().to_string()))
+            }
+            (None, Some(n)) if !n.trim().is_empty() && n.chars().count() <= 64 => {
+                Some(PatientId::IdNumber(n))
+            }
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new(
+                    "patient",
+                    "give either ref or id_number, not both",
+                ));
+                None
+            }
+            (None, None) => {
+                errors.push(FieldError::new("patient", "must have ref or id_number"));
+                None
+            }
+            (Some(_), None) => {
+                errors.push(FieldError::new("patient.ref", "must be 1-128 characters"));
+                None
+            }
+            (None, Some(_)) => {
+                errors.push(FieldError::new(
+                    "patient.id_number",
+                    "must be 1-64 characters",
+                ));
+                None
+            }
+        },
+    }
+}
+
 impl IntakeEvent {
     /// Validates a raw event against the contract, reporting every field at fault.
     pub fn parse(raw: RawEvent, now: DateTime<Utc>) -> Result<Self, Vec<FieldError>> {
@@ -280,19 +374,7 @@ impl IntakeEvent {
             errors.push(FieldError::new(field, "is required"));
         };
 
-        let event_id = raw.event_id.clone().unwrap_or_default();
-        match raw.event_id.as_deref() {
-            None => required(&mut errors, "event_id"),
-            Some(id) if id.is_empty() || id.chars().count() > 128 => {
-                errors.push(FieldError::new("event_id", "must be 1-128 characters"))
-            }
-            Some(id) if id.chars().any(char::is_control) => errors.push(FieldError::new(
-                "event_id",
-                "must not contain control characters",
-            )),
-            _ => {}
-        }
-
+        let event_id = event_id_field(&mut errors, raw.event_id.as_deref());
         let kind = match raw.kind.as_deref() {
             None => {
                 required(&mut errors, "type");
@@ -301,67 +383,8 @@ impl IntakeEvent {
             v => one_of(&mut errors, "type", v, EventKind::parse, EventKind::ALL),
         };
 
-        let occurred_at = match raw.occurred_at.as_deref() {
-            None => {
-                required(&mut errors, "occurred_at");
-                None
-            }
-            Some(s) => match DateTime::parse_from_rfc3339(s) {
-                Ok(t) => {
-                    let t = t.with_timezone(&Utc);
-                    if t > now + MAX_FUTURE {
-                        errors.push(FieldError::new(
-                            "occurred_at",
-                            "is more than 5 minutes in the future",
-                        ));
-                    } else if t.timestamp() < 946_684_800 {
-                        errors.push(FieldError::new("occurred_at", "is before the year 2000"));
-                    }
-                    Some(t)
-                }
-                Err(_) => {
-                    errors.push(FieldError::new(
-                        "occurred_at",
-                        "must be an RFC 3339 time with an offset, e.g. 2022-04-02T08:15:00+08:00",
-                    ));
-                    None
-                }
-            },
-        };
-
-        let patient = match raw.patient {
-            None => None,
-            Some(p) => match (p.reference, p.id_number) {
-                (Some(r), None) if !r.trim().is_empty() && r.chars().count() <= 128 => {
-                    Some(PatientId::Ref(r.trim().to_string()))
-                }
-                (None, Some(n)) if !n.trim().is_empty() && n.chars().count() <= 64 => {
-                    Some(PatientId::IdNumber(n))
-                }
-                (Some(_), Some(_)) => {
-                    errors.push(FieldError::new(
-                        "patient",
-                        "give either ref or id_number, not both",
-                    ));
-                    None
-                }
-                (None, None) => {
-                    errors.push(FieldError::new("patient", "must have ref or id_number"));
-                    None
-                }
-                (Some(_), None) => {
-                    errors.push(FieldError::new("patient.ref", "must be 1-128 characters"));
-                    None
-                }
-                (None, Some(_)) => {
-                    errors.push(FieldError::new(
-                        "patient.id_number",
-                        "must be 1-64 characters",
-                    ));
-                    None
-                }
-            },
-        };
+        let occurred_at = occurred_at_field(&mut errors, raw.occurred_at.as_deref(), now);
+        let patient = patient_field(&mut errors, raw.patient);
 
         let acuity = one_of(
             &mut errors,

@@ -4,6 +4,7 @@
 //!
 //! - [`event`]: intake events as hospitals send them (`RawEvent`) and as the rules read them
 //!   (`IntakeEvent`, only built from a valid one);
+//! - [`dispatch`]: a 120 centre's call log (`RawDispatchEvent` → `DispatchEvent`);
 //! - [`rules`]: the rules, one module each, with their citations and tests;
 //! - [`policy`]: policy packs, the dated per-jurisdiction settings of the rules;
 //! - [`case`], [`complaint`]: statuses and state machines;
@@ -18,6 +19,7 @@ pub mod actor;
 pub mod calendar;
 pub mod case;
 pub mod complaint;
+pub mod dispatch;
 pub mod event;
 pub mod field;
 #[cfg(feature = "openapi")]

@@ -60,24 +60,42 @@ pub struct EventContent<'a> {
     pub acuity: Option<&'a str>,
     pub closure_id: Option<&'a str>,
     pub payload: &'a str,
+    /// A 120 call's id (dispatch centres' events); covered only when present, so that the
+    /// hashes of the rows stored before it existed stay as they were.
+    pub call_id: Option<&'a str>,
 }
 
 impl EventContent<'_> {
     pub fn hash(&self) -> String {
         let opt = |v: Option<&str>| v.map(|s| format!("1{s}")).unwrap_or_else(|| "0".into());
-        digest(&[
+        let (hospital, occurred, received) = (
+            self.hospital_id.to_string(),
+            micros(self.occurred_at).to_string(),
+            micros(self.received_at).to_string(),
+        );
+        let (patient, acuity, closure) = (
+            opt(self.patient_key),
+            opt(self.acuity),
+            opt(self.closure_id),
+        );
+        let call = self.call_id.map(|c| format!("call:{c}"));
+        let mut parts: Vec<&[u8]> = vec![
             b"intake_event/v1",
-            self.hospital_id.to_string().as_bytes(),
+            hospital.as_bytes(),
             self.event_id.as_bytes(),
             self.content_hash.as_bytes(),
             self.kind.as_bytes(),
-            micros(self.occurred_at).to_string().as_bytes(),
-            micros(self.received_at).to_string().as_bytes(),
-            opt(self.patient_key).as_bytes(),
-            opt(self.acuity).as_bytes(),
-            opt(self.closure_id).as_bytes(),
+            occurred.as_bytes(),
+            received.as_bytes(),
+            patient.as_bytes(),
+            acuity.as_bytes(),
+            closure.as_bytes(),
             self.payload.as_bytes(),
-        ])
+        ];
+        if let Some(call) = &call {
+            parts.push(call.as_bytes());
+        }
+        digest(&parts)
     }
 }
 
@@ -234,7 +252,13 @@ mod tests {
             acuity: None,
             closure_id: None,
             payload: "{}",
+            call_id: None,
         };
+        let with_call = EventContent {
+            call_id: Some("C-1"),
+            ..e
+        };
+        assert_ne!(e.hash(), with_call.hash(), "a call id is covered");
         let empty_patient = EventContent {
             patient_key: Some(""),
             ..e

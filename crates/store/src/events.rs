@@ -19,7 +19,7 @@ pub struct NewEvent<'a> {
     pub chain_hash: String,
 }
 
-/// Rows per multi-row insert on SQLite: 12 columns each, well under its 32,766 bound
+/// Rows per multi-row insert on SQLite: 13 columns each, well under its 32,766 bound
 /// parameters.
 const INSERT_CHUNK: usize = 1_000;
 /// Values per `IN (...)` list.
@@ -44,6 +44,7 @@ macro_rules! event_values {
             payload.eq(e.payload),
             row_hash.eq(r.row_hash.as_str()),
             chain_hash.eq(r.chain_hash.as_str()),
+            call_id.eq(e.call_id),
         )
     }};
 }
@@ -219,7 +220,7 @@ macro_rules! view_columns {
     };
 }
 
-/// One patient's events between two event times.
+/// One patient's events at hospitals between two event times.
 pub fn for_patient(
     conn: &mut DbConn,
     patient_key: &str,
@@ -228,6 +229,7 @@ pub fn for_patient(
 ) -> QueryResult<Vec<EventView>> {
     let rows: Vec<Row> = intake_events::table
         .inner_join(hospitals::table)
+        .filter(hospitals::kind.eq(crate::hospitals::HOSPITAL))
         .filter(intake_events::patient_key.eq(patient_key))
         .filter(intake_events::occurred_at.between(from, to))
         .order((intake_events::occurred_at.asc(), intake_events::id.asc()))
@@ -237,7 +239,7 @@ pub fn for_patient(
     Ok(rows.into_iter().filter_map(view).collect())
 }
 
-/// The events of several patients between two event times, by patient key, each patient's in
+/// The events of several patients at hospitals between two event times, by patient key, each patient's in
 /// event time: one query per thousand patients instead of one per patient.
 pub fn for_patients(
     conn: &mut DbConn,
@@ -249,6 +251,7 @@ pub fn for_patients(
     for chunk in patient_keys.chunks(IN_CHUNK) {
         let rows: Vec<(Row, Option<String>)> = intake_events::table
             .inner_join(hospitals::table)
+            .filter(hospitals::kind.eq(crate::hospitals::HOSPITAL))
             .filter(intake_events::patient_key.eq_any(chunk))
             .filter(intake_events::occurred_at.between(from, to))
             .order((

@@ -5,6 +5,12 @@ use serde::Serialize;
 use crate::db::DbConn;
 use crate::schema::hospitals;
 
+/// The kinds of log sources in the register (`hospitals.kind`): a hospital, and a 120
+/// dispatch centre. Both post their logs the same way; only a hospital is a hospital to the
+/// rules, the board, complaints and hospital users.
+pub const HOSPITAL: &str = "hospital";
+pub const DISPATCH: &str = "dispatch";
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = hospitals)]
 pub struct Hospital {
@@ -23,6 +29,8 @@ pub struct Hospital {
     pub last_received_at: Option<NaiveDateTime>,
     /// Where the hospital's notices go (forwarded cases, returns, reminders).
     pub email: Option<String>,
+    /// [`HOSPITAL`] or [`DISPATCH`].
+    pub kind: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -39,6 +47,7 @@ pub struct NewHospital<'a> {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub email: Option<&'a str>,
+    pub kind: &'a str,
 }
 
 /// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).
@@ -46,7 +55,7 @@ pub fn insert(conn: &mut DbConn, new: &NewHospital<'_>) -> QueryResult<Hospital>
     diesel::insert_into(hospitals::table)
         .values(new)
         .execute(conn)?;
-    by_code(conn, new.code)?.ok_or(diesel::result::Error::NotFound)
+    source_by_code(conn, new.kind, new.code)?.ok_or(diesel::result::Error::NotFound)
 }
 
 pub fn by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<Hospital>> {
@@ -57,9 +66,16 @@ pub fn by_client_id(conn: &mut DbConn, client_id: &str) -> QueryResult<Option<Ho
         .optional()
 }
 
+/// A hospital by its code (never a dispatch centre's).
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Hospital>> {
+    source_by_code(conn, HOSPITAL, code)
+}
+
+/// A log source of `kind` by its code.
+pub fn source_by_code(conn: &mut DbConn, kind: &str, code: &str) -> QueryResult<Option<Hospital>> {
     hospitals::table
         .filter(hospitals::code.eq(code))
+        .filter(hospitals::kind.eq(kind))
         .select(Hospital::as_select())
         .first(conn)
         .optional()
@@ -73,8 +89,15 @@ pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Hospital>> {
         .optional()
 }
 
+/// The hospitals (not the dispatch centres), by code.
 pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Hospital>> {
+    all_of(conn, HOSPITAL)
+}
+
+/// The log sources of `kind`, by code.
+pub fn all_of(conn: &mut DbConn, kind: &str) -> QueryResult<Vec<Hospital>> {
     hospitals::table
+        .filter(hospitals::kind.eq(kind))
         .order(hospitals::code.asc())
         .select(Hospital::as_select())
         .load(conn)

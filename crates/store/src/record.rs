@@ -62,6 +62,7 @@ type EventRow = (
     String,
     String,
     String,
+    Option<String>,
 );
 
 /// One hospital's chain as `verify` walks it.
@@ -118,6 +119,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                 intake_events::payload,
                 intake_events::row_hash,
                 intake_events::chain_hash,
+                intake_events::call_id,
             ))
             .load(conn)?;
         let Some(last) = rows.last() else { break };
@@ -142,6 +144,7 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<Report> {
                 acuity: r.8.as_deref(),
                 closure_id: r.9.as_deref(),
                 payload: &r.10,
+                call_id: r.13.as_deref(),
             }
             .hash();
             // The content hash of the idempotency check covers id, patient and payload too.

@@ -16,6 +16,7 @@ diesel::table! {
         last_received_at -> Nullable<Timestamp>,
         event_chain_head -> Nullable<Text>,
         email -> Nullable<Text>,
+        kind -> Text,
     }
 }
 
@@ -47,6 +48,7 @@ diesel::table! {
         payload -> Text,
         row_hash -> Text,
         chain_hash -> Text,
+        call_id -> Nullable<Text>,
     }
 }
 

@@ -14,6 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
 use event::{IntakeEvent, PatientId, RawEvent};
 use serde_json::Value;
+use shouzhen_domain::dispatch::{DispatchEvent, RawDispatchEvent};
 use shouzhen_domain::field::FieldError;
 use shouzhen_store::db::{self, DbConn};
 
@@ -109,8 +110,11 @@ pub fn split_body(body: &[u8], format: BodyFormat) -> AppResult<Vec<Value>> {
     }
 }
 
-/// Validates one parsed JSON value as an event.
-pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<IntakeEvent, Rejection> {
+/// The event's id (for its rejection) and the value read as a `T` (every field at fault named).
+fn read_raw<T: serde::de::DeserializeOwned>(
+    index: usize,
+    value: Value,
+) -> Result<(Option<String>, T), Rejection> {
     let event_id = value
         .get("event_id")
         .and_then(|v| v.as_str())
@@ -122,7 +126,7 @@ pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<Intake
             vec![FieldError::new("event", "must be a JSON object")],
         ));
     }
-    let raw: RawEvent = serde_path_to_error::deserialize(value).map_err(|e| {
+    let raw: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         Rejection::new(
@@ -134,7 +138,34 @@ pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<Intake
             )],
         )
     })?;
+    Ok((event_id, raw))
+}
+
+/// Validates one parsed JSON value as an event.
+pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<IntakeEvent, Rejection> {
+    let (event_id, raw): (_, RawEvent) = read_raw(index, value)?;
     IntakeEvent::parse(raw, now).map_err(|errors| Rejection::new(index, event_id, errors))
+}
+
+/// Validates one parsed JSON value as a 120 centre's event. Whether its `hospital` is
+/// registered is checked against `hospitals` (the register's codes, read once per request).
+pub fn validate_dispatch(
+    index: usize,
+    value: Value,
+    now: DateTime<Utc>,
+    hospitals: &BTreeSet<String>,
+) -> Result<DispatchEvent, Rejection> {
+    let (event_id, raw): (_, RawDispatchEvent) = read_raw(index, value)?;
+    let ev =
+        DispatchEvent::parse(raw, now).map_err(|e| Rejection::new(index, event_id.clone(), e))?;
+    match &ev.body.hospital {
+        Some(h) if !hospitals.contains(h) => Err(Rejection::new(
+            index,
+            event_id,
+            vec![FieldError::new("hospital", "is not a registered hospital")],
+        )),
+        _ => Ok(ev),
+    }
 }
 
 /// The keyed pseudonym of the patient: identity numbers link across hospitals; a hospital's own
@@ -195,6 +226,8 @@ pub struct Prepared {
     acuity: Option<&'static str>,
     occurred: NaiveDateTime,
     closure: Option<String>,
+    /// A 120 call's id (dispatch events).
+    call: Option<String>,
     payload: String,
     hash: String,
 }
@@ -222,6 +255,9 @@ pub struct Batch {
     pub poster: Poster,
     pub events: Vec<Prepared>,
     pub rejected: Vec<Rejection>,
+    /// A 120 centre's call log: stored and chained like a hospital's, but no hospital rule
+    /// judges it and it keeps no hospital's feed alive.
+    pub dispatch: bool,
 }
 
 impl Batch {
@@ -253,6 +289,7 @@ impl Batch {
                 acuity: ev.body.acuity.map(|a| a.as_str()),
                 occurred: ev.body.occurred_naive(),
                 closure: ev.body.closure.as_ref().map(|c| c.id.clone()),
+                call: None,
                 hash: shouzhen_domain::record::content_hash(&ev.event_id, key.as_deref(), &payload),
                 event_id: ev.event_id,
                 key,
@@ -263,6 +300,52 @@ impl Batch {
             poster,
             events,
             rejected,
+            dispatch: false,
+        })
+    }
+
+    /// [`Batch::prepare`] for a 120 centre's events: a patient's `id_number` is pseudonymised
+    /// with the same key as a hospital's, so that the ambulance's patient links to the
+    /// hospital's own events.
+    pub fn prepare_dispatch(
+        keys: &Keys,
+        poster: Poster,
+        items: Vec<Result<DispatchEvent, Rejection>>,
+    ) -> Result<Self, shouzhen_store::StoreError> {
+        let mut events = Vec::with_capacity(items.len());
+        let mut rejected = Vec::new();
+        for (index, item) in items.into_iter().enumerate() {
+            let ev = match item {
+                Ok(ev) => ev,
+                Err(rejection) => {
+                    rejected.push(rejection);
+                    continue;
+                }
+            };
+            let key = ev
+                .patient
+                .as_ref()
+                .map(|p| patient_key(keys, poster.hospital_id, p));
+            let payload = serde_json::to_string(&ev.body)
+                .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))?;
+            events.push(Prepared {
+                index,
+                kind: ev.body.kind.as_str(),
+                acuity: ev.body.acuity.map(|a| a.as_str()),
+                occurred: ev.body.occurred_naive(),
+                closure: None,
+                call: ev.body.call_id.clone(),
+                hash: shouzhen_domain::record::content_hash(&ev.event_id, key.as_deref(), &payload),
+                event_id: ev.event_id,
+                key,
+                payload,
+            });
+        }
+        Ok(Self {
+            poster,
+            events,
+            rejected,
+            dispatch: true,
         })
     }
 
@@ -323,7 +406,9 @@ pub fn ingest_group(
                 match outcome {
                     Stored::New => {
                         report.accepted += 1;
-                        touched.add(ev, *hospital_id);
+                        if !batches[*b].dispatch {
+                            touched.add(ev, *hospital_id);
+                        }
                     }
                     Stored::Duplicate => report.duplicates += 1,
                     Stored::Conflict => report.rejected.push(conflict(ev.index, &ev.event_id)),
@@ -333,7 +418,7 @@ pub fn ingest_group(
         let mut alive = BTreeSet::new();
         for (batch, report) in batches.iter().zip(reports.iter_mut()) {
             report.rejected.sort_by_key(|r| r.index);
-            if report.accepted + report.duplicates > 0 {
+            if report.accepted + report.duplicates > 0 && !batch.dispatch {
                 alive.insert((batch.poster.hospital_id, batch.poster.jurisdiction.as_str()));
             }
         }
@@ -524,6 +609,7 @@ fn store_events(
                 acuity: ev.acuity,
                 closure_id: ev.closure.as_deref(),
                 payload: &ev.payload,
+                call_id: ev.call.as_deref(),
             };
             let row_hash = content.hash();
             prev = shouzhen_domain::record::link(&prev, &row_hash);
