@@ -492,7 +492,9 @@ pub struct ComplaintActionBody {
 }
 
 fn satisfaction_schema() -> utoipa::openapi::Object {
-    shouzhen_domain::openapi::one_of_or_null(shouzhen_domain::complaint::SATISFACTIONS.iter().copied())
+    shouzhen_domain::openapi::one_of_or_null(
+        shouzhen_domain::complaint::SATISFACTIONS.iter().copied(),
+    )
 }
 
 fn complaint_action_schema() -> utoipa::openapi::Object {

@@ -260,48 +260,77 @@ pub struct Batch {
     pub dispatch: bool,
 }
 
+/// The columns of a stored event besides its id, patient and body.
+pub struct Columns {
+    kind: &'static str,
+    acuity: Option<&'static str>,
+    occurred: NaiveDateTime,
+    closure: Option<String>,
+    call: Option<String>,
+}
+
+/// What storing needs of a valid event of either log: its id, its patient, and its stored
+/// body's columns.
+pub trait Loggable {
+    fn event_id(&self) -> &str;
+    fn patient(&self) -> Option<&PatientId>;
+    fn columns(&self) -> Columns;
+    /// The stored body's canonical JSON.
+    fn payload(&self) -> serde_json::Result<String>;
+}
+
+impl Loggable for IntakeEvent {
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+    fn patient(&self) -> Option<&PatientId> {
+        self.patient.as_ref()
+    }
+    fn columns(&self) -> Columns {
+        let b = &self.body;
+        Columns {
+            kind: b.kind.as_str(),
+            acuity: b.acuity.map(|a| a.as_str()),
+            occurred: b.occurred_naive(),
+            closure: b.closure.as_ref().map(|c| c.id.clone()),
+            call: None,
+        }
+    }
+    fn payload(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&self.body)
+    }
+}
+
+impl Loggable for DispatchEvent {
+    fn event_id(&self) -> &str {
+        &self.event_id
+    }
+    fn patient(&self) -> Option<&PatientId> {
+        self.patient.as_ref()
+    }
+    fn columns(&self) -> Columns {
+        let b = &self.body;
+        Columns {
+            kind: b.kind.as_str(),
+            acuity: b.acuity.map(|a| a.as_str()),
+            occurred: b.occurred_naive(),
+            closure: None,
+            call: b.call_id.clone(),
+        }
+    }
+    fn payload(&self) -> serde_json::Result<String> {
+        serde_json::to_string(&self.body)
+    }
+}
+
 impl Batch {
-    /// Pseudonymises, serialises and hashes the valid events; keeps the rejections.
+    /// Pseudonymises, serialises and hashes a hospital's valid events; keeps the rejections.
     pub fn prepare(
         keys: &Keys,
         poster: Poster,
         items: Vec<Result<IntakeEvent, Rejection>>,
     ) -> Result<Self, shouzhen_store::StoreError> {
-        let mut events = Vec::with_capacity(items.len());
-        let mut rejected = Vec::new();
-        for (index, item) in items.into_iter().enumerate() {
-            let ev = match item {
-                Ok(ev) => ev,
-                Err(rejection) => {
-                    rejected.push(rejection);
-                    continue;
-                }
-            };
-            let key = ev
-                .patient
-                .as_ref()
-                .map(|p| patient_key(keys, poster.hospital_id, p));
-            let payload = serde_json::to_string(&ev.body)
-                .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))?;
-            events.push(Prepared {
-                index,
-                kind: ev.body.kind.as_str(),
-                acuity: ev.body.acuity.map(|a| a.as_str()),
-                occurred: ev.body.occurred_naive(),
-                closure: ev.body.closure.as_ref().map(|c| c.id.clone()),
-                call: None,
-                hash: shouzhen_domain::record::content_hash(&ev.event_id, key.as_deref(), &payload),
-                event_id: ev.event_id,
-                key,
-                payload,
-            });
-        }
-        Ok(Self {
-            poster,
-            events,
-            rejected,
-            dispatch: false,
-        })
+        Self::prepare_log(keys, poster, items, false)
     }
 
     /// [`Batch::prepare`] for a 120 centre's events: a patient's `id_number` is pseudonymised
@@ -312,6 +341,15 @@ impl Batch {
         poster: Poster,
         items: Vec<Result<DispatchEvent, Rejection>>,
     ) -> Result<Self, shouzhen_store::StoreError> {
+        Self::prepare_log(keys, poster, items, true)
+    }
+
+    fn prepare_log<T: Loggable>(
+        keys: &Keys,
+        poster: Poster,
+        items: Vec<Result<T, Rejection>>,
+        dispatch: bool,
+    ) -> Result<Self, shouzhen_store::StoreError> {
         let mut events = Vec::with_capacity(items.len());
         let mut rejected = Vec::new();
         for (index, item) in items.into_iter().enumerate() {
@@ -323,20 +361,25 @@ impl Batch {
                 }
             };
             let key = ev
-                .patient
-                .as_ref()
+                .patient()
                 .map(|p| patient_key(keys, poster.hospital_id, p));
-            let payload = serde_json::to_string(&ev.body)
+            let payload = ev
+                .payload()
                 .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))?;
+            let c = ev.columns();
             events.push(Prepared {
                 index,
-                kind: ev.body.kind.as_str(),
-                acuity: ev.body.acuity.map(|a| a.as_str()),
-                occurred: ev.body.occurred_naive(),
-                closure: None,
-                call: ev.body.call_id.clone(),
-                hash: shouzhen_domain::record::content_hash(&ev.event_id, key.as_deref(), &payload),
-                event_id: ev.event_id,
+                kind: c.kind,
+                acuity: c.acuity,
+                occurred: c.occurred,
+                closure: c.closure,
+                call: c.call,
+                hash: shouzhen_domain::record::content_hash(
+                    ev.event_id(),
+                    key.as_deref(),
+                    &payload,
+                ),
+                event_id: ev.event_id().to_string(),
                 key,
                 payload,
             });
@@ -345,7 +388,7 @@ impl Batch {
             poster,
             events,
             rejected,
-            dispatch: true,
+            dispatch,
         })
     }
 
