@@ -51,8 +51,15 @@ pub enum Command {
         /// The NDJSON file.
         file: std::path::PathBuf,
         /// The code of the hospital whose events these are.
+        #[arg(
+            long,
+            required_unless_present = "dispatch",
+            conflicts_with = "dispatch"
+        )]
+        hospital: Option<String>,
+        /// The code of the 120 dispatch centre whose call log this is.
         #[arg(long)]
-        hospital: String,
+        dispatch: Option<String>,
         /// Events per transaction.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
@@ -195,6 +202,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
         Command::Import {
             file,
             hospital,
+            dispatch,
             batch,
         } => {
             let state = blocking(move || startup::prepare(settings)).await?;
@@ -205,7 +213,12 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                     policy: &state.policy,
                     notifier: &state.notifier,
                 };
-                import::run(&importer, &file, &hospital, batch.max(1))
+                let source = match (&hospital, &dispatch) {
+                    (Some(h), _) => import::Source::Hospital(h),
+                    (None, Some(d)) => import::Source::Dispatch(d),
+                    (None, None) => return Err("give --hospital CODE or --dispatch CODE".into()),
+                };
+                import::run(&importer, &file, source, batch.max(1))
             })
             .await
         }

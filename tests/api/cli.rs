@@ -532,6 +532,95 @@ fn complaints_import_loads_the_good_rows_names_the_bad_ones_and_can_be_rerun() {
     assert_eq!(stored().len(), 5);
 }
 
+#[test]
+fn dispatch_add_prints_a_centres_credentials_and_import_loads_its_call_log_once() {
+    let env = Env::new();
+    assert!(
+        env.run(&[
+            "hospital",
+            "add",
+            "--code",
+            "DD-1",
+            "--name",
+            "丹东市人民医院"
+        ])
+        .status
+        .success()
+    );
+    let out = env.run(&[
+        "dispatch",
+        "add",
+        "--code",
+        "DD-120",
+        "--name",
+        "丹东市急救中心",
+        "--jurisdiction",
+        "dandong",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let creds: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        creds["client_id"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("dc_")),
+        "{creds}"
+    );
+    let again = env.run(&["dispatch", "add", "--code", "DD-1", "--name", "x"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already registered"),
+        "{}",
+        text(&again.stderr)
+    );
+    let file = env.dir.path().join("calls.ndjson");
+    let mut lines = Vec::new();
+    for i in 0..300 {
+        lines.push(format!(r#"{{"event_id":"r{i}","type":"call_received","call_id":"C-{i}","occurred_at":"2022-07-01T10:00:00+08:00"}}"#));
+        lines.push(format!(r#"{{"event_id":"a{i}","type":"call_answered","call_id":"C-{i}","acuity":"urgent","occurred_at":"2022-07-01T10:00:09+08:00"}}"#));
+    }
+    lines.push(r#"{"event_id":"h1","type":"at_hospital","call_id":"C-1","hospital":"NOPE","occurred_at":"2022-07-01T10:20:00+08:00"}"#.into());
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let path = file.to_str().expect("path");
+    let out = env.run(&["import", path, "--dispatch", "DD-120", "--batch", "250"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("600 events stored, 0 duplicates, 1 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 601: hospital: is not a registered hospital"),
+        "{stdout}"
+    );
+    let out = env.run(&["import", path, "--dispatch", "DD-120"]);
+    assert!(
+        text(&out.stdout).contains("0 events stored, 600 duplicates, 1 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A hospital's code is not a centre's, nor the other way round.
+    let out = env.run(&["import", path, "--dispatch", "DD-1"]);
+    assert!(
+        text(&out.stderr).contains("--dispatch: no dispatch centre with code DD-1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = env.run(&["import", path, "--hospital", "DD-120"]);
+    assert!(
+        text(&out.stderr).contains("--hospital: no hospital with code DD-120"),
+        "{}",
+        text(&out.stderr)
+    );
+    let verify = env.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stdout).contains("ok: 600 intake events"),
+        "{}",
+        text(&verify.stdout)
+    );
+}
+
 /// A free TCP port on loopback.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -260,3 +260,37 @@ async fn bad_dispatch_events_are_refused_naming_the_field_and_nothing_of_them_is
         "only the good event is stored"
     );
 }
+
+#[actix_web::test]
+async fn an_admin_sees_the_centres_and_a_disabled_centres_token_stops_working() {
+    let app = TestApp::spawn().await;
+    let centre = centre_token(&app, "DD-120").await;
+    app.staff_token("admin@wjw.example.cn", "admin", None).await;
+    let mut admin = common::Visitor::new(&app);
+    assert_eq!(admin.login("admin@wjw.example.cn").await, 303);
+    let (status, _, page) = admin.get("/admin").await;
+    assert_eq!(status, 200);
+    let centres = page.split("id=\"centres\"").nth(1).unwrap_or("");
+    assert!(
+        centres.contains("DD-120") && centres.contains("dc_"),
+        "{page}"
+    );
+    let token = admin.token("/admin").await;
+    assert_eq!(
+        admin
+            .post("/admin/hospitals/DD-120/toggle", &token, &[])
+            .await
+            .0,
+        200
+    );
+    let (status, body) = post(&app, &centre, call("c1", "call_received", "10:00:00")).await;
+    assert_eq!(status, 401, "{body}");
+    let (_, _, page) = admin.get("/admin?lang=en").await;
+    assert!(
+        page.split("id=\"centres\"")
+            .nth(1)
+            .unwrap_or("")
+            .contains("(disabled)"),
+        "{page}"
+    );
+}

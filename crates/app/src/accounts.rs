@@ -143,9 +143,10 @@ fn add_source(
     }
 }
 
-/// Replaces a hospital's client secret; the old one stops working at once.
+/// Replaces a hospital's (or a dispatch centre's) client secret; the old one stops working
+/// at once.
 pub fn rotate_secret(conn: &mut DbConn, code: &str) -> AppResult<Credentials> {
-    let hospital = shouzhen_store::hospitals::by_code(conn, code)?
+    let hospital = shouzhen_store::hospitals::any_by_code(conn, code)?
         .ok_or_else(|| AppError::NotFound(format!("no hospital with code {code}")))?;
     let client_secret = random_token(32);
     shouzhen_store::hospitals::set_secret(

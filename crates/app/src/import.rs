@@ -1,5 +1,6 @@
-//! `shouzhen import FILE --hospital CODE`: NDJSON bulk load through the same validation,
-//! storage and rules as the API, one transaction per batch, with a progress bar.
+//! `shouzhen import FILE --hospital CODE` (or `--dispatch CODE`, a 120 centre's call log):
+//! NDJSON bulk load through the same validation, storage and rules as the API, one transaction
+//! per batch, with a progress bar.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -24,12 +25,52 @@ pub struct Importer<'a> {
     pub notifier: &'a Notifier,
 }
 
+/// Whose log a file is.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Hospital(&'a str),
+    Dispatch(&'a str),
+}
+
+/// One line, validated as its source's event.
+enum Item {
+    Intake(Result<shouzhen_domain::event::IntakeEvent, Rejection>),
+    Dispatch(Result<shouzhen_domain::dispatch::DispatchEvent, Rejection>),
+}
+
 /// Loads the file; the error is the message for the user (also when events were rejected).
-pub fn run(state: &Importer<'_>, file: &Path, hospital: &str, batch: usize) -> Result<(), String> {
+pub fn run(
+    state: &Importer<'_>,
+    file: &Path,
+    source: Source<'_>,
+    batch: usize,
+) -> Result<(), String> {
     let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
-    let h = shouzhen_store::hospitals::by_code(&mut conn, hospital)
+    let (kind, what, code) = match source {
+        Source::Hospital(c) => (
+            shouzhen_store::hospitals::HOSPITAL,
+            "--hospital: no hospital",
+            c,
+        ),
+        Source::Dispatch(c) => (
+            shouzhen_store::hospitals::DISPATCH,
+            "--dispatch: no dispatch centre",
+            c,
+        ),
+    };
+    let h = shouzhen_store::hospitals::source_by_code(&mut conn, kind, code)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("--hospital: no hospital with code {hospital}"))?;
+        .ok_or_else(|| format!("{what} with code {code}"))?;
+    // The hospitals a centre's ambulances may reach.
+    let hospitals: std::collections::BTreeSet<String> = match source {
+        Source::Hospital(_) => Default::default(),
+        Source::Dispatch(_) => shouzhen_store::hospitals::all(&mut conn)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|h| !h.disabled)
+            .map(|h| h.code)
+            .collect(),
+    };
     let poster = Poster {
         hospital_id: h.id,
         code: h.code,
@@ -52,13 +93,23 @@ pub fn run(state: &Importer<'_>, file: &Path, hospital: &str, batch: usize) -> R
         if line.trim().is_empty() {
             continue;
         }
-        let item = match serde_json::from_str::<serde_json::Value>(&line) {
-            Ok(v) => intake::validate(pending.len(), v, now),
-            Err(e) => Err(Rejection::new(
-                pending.len(),
-                None,
-                vec![FieldError::new("line", format!("is not valid JSON: {e}"))],
-            )),
+        let index = pending.len();
+        let item = match (serde_json::from_str::<serde_json::Value>(&line), source) {
+            (Ok(v), Source::Hospital(_)) => Item::Intake(intake::validate(index, v, now)),
+            (Ok(v), Source::Dispatch(_)) => {
+                Item::Dispatch(intake::validate_dispatch(index, v, now, &hospitals))
+            }
+            (Err(e), _) => {
+                let bad = Rejection::new(
+                    index,
+                    None,
+                    vec![FieldError::new("line", format!("is not valid JSON: {e}"))],
+                );
+                match source {
+                    Source::Hospital(_) => Item::Intake(Err(bad)),
+                    Source::Dispatch(_) => Item::Dispatch(Err(bad)),
+                }
+            }
         };
         pending.push((n + 1, item));
         if pending.len() >= batch {
@@ -101,10 +152,7 @@ pub fn run(state: &Importer<'_>, file: &Path, hospital: &str, batch: usize) -> R
     }
 }
 
-type Pending = (
-    usize,
-    Result<shouzhen_domain::event::IntakeEvent, Rejection>,
-);
+type Pending = (usize, Item);
 
 #[derive(Default)]
 struct Tally {
@@ -127,10 +175,23 @@ fn flush(
         return Ok(());
     }
     let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
-    let items = pending.drain(..).map(|(_, item)| item).collect();
+    let (mut intake_items, mut dispatch_items) = (Vec::new(), Vec::new());
+    for (_, item) in pending.drain(..) {
+        match item {
+            Item::Intake(i) => intake_items.push(i),
+            Item::Dispatch(d) => dispatch_items.push(d),
+        }
+    }
+    // A file is one source's: one of the two is empty.
+    let batch = if dispatch_items.is_empty() {
+        intake::Batch::prepare(state.keys, poster.clone(), intake_items)
+    } else {
+        intake::Batch::prepare_dispatch(state.keys, poster.clone(), dispatch_items)
+    }
+    .map_err(|e| format!("database: {e}"))?;
     let engine = Engine::new(state.policy, state.notifier, shouzhen_store::now());
-    let (report, touched) = intake::store_only(conn, state.keys, &engine, poster, items)
-        .map_err(|e| format!("database: {e}"))?;
+    let (report, touched) =
+        intake::store_only(conn, &engine, &batch).map_err(|e| format!("database: {e}"))?;
     tally.touched.extend(touched);
     tally.accepted += report.accepted;
     tally.duplicates += report.duplicates;

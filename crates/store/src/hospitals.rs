@@ -71,6 +71,15 @@ pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Hospital>> {
     source_by_code(conn, HOSPITAL, code)
 }
 
+/// A log source of any kind by its code (codes are unique across kinds).
+pub fn any_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Hospital>> {
+    hospitals::table
+        .filter(hospitals::code.eq(code))
+        .select(Hospital::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// A log source of `kind` by its code.
 pub fn source_by_code(conn: &mut DbConn, kind: &str, code: &str) -> QueryResult<Option<Hospital>> {
     hospitals::table

@@ -16,10 +16,11 @@ async fn admin_page(
             Ok((
                 shouzhen_store::users::all(conn)?,
                 shouzhen_store::hospitals::all(conn)?,
+                shouzhen_store::hospitals::all_of(conn, shouzhen_store::hospitals::DISPATCH)?,
             ))
         })
         .await;
-    let (users, hospitals) = match loaded {
+    let (users, hospitals, centres) = match loaded {
         Ok(v) => v,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
@@ -28,6 +29,7 @@ async fn admin_page(
         "users": users.iter().map(|u| json!({"id": u.id, "email": u.email, "role": u.role, "district": u.district, "disabled": u.disabled,
             "hospital": u.hospital_id.and_then(|h| hospitals.iter().find(|x| x.id == h)).map(|h| h.code.clone())})).collect::<Vec<_>>(),
         "hospitals": hospitals,
+        "centres": centres,
         "secret": secret,
         "error": error,
     });
@@ -187,7 +189,8 @@ pub async fn admin_toggle_hospital(
     let code = path.into_inner();
     let cached = state.clone();
     let response = admin_post(req, payload, state, "hospital.toggle", move |conn, _| {
-        let h = shouzhen_store::hospitals::by_code(conn, &code)?
+        // A hospital or a dispatch centre: the register's codes are unique across both.
+        let h = shouzhen_store::hospitals::any_by_code(conn, &code)?
             .ok_or_else(|| AppError::NotFound(String::new()))?;
         shouzhen_store::hospitals::set_disabled(conn, h.id, !h.disabled)?;
         Ok((h.code, None))

@@ -481,12 +481,10 @@ pub fn ingest_group(
 /// include those of duplicates, so that a re-run after an interruption judges everything.
 pub fn store_only(
     conn: &mut DbConn,
-    keys: &Keys,
     engine: &Engine<'_>,
-    poster: &Poster,
-    items: Vec<Result<IntakeEvent, Rejection>>,
+    batch: &Batch,
 ) -> Result<(IngestReport, Touched), shouzhen_store::StoreError> {
-    let batch = Batch::prepare(keys, poster.clone(), items)?;
+    let poster = &batch.poster;
     db::write_tx(conn, |conn| {
         let mut report = IngestReport {
             rejected: batch.rejected.clone(),
@@ -505,10 +503,12 @@ pub fn store_only(
                 }
             }
             // A re-run after an interruption judges the duplicates too.
-            touched.add(ev, poster.hospital_id);
+            if !batch.dispatch {
+                touched.add(ev, poster.hospital_id);
+            }
         }
         report.rejected.sort_by_key(|r| r.index);
-        if report.accepted + report.duplicates > 0 {
+        if report.accepted + report.duplicates > 0 && !batch.dispatch {
             let alive = [(poster.hospital_id, poster.jurisdiction.as_str())];
             engine.feed_alive(conn, &stored.to_touch(engine, &alive))?;
         }
