@@ -4,7 +4,9 @@
 //! run: `sqlite3 .import` into an equivalent table on SQLite, `COPY` on PostgreSQL.
 //!
 //! `cargo bench --bench ingest` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...` for
-//! PostgreSQL. `BENCH_BATCHES` (default 10) requests per hospital.
+//! PostgreSQL. `BENCH_BATCHES` (default 10) requests per hospital. `BENCH_LOG=dispatch`: 10
+//! 120 dispatch centres instead, each posting its call log (calls received, answered,
+//! dispatched, at the scene) to `/api/v1/dispatch-events`.
 
 #[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
@@ -19,12 +21,45 @@ mod workload;
 
 use workload::{BATCH, HOSPITALS, batch};
 
+/// 1,000 events of a centre's log: 250 calls, each received, answered, dispatched and at the
+/// scene, a few seconds and minutes apart.
+fn dispatch_batch(centre: usize, b: usize) -> serde_json::Value {
+    let base = chrono::DateTime::parse_from_rfc3339("2022-07-01T00:00:00+08:00").expect("time");
+    let mut events = Vec::with_capacity(BATCH);
+    for c in 0..BATCH / 4 {
+        let call = format!("C-{centre}-{b}-{c}");
+        let t = base + chrono::Duration::seconds((b * BATCH + c * 4) as i64);
+        for (i, (kind, after)) in [
+            ("call_received", 0),
+            ("call_answered", 7),
+            ("dispatched", 90),
+            ("at_scene", 700),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut ev = serde_json::json!({"event_id": format!("{call}-{i}"), "type": kind, "call_id": call,
+                "occurred_at": (t + chrono::Duration::seconds(after)).to_rfc3339()});
+            if kind == "call_answered" {
+                ev["acuity"] = serde_json::json!("urgent");
+            }
+            events.push(ev);
+        }
+    }
+    serde_json::Value::Array(events)
+}
+
 fn main() {
     let batches: usize = common::env_number("BENCH_BATCHES", 10);
-    let backend = if common::is_postgres() {
-        "postgresql"
-    } else {
-        "sqlite"
+    let dispatch = std::env::var("BENCH_LOG").is_ok_and(|v| v == "dispatch");
+    let backend = match (
+        common::is_postgres(),
+        std::env::var("BENCH_LOG").is_ok_and(|v| v == "dispatch"),
+    ) {
+        (true, false) => "postgresql",
+        (false, false) => "sqlite",
+        (true, true) => "pg/120",
+        (false, true) => "sqlite/120",
     };
     actix_web::rt::System::new().block_on(async move {
         let app = common::TestApp::builder()
@@ -33,13 +68,43 @@ fn main() {
             .await;
         let mut tokens = Vec::new();
         for h in 0..HOSPITALS {
-            tokens.push(app.hospital_token(&format!("BENCH-{h}")).await);
+            let code = format!("BENCH-{h}");
+            tokens.push(if dispatch {
+                let input = shouzhen_app::accounts::HospitalInput {
+                    code,
+                    name: "基准急救中心".into(),
+                    district: String::new(),
+                    jurisdiction: "dandong".into(),
+                    capacity: 0,
+                    email: None,
+                };
+                let (_, creds) = app
+                    .state
+                    .db(move |conn| shouzhen_app::accounts::add_dispatch_centre(conn, &input))
+                    .await
+                    .expect("centre");
+                app.token_for(&creds).await
+            } else {
+                app.hospital_token(&code).await
+            });
         }
+        let path = if dispatch {
+            "/api/v1/dispatch-events"
+        } else {
+            "/api/v1/intake-events"
+        };
         // Bodies are serialised before the clock starts: the client's work is not measured.
         let bodies: Vec<Vec<Vec<u8>>> = (0..HOSPITALS)
             .map(|h| {
                 (0..batches)
-                    .map(|b| serde_json::to_vec(&batch(h, b, 0)).expect("json"))
+                    .map(|b| {
+                        let body = if dispatch {
+                            dispatch_batch(h, b)
+                        } else {
+                            serde_json::Value::Array(batch(h, b, 0))
+                        };
+                        serde_json::to_vec(&body).expect("json")
+                    })
                     .collect()
             })
             .collect();
@@ -50,7 +115,7 @@ fn main() {
                 for body in mine {
                     let resp = app
                         .client
-                        .post(app.url("/api/v1/intake-events"))
+                        .post(app.url(path))
                         .bearer_auth(token)
                         .content_type("application/json")
                         .send_body(body.clone())
@@ -89,7 +154,7 @@ fn main() {
     });
 }
 
-const COLUMNS: &str = "hospital_id,event_id,content_hash,kind,occurred_at,received_at,patient_key,acuity,closure_id,payload,row_hash,chain_hash";
+const COLUMNS: &str = "hospital_id,event_id,content_hash,kind,occurred_at,received_at,patient_key,acuity,closure_id,payload,row_hash,chain_hash,call_id";
 
 /// Dumps the stored rows to CSV and times the database's own bulk loader on them: into an
 /// equivalent empty table (same columns, indexes and constraints, the foreign key to the
@@ -118,11 +183,13 @@ async fn raw_bulk_load(app: &common::TestApp) -> (f64, f64) {
                  event_id TEXT NOT NULL, content_hash TEXT NOT NULL, kind TEXT NOT NULL, \
                  occurred_at TIMESTAMP NOT NULL, received_at TIMESTAMP NOT NULL, patient_key TEXT, \
                  acuity TEXT, closure_id TEXT, payload TEXT NOT NULL, row_hash TEXT NOT NULL, \
-                 chain_hash TEXT NOT NULL, UNIQUE (hospital_id, event_id));\n\
+                 chain_hash TEXT NOT NULL, call_id TEXT, UNIQUE (hospital_id, event_id));\n\
                  CREATE INDEX p ON intake_events (patient_key, occurred_at);\n\
                  CREATE INDEX k ON intake_events (hospital_id, kind, occurred_at);\n\
                  CREATE INDEX c ON intake_events (hospital_id, closure_id) \
-                 WHERE closure_id IS NOT NULL;\n",
+                 WHERE closure_id IS NOT NULL;\n\
+                 CREATE INDEX d ON intake_events (hospital_id, call_id) \
+                 WHERE call_id IS NOT NULL;\n",
                 hospitals = hospitals.display(),
             );
             run(Command::new("sqlite3").arg(&raw), &schema);
