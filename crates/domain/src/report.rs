@@ -7,10 +7,9 @@ use serde::Serialize;
 /// What one complaint adds to its row.
 #[derive(Debug, Clone)]
 pub struct Item {
-    pub created_at: NaiveDateTime,
     /// When it was first acknowledged or forwarded (forwarding acknowledges).
     pub responded_at: Option<NaiveDateTime>,
-    /// `created_at` plus the limit of `complaint.unanswered` for its jurisdiction.
+    /// Its filing time plus the limit of `complaint.unanswered` for its jurisdiction.
     pub respond_by: NaiveDateTime,
     /// The last callback: (resolved, satisfaction).
     pub callback: Option<(bool, String)>,
@@ -128,7 +127,6 @@ mod tests {
 
     fn item(responded: Option<i64>, callback: Option<(bool, &str)>) -> Item {
         Item {
-            created_at: t(0),
             responded_at: responded.map(t),
             respond_by: t(24),
             callback: callback.map(|(r, s)| (r, s.to_string())),

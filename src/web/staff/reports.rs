@@ -71,24 +71,23 @@ fn row_json(state: &AppState, l: Lang, r: &ReportRow, link: bool) -> Value {
     })
 }
 
-fn rate_chart(
-    state: &AppState,
-    l: Lang,
-    id: &str,
-    title: &str,
-    rows: &[ReportRow],
-    rate: fn(&ReportRow) -> Option<f64>,
-) -> Value {
+/// The bar chart of the rows' scores, in rank order.
+fn score_chart(state: &AppState, l: Lang, rows: &[ReportRow]) -> Value {
     let bars = rows
         .iter()
         .map(|r| Bar {
             label: row_name(state, l, r),
             note: None,
-            value: rate(r).unwrap_or(0.0),
-            text: pct(rate(r)),
+            value: r.score.unwrap_or(0.0),
+            text: pct(r.score),
         })
         .collect();
-    svg_bars(id, state.web.t(l, title), bars, 100.0)
+    svg_bars(
+        "chart-score",
+        state.web.t(l, "report.chart_score"),
+        bars,
+        100.0,
+    )
 }
 
 /// `GET /reports`: the table, the charts, and the links to the CSV and the bulletin.
@@ -141,14 +140,7 @@ pub async fn reports(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         data["by_district"] = json!(r.by == "district");
         data["same_query"] = json!(same_query(r, l));
         if !r.rows.is_empty() {
-            data["charts"] = json!([rate_chart(
-                &state,
-                l,
-                "chart-score",
-                "report.chart_score",
-                &r.rows,
-                |x| x.score
-            )]);
+            data["charts"] = json!([score_chart(&state, l, &r.rows)]);
         }
     }
     staff_page(&req, &state, &staff, "reports", status, data)
@@ -169,17 +161,16 @@ pub async fn reports_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
         "\u{feff}rank,hospital,name,district,filed,response_due,responded_in_time,response_rate,called_back,resolved,resolution_rate,satisfied,satisfaction_rate,overdue,reopened,score\r\n",
     );
     let number = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
-    for (rank, x) in r
-        .rows
-        .iter()
-        .map(|x| (x.rank.map(|n| n.to_string()).unwrap_or_default(), x))
-        .chain(std::iter::once(("total".to_string(), &r.total)))
-    {
-        let name = if rank == "total" {
-            state.web.t(l, "report.total")
-        } else {
-            row_name(&state, l, x)
-        };
+    let rows = r.rows.iter().map(|x| {
+        let rank = x.rank.map(|n| n.to_string()).unwrap_or_default();
+        (rank, row_name(&state, l, x), x)
+    });
+    let total = (
+        "total".to_string(),
+        state.web.t(l, "report.total"),
+        &r.total,
+    );
+    for (rank, name, x) in rows.chain(std::iter::once(total)) {
         push_csv_line(
             &mut out,
             &[

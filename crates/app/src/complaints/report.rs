@@ -207,7 +207,6 @@ pub fn report(
         let late_now = c.answered_at.is_none() && c.answer_due.is_some_and(|d| d <= now);
         let late_answer = matches!((c.answered_at, c.answer_due), (Some(a), Some(d)) if a > d);
         let item = Item {
-            created_at: c.created_at,
             responded_at: c.acknowledged_at,
             respond_by: c.created_at + limit,
             callback: c.called_back_at.map(|_| {
