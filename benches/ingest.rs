@@ -70,20 +70,7 @@ fn main() {
         for h in 0..HOSPITALS {
             let code = format!("BENCH-{h}");
             tokens.push(if dispatch {
-                let input = shouzhen_app::accounts::HospitalInput {
-                    code,
-                    name: "基准急救中心".into(),
-                    district: String::new(),
-                    jurisdiction: "dandong".into(),
-                    capacity: 0,
-                    email: None,
-                };
-                let (_, creds) = app
-                    .state
-                    .db(move |conn| shouzhen_app::accounts::add_dispatch_centre(conn, &input))
-                    .await
-                    .expect("centre");
-                app.token_for(&creds).await
+                app.centre_token(&code).await
             } else {
                 app.hospital_token(&code).await
             });

@@ -1,8 +1,6 @@
 //! `POST /api/v1/dispatch-events`: a 120 dispatch centre's call log, in the intake's forms
 //! (one event, a JSON array, or NDJSON), limits and answer.
 
-use std::collections::BTreeSet;
-
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
@@ -60,13 +58,9 @@ pub async fn post_events(
 ) -> ApiResult<HttpResponse> {
     let (values, _) = read_events(&req, payload).await?;
     // The hospitals an ambulance may reach: the register's, as it is now.
-    let hospitals: BTreeSet<String> = state
-        .read(|conn| Ok(shouzhen_store::hospitals::all(conn)?))
-        .await?
-        .into_iter()
-        .filter(|h| !h.disabled)
-        .map(|h| h.code)
-        .collect();
+    let hospitals = state
+        .read(|conn| Ok(intake::reachable_hospitals(conn)?))
+        .await?;
     let poster = Poster {
         hospital_id: centre.hospital_id,
         code: centre.code.clone(),

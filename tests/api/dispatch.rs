@@ -7,25 +7,6 @@ use crate::common;
 use common::TestApp;
 use serde_json::{Value, json};
 
-/// Registers a dispatch centre and returns a Bearer token for it.
-async fn centre_token(app: &TestApp, code: &str) -> String {
-    let input = shouzhen_app::accounts::HospitalInput {
-        code: code.into(),
-        name: format!("{code} 急救中心"),
-        district: "振兴区".into(),
-        jurisdiction: "dandong".into(),
-        capacity: 0,
-        email: None,
-    };
-    let (_, creds) = app
-        .state
-        .db(move |conn| shouzhen_app::accounts::add_dispatch_centre(conn, &input))
-        .await
-        .expect("add centre");
-    assert!(creds.client_id.starts_with("dc_"), "{}", creds.client_id);
-    app.token_for(&creds).await
-}
-
 async fn post(app: &TestApp, token: &str, events: Value) -> (u16, Value) {
     app.post_json("/api/v1/dispatch-events", Some(token), &events)
         .await
@@ -66,7 +47,7 @@ async fn rows_of(
 async fn a_centres_token_posts_its_call_log_and_nothing_else_and_a_hospitals_cannot_post_it() {
     let app = TestApp::spawn().await;
     let hospital = app.hospital_token("DD-1").await;
-    let centre = centre_token(&app, "DD-120").await;
+    let centre = app.centre_token("DD-120").await;
     // Each token where it belongs only.
     let (status, body) = post(&app, &hospital, call("c1", "call_received", "10:00:00")).await;
     assert_eq!(status, 403, "{body}");
@@ -105,7 +86,7 @@ async fn a_centres_token_posts_its_call_log_and_nothing_else_and_a_hospitals_can
 async fn a_call_log_is_stored_once_chained_and_linked_to_the_hospitals_patient() {
     let app = TestApp::spawn().await;
     let hospital = app.hospital_token("DD-1").await;
-    let centre = centre_token(&app, "DD-120").await;
+    let centre = app.centre_token("DD-120").await;
     let mut answered = call("c2", "call_answered", "10:00:08");
     answered["acuity"] = json!("critical");
     let mut at_hospital = call("c5", "at_hospital", "10:25:00");
@@ -210,7 +191,7 @@ async fn a_call_log_is_stored_once_chained_and_linked_to_the_hospitals_patient()
 async fn bad_dispatch_events_are_refused_naming_the_field_and_nothing_of_them_is_stored() {
     let app = TestApp::spawn().await;
     app.add_hospital("DD-1").await;
-    let centre = centre_token(&app, "DD-120").await;
+    let centre = app.centre_token("DD-120").await;
     let mut unknown_hospital = call("b3", "at_hospital", "10:25:00");
     unknown_hospital["hospital"] = json!("XX-9");
     let mut extra = call("b5", "call_received", "10:00:00");
@@ -264,7 +245,7 @@ async fn bad_dispatch_events_are_refused_naming_the_field_and_nothing_of_them_is
 #[actix_web::test]
 async fn an_admin_sees_the_centres_and_a_disabled_centres_token_stops_working() {
     let app = TestApp::spawn().await;
-    let centre = centre_token(&app, "DD-120").await;
+    let centre = app.centre_token("DD-120").await;
     app.staff_token("admin@wjw.example.cn", "admin", None).await;
     let mut admin = common::Visitor::new(&app);
     assert_eq!(admin.login("admin@wjw.example.cn").await, 303);

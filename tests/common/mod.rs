@@ -159,6 +159,25 @@ impl TestApp {
         creds
     }
 
+    /// Registers a 120 dispatch centre (in Dandong) and returns a Bearer token for it.
+    pub async fn centre_token(&self, code: &str) -> String {
+        let input = HospitalInput {
+            code: code.into(),
+            name: format!("{code} 急救中心"),
+            district: "振兴区".into(),
+            jurisdiction: "dandong".into(),
+            capacity: 0,
+            email: None,
+        };
+        let (_, creds) = self
+            .state
+            .db(move |conn| accounts::add_dispatch_centre(conn, &input))
+            .await
+            .expect("add centre");
+        assert!(creds.client_id.starts_with("dc_"), "{}", creds.client_id);
+        self.token_for(&creds).await
+    }
+
     /// Registers a hospital and returns a Bearer token for it.
     pub async fn hospital_token(&self, code: &str) -> String {
         let creds = self.add_hospital(code).await;

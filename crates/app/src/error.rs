@@ -78,11 +78,7 @@ impl AppError {
     }
 
     pub fn fields(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail = shouzhen_domain::field::describe(&errors);
         Self::BadRequest { detail, errors }
     }
 

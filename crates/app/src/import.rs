@@ -62,14 +62,9 @@ pub fn run(
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{what} with code {code}"))?;
     // The hospitals a centre's ambulances may reach.
-    let hospitals: std::collections::BTreeSet<String> = match source {
+    let hospitals = match source {
         Source::Hospital(_) => Default::default(),
-        Source::Dispatch(_) => shouzhen_store::hospitals::all(&mut conn)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|h| !h.disabled)
-            .map(|h| h.code)
-            .collect(),
+        Source::Dispatch(_) => intake::reachable_hospitals(&mut conn).map_err(|e| e.to_string())?,
     };
     let poster = Poster {
         hospital_id: h.id,

@@ -3,6 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The kinds of log sources in the register (the store's `hospitals.kind`): a hospital, and a
+/// 120 dispatch centre.
+pub const HOSPITAL_SOURCE: &str = "hospital";
+pub const DISPATCH_SOURCE: &str = "dispatch";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -40,7 +45,7 @@ impl Role {
 
     /// The role of a log source's machine client, by the source's kind in the register.
     pub fn of_source(kind: &str) -> Self {
-        if kind == "dispatch" {
+        if kind == DISPATCH_SOURCE {
             Self::Dispatch
         } else {
             Self::Hospital

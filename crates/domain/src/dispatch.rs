@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
-    Acuity, PatientId, RawPatient, event_id_field, occurred_at_field, patient_field,
+    Acuity, PatientId, RawPatient, event_id_field, occurred_at_field, one_of, patient_field,
 };
 use crate::field::FieldError;
 
@@ -126,29 +126,23 @@ impl DispatchEvent {
                 errors.push(FieldError::new("type", "is required"));
                 None
             }
-            Some(k) => {
-                let kind = DispatchKind::parse(k);
-                if kind.is_none() {
-                    errors.push(FieldError::new(
-                        "type",
-                        format!("must be one of {}", DispatchKind::ALL.join(", ")),
-                    ));
-                }
-                kind
-            }
+            k => one_of(
+                &mut errors,
+                "type",
+                k,
+                DispatchKind::parse,
+                DispatchKind::ALL,
+            ),
         };
         let occurred_at = occurred_at_field(&mut errors, raw.occurred_at.as_deref(), now);
         let call_id = text(&mut errors, "call_id", raw.call_id.as_deref(), MAX_CALL_ID);
-        let acuity = raw.acuity.as_deref().and_then(|a| {
-            let parsed = Acuity::parse(a);
-            if parsed.is_none() {
-                errors.push(FieldError::new(
-                    "acuity",
-                    format!("must be one of {}", Acuity::ALL.join(", ")),
-                ));
-            }
-            parsed
-        });
+        let acuity = one_of(
+            &mut errors,
+            "acuity",
+            raw.acuity.as_deref(),
+            Acuity::parse,
+            Acuity::ALL,
+        );
         let hospital = text(&mut errors, "hospital", raw.hospital.as_deref(), 64);
         let patient = patient_field(&mut errors, raw.patient);
         let area = text(&mut errors, "area", raw.area.as_deref(), MAX_AREA);

@@ -221,7 +221,8 @@ pub struct IntakeEvent {
 pub const MAX_NOTE: usize = 2_000;
 pub const MAX_FUTURE: Duration = Duration::minutes(5);
 
-fn one_of<T>(
+/// A value of a closed set, or an error naming `field` and the set.
+pub(crate) fn one_of<T>(
     errors: &mut Vec<FieldError>,
     field: &str,
     value: Option<&str>,

@@ -20,6 +20,15 @@ impl FieldError {
     }
 }
 
+/// The errors as one line, `field: message; field: message` (a problem's `detail`).
+pub fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Finds the field a serde message speaks of (`unknown field `x``, `missing field `x``), or
 /// the path where the error was found.
 pub fn from_serde(path: &str, message: &str) -> FieldError {

@@ -8,8 +8,7 @@ use crate::schema::hospitals;
 /// The kinds of log sources in the register (`hospitals.kind`): a hospital, and a 120
 /// dispatch centre. Both post their logs the same way; only a hospital is a hospital to the
 /// rules, the board, complaints and hospital users.
-pub const HOSPITAL: &str = "hospital";
-pub const DISPATCH: &str = "dispatch";
+pub use shouzhen_domain::actor::{DISPATCH_SOURCE as DISPATCH, HOSPITAL_SOURCE as HOSPITAL};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = hospitals)]

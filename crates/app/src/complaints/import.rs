@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::AppError;
 use crate::keys::Keys;
 use crate::mail::Notifier;
-use shouzhen_domain::field::FieldError;
+use shouzhen_domain::field::{FieldError, describe};
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::{DbConn, Pool};
 
@@ -380,12 +380,4 @@ fn import_one(
 /// A database failure, which stops the import (the rows before it are loaded).
 fn database(e: impl std::fmt::Display) -> Vec<FieldError> {
     vec![FieldError::new("database", e.to_string())]
-}
-
-fn describe(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("; ")
 }

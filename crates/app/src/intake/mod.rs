@@ -37,11 +37,7 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(index: usize, event_id: Option<String>, errors: Vec<FieldError>) -> Self {
-        let error = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let error = shouzhen_domain::field::describe(&errors);
         Self {
             index,
             event_id,
@@ -145,6 +141,16 @@ fn read_raw<T: serde::de::DeserializeOwned>(
 pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<IntakeEvent, Rejection> {
     let (event_id, raw): (_, RawEvent) = read_raw(index, value)?;
     IntakeEvent::parse(raw, now).map_err(|errors| Rejection::new(index, event_id, errors))
+}
+
+/// The codes of the hospitals a centre's ambulances may reach (`validate_dispatch`'s register):
+/// the registered hospitals that are not disabled.
+pub fn reachable_hospitals(conn: &mut DbConn) -> shouzhen_store::QueryResult<BTreeSet<String>> {
+    Ok(shouzhen_store::hospitals::all(conn)?
+        .into_iter()
+        .filter(|h| !h.disabled)
+        .map(|h| h.code)
+        .collect())
 }
 
 /// Validates one parsed JSON value as a 120 centre's event. Whether its `hospital` is
