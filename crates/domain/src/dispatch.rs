@@ -3,7 +3,7 @@
 //! valid one. Whether its `hospital` is registered is the service's to check (it needs the
 //! register).
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{
@@ -225,41 +225,95 @@ impl DispatchEvent {
     }
 }
 
-/// One call as the day's rules see it: when it was received, first answered, and whether the
-/// caller hung up first (`call_abandoned`). Built from the call's events in any order.
+/// One stored call event as the rules see it: its stored columns, no body to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    pub row_id: i64,
+    pub call_id: String,
+    pub kind: DispatchKind,
+    pub at: NaiveDateTime,
+    pub acuity: Option<Acuity>,
+}
+
+/// An event of a call: its row and its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub row_id: i64,
+    pub at: NaiveDateTime,
+}
+
+/// One call as the rules see it: when it was received, first answered, first dispatched,
+/// whether the caller hung up first (`call_abandoned`), and the acuity the dispatcher gave.
+/// Built from the call's events in any order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallFacts {
     pub call_id: String,
-    pub received: Option<NaiveDateTime>,
-    pub answered: Option<NaiveDateTime>,
-    pub abandoned: bool,
+    pub received: Option<Stamp>,
+    pub answered: Option<Stamp>,
+    pub dispatched: Option<Stamp>,
+    pub abandoned: Option<Stamp>,
+    pub acuity: Option<Acuity>,
 }
 
 impl CallFacts {
-    /// The facts of one call from its events, as (kind, event time), in any order.
-    pub fn of(call_id: &str, events: &[(DispatchKind, NaiveDateTime)]) -> Self {
+    /// The facts of one call from its events, in any order (the first of each kind counts).
+    pub fn of(call_id: &str, events: &[&CallEvent]) -> Self {
         let first = |kind: DispatchKind| {
             events
                 .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, t)| *t)
-                .min()
+                .filter(|e| e.kind == kind)
+                .min_by_key(|e| (e.at, e.row_id))
+                .map(|e| Stamp {
+                    row_id: e.row_id,
+                    at: e.at,
+                })
         };
+        let acuity = events
+            .iter()
+            .filter(|e| e.kind == DispatchKind::CallAnswered && e.acuity.is_some())
+            .min_by_key(|e| (e.at, e.row_id))
+            .and_then(|e| e.acuity);
         Self {
             call_id: call_id.to_string(),
             received: first(DispatchKind::CallReceived),
             answered: first(DispatchKind::CallAnswered),
-            abandoned: events
-                .iter()
-                .any(|(k, _)| *k == DispatchKind::CallAbandoned),
+            dispatched: first(DispatchKind::Dispatched),
+            abandoned: first(DispatchKind::CallAbandoned),
+            acuity,
         }
+    }
+
+    /// Every call among `events` (any order, any mix of calls), in the order of their ids.
+    pub fn group(events: &[CallEvent]) -> Vec<Self> {
+        let mut by_call: std::collections::BTreeMap<&str, Vec<&CallEvent>> =
+            std::collections::BTreeMap::new();
+        for e in events {
+            by_call.entry(e.call_id.as_str()).or_default().push(e);
+        }
+        by_call
+            .into_iter()
+            .map(|(id, events)| Self::of(id, &events))
+            .collect()
     }
 
     /// The wait before the answer: `None` without both times; an answer logged before the
     /// receipt (two clocks) waited nothing.
     pub fn wait(&self) -> Option<Duration> {
-        Some((self.answered? - self.received?).max(Duration::zero()))
+        Some((self.answered?.at - self.received?.at).max(Duration::zero()))
     }
+
+    /// The China day the call belongs to: that of its receipt.
+    pub fn day(&self) -> Option<NaiveDate> {
+        self.received.map(|r| crate::time::china_date(r.at))
+    }
+}
+
+/// A call that missed a limit: its id and the row of its receipt (the evidence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Missed {
+    pub call_id: String,
+    #[serde(skip)]
+    pub row_id: i64,
 }
 
 /// A centre's figures of one China day (003 item 6: 10 秒内接听报警电话比例要达到95%以上，
@@ -275,31 +329,41 @@ pub struct DayFigures {
     /// Abandoned by the caller before an answer
     pub abandoned: u32,
     /// The calls that missed: not answered within the answer limit, in the order given
-    pub late: Vec<String>,
+    pub late: Vec<Missed>,
     /// The calls unanswered: abandoned, or not answered within the unanswered limit
-    pub unanswered: Vec<String>,
+    pub unanswered: Vec<Missed>,
 }
 
 impl DayFigures {
-    /// Counts the day's received calls. A call answered within `answer_limit` of its receipt
-    /// (exactly at the limit included) is in time; one abandoned, or not answered within
-    /// `unanswered_limit`, is unanswered.
+    /// Counts the received calls among `calls`. A call answered within `answer_limit` of its
+    /// receipt (exactly at the limit included) is in time; one abandoned before an answer, or
+    /// not answered within `unanswered_limit`, is unanswered.
     pub fn of(calls: &[CallFacts], answer_limit: Duration, unanswered_limit: Duration) -> Self {
         let mut f = Self::default();
-        for c in calls.iter().filter(|c| c.received.is_some()) {
+        for c in calls {
+            let Some(received) = c.received else {
+                continue;
+            };
+            let missed = || Missed {
+                call_id: c.call_id.clone(),
+                row_id: received.row_id,
+            };
             f.calls += 1;
             let wait = c.wait();
             if wait.is_some_and(|w| w <= answer_limit) {
                 f.answered_in_time += 1;
             } else {
-                f.late.push(c.call_id.clone());
+                f.late.push(missed());
             }
-            let answered = !c.abandoned && wait.is_some_and(|w| w <= unanswered_limit);
-            if answered {
+            // Hung up before any answer (an answer logged first is an answer).
+            let abandoned = c
+                .abandoned
+                .is_some_and(|a| c.answered.is_none_or(|ans| a.at < ans.at));
+            if !abandoned && wait.is_some_and(|w| w <= unanswered_limit) {
                 f.answered += 1;
             } else {
-                f.abandoned += u32::from(c.abandoned);
-                f.unanswered.push(c.call_id.clone());
+                f.abandoned += u32::from(abandoned);
+                f.unanswered.push(missed());
             }
         }
         f
@@ -316,6 +380,85 @@ impl DayFigures {
     pub fn share(&self) -> Option<f64> {
         (self.calls > 0).then(|| f64::from(self.answered_in_time) * 100.0 / f64::from(self.calls))
     }
+
+    /// The answer rate (answered within the unanswered limit), in percent (no calls: none).
+    pub fn answer_rate(&self) -> Option<f64> {
+        (self.calls > 0).then(|| f64::from(self.answered) * 100.0 / f64::from(self.calls))
+    }
+
+    /// Adds another day's counts (the board's 30 days); the lists of calls are not kept.
+    pub fn add(&mut self, other: &DayFigures) {
+        self.calls += other.calls;
+        self.answered_in_time += other.answered_in_time;
+        self.answered += other.answered;
+        self.abandoned += other.abandoned;
+    }
+}
+
+/// One China day of one centre, as the day rules judge it.
+#[derive(Debug, Clone)]
+pub struct CentreDay<'a> {
+    pub centre_id: i64,
+    pub centre_name: &'a str,
+    pub jurisdiction: &'a str,
+    pub date: NaiveDate,
+    /// The calls received that day (others are not counted).
+    pub calls: &'a [CallFacts],
+    /// The day's fleet statuses.
+    pub fleet: &'a [FleetStatus],
+}
+
+impl CentreDay<'_> {
+    /// The subject of a day's case: `day:{centre}:{YYYY-MM-DD}`.
+    pub fn subject(&self) -> String {
+        day_subject(self.centre_id, self.date)
+    }
+
+    /// The day's first instant (China midnight), as a stored UTC time.
+    pub fn start(&self) -> NaiveDateTime {
+        day_start(self.date)
+    }
+
+    /// The next day's first instant: the day is judged from then on.
+    pub fn end(&self) -> NaiveDateTime {
+        day_start(self.date + Duration::days(1))
+    }
+}
+
+/// The stored (UTC) instant a China day begins.
+pub fn day_start(date: NaiveDate) -> NaiveDateTime {
+    crate::time::from_china(date.and_time(chrono::NaiveTime::MIN))
+}
+
+pub fn day_subject(centre_id: i64, date: NaiveDate) -> String {
+    format!("day:{centre_id}:{date}")
+}
+
+/// `day:{centre}:{date}` back into its parts.
+pub fn parse_day_subject(subject: &str) -> Option<(i64, NaiveDate)> {
+    let mut parts = subject.strip_prefix("day:")?.splitn(2, ':');
+    let centre = parts.next()?.parse().ok()?;
+    let date = parts.next()?.parse().ok()?;
+    Some((centre, date))
+}
+
+pub fn call_subject(centre_id: i64, call_id: &str) -> String {
+    format!("call:{centre_id}:{call_id}")
+}
+
+/// `call:{centre}:{call id}` back into its parts (a call id may hold colons).
+pub fn parse_call_subject(subject: &str) -> Option<(i64, String)> {
+    let (centre, call) = subject.strip_prefix("call:")?.split_once(':')?;
+    Some((centre.parse().ok()?, call.to_string()))
+}
+
+/// A `fleet_status` as the fleet rule reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetStatus {
+    pub row_id: i64,
+    pub at: NaiveDateTime,
+    pub area: String,
+    pub vehicles_online: i64,
 }
 
 #[cfg(test)]
@@ -385,12 +528,31 @@ mod tests {
             + Duration::seconds(secs)
     }
 
+    fn call(id: &str, events: &[(DispatchKind, i64)]) -> CallFacts {
+        let events: Vec<CallEvent> = events
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, secs))| CallEvent {
+                row_id: i as i64 + 1,
+                call_id: id.into(),
+                kind: *kind,
+                at: t(*secs),
+                acuity: None,
+            })
+            .collect();
+        CallFacts::of(id, &events.iter().collect::<Vec<_>>())
+    }
+
     fn answered_after(id: &str, secs: Option<i64>) -> CallFacts {
-        let mut events = vec![(DispatchKind::CallReceived, t(0))];
+        let mut events = vec![(DispatchKind::CallReceived, 0)];
         if let Some(s) = secs {
-            events.push((DispatchKind::CallAnswered, t(s)));
+            events.push((DispatchKind::CallAnswered, s));
         }
-        CallFacts::of(id, &events)
+        call(id, &events)
+    }
+
+    fn ids(missed: &[Missed]) -> Vec<&str> {
+        missed.iter().map(|m| m.call_id.as_str()).collect()
     }
 
     #[test]
@@ -401,29 +563,29 @@ mod tests {
             answered_after("c", Some(60)),
             answered_after("d", Some(61)),
             answered_after("e", None),
-            CallFacts::of(
+            call(
                 "f",
                 &[
-                    (DispatchKind::CallReceived, t(0)),
-                    (DispatchKind::CallAbandoned, t(5)),
+                    (DispatchKind::CallReceived, 0),
+                    (DispatchKind::CallAbandoned, 5),
                 ],
             ),
             // Answered before it was received (two clocks): waited nothing.
-            CallFacts::of(
+            call(
                 "g",
                 &[
-                    (DispatchKind::CallAnswered, t(0)),
-                    (DispatchKind::CallReceived, t(2)),
+                    (DispatchKind::CallAnswered, 0),
+                    (DispatchKind::CallReceived, 2),
                 ],
             ),
             // Never received: not one of the day's calls.
-            CallFacts::of("h", &[(DispatchKind::CallAnswered, t(3))]),
+            call("h", &[(DispatchKind::CallAnswered, 3)]),
         ];
         let f = DayFigures::of(&calls, Duration::seconds(10), Duration::seconds(60));
         assert_eq!(f.calls, 7);
         assert_eq!(f.answered_in_time, 2, "{f:?}");
-        assert_eq!(f.late, ["b", "c", "d", "e", "f"]);
-        assert_eq!(f.unanswered, ["d", "e", "f"]);
+        assert_eq!(ids(&f.late), ["b", "c", "d", "e", "f"]);
+        assert_eq!(ids(&f.unanswered), ["d", "e", "f"]);
         assert_eq!((f.answered, f.abandoned), (4, 1));
     }
 
@@ -443,5 +605,16 @@ mod tests {
             !DayFigures::default().share_below(95),
             "a day without calls is not below"
         );
+    }
+
+    #[test]
+    fn subjects_read_back_and_a_call_id_may_hold_colons() {
+        let d = chrono::NaiveDate::from_ymd_opt(2022, 7, 1).expect("date");
+        assert_eq!(parse_day_subject(&day_subject(7, d)), Some((7, d)));
+        assert_eq!(
+            parse_call_subject(&call_subject(7, "C:1")),
+            Some((7, "C:1".to_string()))
+        );
+        assert_eq!(parse_day_subject("day:x:2022-07-01"), None);
     }
 }

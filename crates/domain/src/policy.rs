@@ -11,8 +11,10 @@
 //! until = "2022-12-31"            # exclusive; optional
 //! enabled = true
 //! severity = "medium"
-//! limit_minutes = 15              # or limit_hours / limit_days
-//! count = 3                       # complaint.cluster only
+//! limit_minutes = 15              # or limit_seconds / limit_hours / limit_days
+//! count = 3                       # complaint.cluster (complaints), dispatch.answer_rate
+//!                                 # (percent), dispatch.fleet_short (ambulances, with area)
+//! area = "主城区"                  # dispatch.fleet_short only: the area the count is for
 //! window_minutes = 120            # complaint.unlogged only: either side of the complaint's time
 //! source = "003 第三条：原则上要在15分钟内完成接诊和交接工作"
 //! ```
@@ -87,10 +89,12 @@ struct RawSetting {
     until: Option<String>,
     enabled: Option<bool>,
     severity: Option<String>,
+    limit_seconds: Option<i64>,
     limit_minutes: Option<i64>,
     limit_hours: Option<i64>,
     limit_days: Option<i64>,
     count: Option<u32>,
+    area: Option<String>,
     window_minutes: Option<i64>,
     source: Option<String>,
 }
@@ -105,6 +109,8 @@ pub struct PackSetting {
     pub severity: Option<Severity>,
     pub limit: Option<Duration>,
     pub count: Option<u32>,
+    /// dispatch.fleet_short: the area `count` is for.
+    pub area: Option<String>,
     pub window: Option<Duration>,
     pub source: String,
 }
@@ -286,6 +292,7 @@ impl Policy {
                 })
                 .transpose()?;
             let limits = [
+                raw.limit_seconds.map(Duration::seconds),
                 raw.limit_minutes.map(Duration::minutes),
                 raw.limit_hours.map(Duration::hours),
                 raw.limit_days.map(Duration::days),
@@ -293,7 +300,7 @@ impl Policy {
             let given: Vec<Duration> = limits.into_iter().flatten().collect();
             if given.len() > 1 {
                 return Err(format!(
-                    "{}: give one of limit_minutes, limit_hours, limit_days",
+                    "{}: give one of limit_seconds, limit_minutes, limit_hours, limit_days",
                     at("limit")
                 ));
             }
@@ -310,11 +317,29 @@ impl Policy {
                     ));
                 }
             }
-            if raw.count.is_some() && rule != RuleId::ComplaintCluster {
+            let counted = [
+                RuleId::ComplaintCluster,
+                RuleId::DispatchAnswerRate,
+                RuleId::DispatchFleetShort,
+            ];
+            if raw.count.is_some() && !counted.contains(&rule) {
                 return Err(format!(
-                    "{}: only complaint.cluster has a count",
+                    "{}: only complaint.cluster, dispatch.answer_rate and dispatch.fleet_short have a count",
                     at("count")
                 ));
+            }
+            if rule == RuleId::DispatchAnswerRate && raw.count.is_some_and(|c| c > 100) {
+                return Err(format!("{}: is a percentage, at most 100", at("count")));
+            }
+            let area = raw.area.as_deref().map(str::trim).map(str::to_string);
+            if area.is_some() != (rule == RuleId::DispatchFleetShort && raw.count.is_some()) {
+                return Err(format!(
+                    "{}: dispatch.fleet_short takes a count with the area it is for, and no other rule an area",
+                    at("area")
+                ));
+            }
+            if area.as_deref() == Some("") {
+                return Err(format!("{}: must not be empty", at("area")));
             }
             if raw.count == Some(0) {
                 return Err(format!("{}: must be at least 1", at("count")));
@@ -337,6 +362,7 @@ impl Policy {
                 severity,
                 limit,
                 count: raw.count,
+                area,
                 window: raw.window_minutes.map(Duration::minutes),
                 source: raw.source.unwrap_or_else(|| "policy pack".to_string()),
             });
@@ -361,8 +387,12 @@ impl Policy {
             if p.limit.is_some() {
                 s.limit = p.limit;
             }
-            if p.count.is_some() {
-                s.count = p.count;
+            match (&p.area, p.count) {
+                (Some(area), Some(c)) => {
+                    s.areas.insert(area.clone(), c);
+                }
+                (None, Some(c)) => s.count = Some(c),
+                _ => {}
             }
             if p.window.is_some() {
                 s.window = p.window;
@@ -493,6 +523,9 @@ impl Policy {
                     if let Some(c) = s.count {
                         thresholds.push(format!("count {c}"));
                     }
+                    for (area, c) in &s.areas {
+                        thresholds.push(format!("{area} {c}"));
+                    }
                     if let Some(w) = s.window {
                         thresholds.push(format!("window ±{}", describe_duration(w)));
                     }
@@ -513,7 +546,9 @@ impl Policy {
 }
 
 fn describe_duration(d: Duration) -> String {
-    if d.num_minutes() % (60 * 24) == 0 {
+    if d.num_seconds() % 60 != 0 {
+        format!("{}s", d.num_seconds())
+    } else if d.num_minutes() % (60 * 24) == 0 {
         format!("{}d", d.num_days())
     } else if d.num_minutes() % 60 == 0 {
         format!("{}h", d.num_hours())

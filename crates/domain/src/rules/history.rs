@@ -24,11 +24,34 @@ impl EventView {
     }
 }
 
+/// An ambulance that a 120 centre reported at a hospital with this patient (`at_hospital`),
+/// and the centre's `handed_over` of the same call at that hospital, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmbulanceLeg {
+    /// The `at_hospital` event's row.
+    pub row_id: i64,
+    pub event_id: String,
+    pub centre_name: String,
+    pub call_id: String,
+    /// The hospital reached (its jurisdiction's settings apply).
+    pub hospital_id: i64,
+    pub hospital_name: String,
+    pub jurisdiction: String,
+    pub at: NaiveDateTime,
+    /// The centre's `handed_over` at that hospital: (row, time).
+    pub handed_over: Option<(i64, NaiveDateTime)>,
+}
+
+/// How far apart an ambulance's `at_hospital` and the hospital's own arrival of the same
+/// patient may be and still be one arrival.
+pub const SAME_ARRIVAL: Duration = Duration::hours(2);
+
 /// One patient's events, sorted by event time (then by row id, so that the order does not
-/// depend on the order of arrival).
+/// depend on the order of arrival), and the ambulances that brought them.
 #[derive(Debug, Clone, Default)]
 pub struct PatientHistory {
     pub events: Vec<EventView>,
+    pub legs: Vec<AmbulanceLeg>,
 }
 
 impl PatientHistory {
@@ -40,7 +63,29 @@ impl PatientHistory {
                 &b.event_id,
             ))
         });
-        Self { events }
+        Self {
+            events,
+            legs: Vec::new(),
+        }
+    }
+
+    /// The history with the ambulances that brought the patient, in time.
+    pub fn with_legs(mut self, mut legs: Vec<AmbulanceLeg>) -> Self {
+        legs.sort_by_key(|l| (l.at, l.row_id));
+        self.legs = legs;
+        self
+    }
+
+    /// The ambulance leg that is the same arrival as the hospital's `arrival`: at the same
+    /// hospital, within [`SAME_ARRIVAL`], the nearest in time.
+    pub fn leg_for(&self, arrival: &EventView) -> Option<&AmbulanceLeg> {
+        self.legs
+            .iter()
+            .filter(|l| {
+                l.hospital_id == arrival.hospital_id
+                    && (l.at - arrival.occurred_at).abs() <= SAME_ARRIVAL
+            })
+            .min_by_key(|l| ((l.at - arrival.occurred_at).abs(), l.row_id))
     }
 
     /// The episode (a run of events no more than `gap` apart) that holds event `index`.

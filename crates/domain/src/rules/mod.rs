@@ -8,10 +8,15 @@ pub mod complaint_reopened;
 pub mod complaint_unanswered;
 pub mod complaint_unlogged;
 pub mod critical_test_delay;
+pub mod dispatch_answer_rate;
+pub mod dispatch_delay;
+pub mod dispatch_fleet_short;
+pub mod dispatch_unanswered;
 pub mod feed_silent;
 pub mod first_diagnosis_shirked;
 pub mod handover_delay;
 pub mod history;
+pub mod intake_unlogged_arrival;
 pub mod refusal;
 pub mod special_group_refused;
 #[cfg(test)]
@@ -20,7 +25,7 @@ mod testing;
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-pub use history::{EventView, PatientHistory};
+pub use history::{AmbulanceLeg, EventView, PatientHistory};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RuleId {
@@ -50,6 +55,16 @@ pub enum RuleId {
     ComplaintReopened,
     #[serde(rename = "complaint.unlogged")]
     ComplaintUnlogged,
+    #[serde(rename = "dispatch.answer_rate")]
+    DispatchAnswerRate,
+    #[serde(rename = "dispatch.unanswered")]
+    DispatchUnanswered,
+    #[serde(rename = "dispatch.delay")]
+    DispatchDelay,
+    #[serde(rename = "dispatch.fleet_short")]
+    DispatchFleetShort,
+    #[serde(rename = "intake.unlogged_arrival")]
+    IntakeUnloggedArrival,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -100,11 +115,11 @@ pub struct RuleInfo {
     pub default_severity: Severity,
     /// The default threshold (a duration limit, or a window for the cluster rule).
     pub default_limit: Option<Duration>,
-    /// The default count (complaint cluster only).
+    /// The default count (complaint cluster: complaints; dispatch.answer_rate: percent).
     pub default_count: Option<u32>,
 }
 
-pub const ALL: [RuleId; 13] = [
+pub const ALL: [RuleId; 18] = [
     RuleId::RefusalProhibitedReason,
     RuleId::RefusalOperationalReason,
     RuleId::SpecialGroupRefused,
@@ -118,6 +133,11 @@ pub const ALL: [RuleId; 13] = [
     RuleId::ComplaintOverdue,
     RuleId::ComplaintReopened,
     RuleId::ComplaintUnlogged,
+    RuleId::DispatchAnswerRate,
+    RuleId::DispatchUnanswered,
+    RuleId::DispatchDelay,
+    RuleId::DispatchFleetShort,
+    RuleId::IntakeUnloggedArrival,
 ];
 
 impl RuleId {
@@ -136,6 +156,11 @@ impl RuleId {
             Self::ComplaintOverdue => "complaint.overdue",
             Self::ComplaintReopened => "complaint.reopened",
             Self::ComplaintUnlogged => "complaint.unlogged",
+            Self::DispatchAnswerRate => "dispatch.answer_rate",
+            Self::DispatchUnanswered => "dispatch.unanswered",
+            Self::DispatchDelay => "dispatch.delay",
+            Self::DispatchFleetShort => "dispatch.fleet_short",
+            Self::IntakeUnloggedArrival => "intake.unlogged_arrival",
         }
     }
 
@@ -158,6 +183,11 @@ impl RuleId {
             Self::ComplaintOverdue => &complaint_overdue::INFO,
             Self::ComplaintReopened => &complaint_reopened::INFO,
             Self::ComplaintUnlogged => &complaint_unlogged::INFO,
+            Self::DispatchAnswerRate => &dispatch_answer_rate::INFO,
+            Self::DispatchUnanswered => &dispatch_unanswered::INFO,
+            Self::DispatchDelay => &dispatch_delay::INFO,
+            Self::DispatchFleetShort => &dispatch_fleet_short::INFO,
+            Self::IntakeUnloggedArrival => &intake_unlogged_arrival::INFO,
         }
     }
 }
@@ -171,6 +201,8 @@ pub struct Setting {
     pub count: Option<u32>,
     /// The window around a time (complaint.unlogged only).
     pub window: Option<Duration>,
+    /// Counts per area (dispatch.fleet_short only: ambulances required on line).
+    pub areas: std::collections::BTreeMap<String, u32>,
     /// Where this setting comes from (built-in default or a policy pack's source line).
     pub source: String,
 }
@@ -185,6 +217,7 @@ impl Setting {
             count: info.default_count,
             window: (rule == RuleId::ComplaintUnlogged)
                 .then_some(complaint_unlogged::DEFAULT_WINDOW),
+            areas: std::collections::BTreeMap::new(),
             source: format!("built-in default; policy sources {}", info.sources),
         }
     }

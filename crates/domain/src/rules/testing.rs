@@ -4,6 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 
 use super::{EventView, Outcome, PatientHistory, RuleId, Setting, Verdict};
+use crate::dispatch::CallFacts;
 use crate::event::{
     Acuity, ArrivedBy, Closure, ClosureScope, EventBody, EventKind, Group, Reason, TestInfo,
     TestKind, TestResult, TestStatus,
@@ -135,4 +136,49 @@ pub fn violation(o: &Outcome) -> Option<Vec<i64>> {
         Outcome::Violation(f) => Some(f.evidence.clone()),
         _ => None,
     }
+}
+
+/// Call `i` of 2022-07-01 (China time), its events as (kind, seconds after 10:00); the row of
+/// its n-th event is `100 + i + 1000 n` (so its receipt, given first, is row `100 + i`).
+pub fn call_of(i: i64, events: &[(crate::dispatch::DispatchKind, i64)]) -> CallFacts {
+    let start = cn("2022-07-01 10:00");
+    let events: Vec<crate::dispatch::CallEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(n, (kind, secs))| crate::dispatch::CallEvent {
+            row_id: 100 + i + 1000 * n as i64,
+            call_id: format!("C-{i}"),
+            kind: *kind,
+            at: start + Duration::seconds(*secs),
+            acuity: None,
+        })
+        .collect();
+    CallFacts::of(&format!("C-{i}"), &events.iter().collect::<Vec<_>>())
+}
+
+/// Call `i` received at 10:00 and answered `secs` later.
+pub fn answered(i: i64, secs: i64) -> CallFacts {
+    use crate::dispatch::DispatchKind::{CallAnswered, CallReceived};
+    call_of(i, &[(CallReceived, 0), (CallAnswered, secs)])
+}
+
+/// A day rule's outcome for centre 9 on 2022-07-01 with the built-in defaults, judged at `now`.
+pub fn judge_day(
+    calls: &[CallFacts],
+    now: &str,
+    evaluate: fn(
+        &crate::dispatch::CentreDay<'_>,
+        &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+        NaiveDateTime,
+    ) -> Verdict,
+) -> Outcome {
+    let day = crate::dispatch::CentreDay {
+        centre_id: 9,
+        centre_name: "120 急救中心",
+        jurisdiction: "beijing",
+        date: chrono::NaiveDate::from_ymd_opt(2022, 7, 1).expect("date"),
+        calls,
+        fleet: &[],
+    };
+    evaluate(&day, &defaults, cn(now)).outcome
 }
