@@ -28,7 +28,7 @@ pub struct CasesQuery {
     /// A rule id, e.g. `handover.delay`
     #[param(schema_with = rule_schema)]
     pub rule: Option<String>,
-    /// A hospital's code
+    /// A hospital's or a 120 centre's code
     pub hospital: Option<String>,
     /// low, medium, high
     #[param(schema_with = severity_schema)]
@@ -65,8 +65,10 @@ pub struct CaseItem {
     pub rule: String,
     pub severity: String,
     pub status: String,
-    /// The hospital's code
+    /// The hospital's code (a hospital's case; null for a 120 centre's)
     pub hospital: Option<String>,
+    /// The 120 dispatch centre's code (a centre's case; null for a hospital's)
+    pub centre: Option<String>,
     pub district: String,
     pub occurred_at: String,
     pub opened_at: String,
@@ -217,6 +219,7 @@ pub async fn list(
             severity: r.severity,
             status: r.status,
             hospital: r.hospital,
+            centre: r.centre,
             district: r.district,
             occurred_at: rfc3339(r.occurred_at),
             opened_at: rfc3339(r.opened_at),
@@ -257,8 +260,11 @@ impl RuleDescription {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EvidenceEvent {
     pub event_id: String,
-    /// The hospital's code
+    /// The hospital's code: the one that logged it, or for a 120 centre's event the hospital
+    /// it names (empty when it names none)
     pub hospital: String,
+    /// The 120 centre's code, for a centre's event
+    pub centre: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
     pub occurred_at: String,
@@ -316,6 +322,10 @@ pub struct CaseDetail {
     pub rectification_due: Option<String>,
     /// How often the hospital's reply or rectification was sent back
     pub returns: i32,
+    /// For a 120 centre's day (`dispatch.answer_rate`, `dispatch.unanswered`): the day's
+    /// figures, and the calls that missed
+    #[schema(value_type = Option<Object>)]
+    pub day: Option<shouzhen_app::engine::DayReport>,
 }
 
 /// One case as `staff` may see it: 404 when it is not theirs to see (for a hospital's staff,
@@ -352,17 +362,24 @@ pub fn load_detail(
 ) -> AppResult<CaseDetail> {
     let case = shouzhen_store::cases::by_id(conn, id)?
         .ok_or_else(|| AppError::NotFound(format!("no case {id}")))?;
-    let hospital = match case.hospital_id {
-        Some(h) => shouzhen_store::hospitals::by_id(conn, h)?.map(|h| h.code),
+    let source = match case.hospital_id {
+        Some(h) => shouzhen_store::hospitals::by_id(conn, h)?,
         None => None,
+    };
+    let (hospital, centre) = match source {
+        Some(s) if s.kind == shouzhen_store::hospitals::DISPATCH => (None, Some(s.code)),
+        Some(s) => (Some(s.code), None),
+        None => (None, None),
     };
     let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
     let events = shouzhen_store::events::by_ids(conn, &event_ids)?;
-    let chain = match (
-        RuleId::parse(&case.rule),
-        events.iter().find(|(_, _, k)| k.is_some()),
-    ) {
-        (Some(_), Some((anchor, _, Some(key)))) => {
+    // The episode of a patient case: around its first hospital event with a patient.
+    let anchor = events
+        .iter()
+        .find(|e| !e.is_dispatch() && e.patient_key.is_some());
+    let chain = match (RuleId::parse(&case.rule), anchor) {
+        (Some(_), Some(anchor)) => {
+            let key = anchor.patient_key.as_deref().unwrap_or_default();
             let margin = chrono::Duration::days(30);
             let history = PatientHistory::new(shouzhen_store::events::for_patient(
                 conn,
@@ -390,13 +407,14 @@ pub fn load_detail(
     };
     let events = events
         .into_iter()
-        .map(|(v, received, key)| EvidenceEvent {
+        .map(|v| EvidenceEvent {
+            hospital: v.hospital_code().unwrap_or_default().to_string(),
+            centre: v.is_dispatch().then(|| v.source_code.clone()),
             event_id: v.event_id,
-            hospital: v.hospital_code,
-            kind: v.body.kind.as_str().into(),
+            kind: v.kind,
             occurred_at: rfc3339(v.occurred_at),
-            received_at: rfc3339(received),
-            patient: key.map(|k| {
+            received_at: rfc3339(v.received_at),
+            patient: v.patient_key.map(|k| {
                 format!(
                     "P-{}",
                     k.split(':')
@@ -407,7 +425,7 @@ pub fn load_detail(
                         .collect::<String>()
                 )
             }),
-            details: serde_json::to_value(&v.body).unwrap_or_default(),
+            details: v.details,
         })
         .collect();
     let complaints = shouzhen_store::complaints::evidence(conn, &complaint_ids)?
@@ -447,12 +465,19 @@ pub fn load_detail(
         reply_due: case.reply_due.map(rfc3339),
         rectification_due: case.rectification_due.map(rfc3339),
         returns: case.returns,
+        day: match shouzhen_domain::dispatch::parse_day_subject(&case.subject) {
+            Some((centre, date)) => {
+                shouzhen_app::engine::day_report(conn, policy, centre, date)?
+            }
+            None => None,
+        },
         case: CaseItem {
             id: case.id,
             rule: case.rule,
             severity: case.severity,
             status: case.status,
             hospital,
+            centre,
             district: case.district,
             occurred_at: rfc3339(case.occurred_at),
             opened_at: rfc3339(case.opened_at),

@@ -143,7 +143,7 @@ async fn the_queue_filters_exports_and_acts_from_the_page() {
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "id,rule,rule_title,severity,status,hospital,district,occurred_at,opened_at,summary"
+        "id,rule,rule_title,severity,status,hospital,centre,district,occurred_at,opened_at,summary"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(

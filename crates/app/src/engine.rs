@@ -6,15 +6,17 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use shouzhen_store::QueryResult;
 
 use crate::mail::Notifier;
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
-    feed_silent, first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
+    dispatch_answer_rate, dispatch_delay, dispatch_fleet_short, dispatch_unanswered, feed_silent,
+    first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
 };
+use shouzhen_domain::dispatch;
 use shouzhen_store::cases::{Action, Case, REINSTATE, WITHDRAW};
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::deadlines::{self, Change};
@@ -24,6 +26,89 @@ use shouzhen_store::deadlines::{self, Change};
 const HISTORY_MARGIN_DAYS: i64 = 30;
 /// Feeds are noted alive to the minute.
 const FEED_GRAIN: Duration = Duration::minutes(1);
+
+/// What [`Engine::calls`] found besides its effects.
+#[derive(Debug, Default)]
+pub struct CallsJudged {
+    pub effects: Effects,
+    /// The (centre, China day) the calls were received on.
+    pub days: BTreeSet<(i64, NaiveDate)>,
+    /// The patients the calls brought to a hospital, with the `at_hospital` time.
+    pub patients: Vec<(String, NaiveDateTime)>,
+}
+
+/// A centre's calls received on `date` (none while the day is not over: the day rules wait
+/// for its end) and its fleet statuses of the day. The answers are read an hour either side,
+/// so that a call received at 23:59 and answered after midnight is whole.
+pub fn centre_day_events(
+    conn: &mut DbConn,
+    centre_id: i64,
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<(Vec<dispatch::CallFacts>, Vec<dispatch::FleetStatus>)> {
+    let (start, end) = (
+        dispatch::day_start(date),
+        dispatch::day_start(date + Duration::days(1)),
+    );
+    let calls = if now < end {
+        Vec::new()
+    } else {
+        let margin = Duration::hours(1);
+        let events =
+            shouzhen_store::events::answering_between(conn, centre_id, start - margin, end + margin)?;
+        dispatch::CallFacts::group(&events)
+            .into_iter()
+            .filter(|c| c.day() == Some(date))
+            .collect()
+    };
+    let fleet = shouzhen_store::events::fleet_between(conn, centre_id, start, end)?;
+    Ok((calls, fleet))
+}
+
+/// A centre's day as its case page shows it: the figures under the settings in force that day.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DayReport {
+    /// The China date
+    pub date: NaiveDate,
+    pub figures: dispatch::DayFigures,
+    /// The share answered within the answer limit, in percent
+    pub share: Option<f64>,
+    /// The answer rate (answered within the unanswered limit), in percent
+    pub answer_rate: Option<f64>,
+    pub answer_limit_seconds: i64,
+    pub unanswered_limit_seconds: i64,
+    /// The share required, in percent
+    pub required_share: u32,
+}
+
+/// The figures of a centre's China day (read whether or not the day is over).
+pub fn day_report(
+    conn: &mut DbConn,
+    policy: &Policy,
+    centre_id: i64,
+    date: NaiveDate,
+) -> QueryResult<Option<DayReport>> {
+    let Some(centre) = shouzhen_store::hospitals::by_id(conn, centre_id)? else {
+        return Ok(None);
+    };
+    let (calls, _) = centre_day_events(conn, centre_id, date, NaiveDateTime::MAX)?;
+    let at = dispatch::day_start(date);
+    let rate = policy.setting(RuleId::DispatchAnswerRate, &centre.jurisdiction, at);
+    let answer = rate.limit_or_default(RuleId::DispatchAnswerRate);
+    let unanswered = policy
+        .setting(RuleId::DispatchUnanswered, &centre.jurisdiction, at)
+        .limit_or_default(RuleId::DispatchUnanswered);
+    let figures = dispatch::DayFigures::of(&calls, answer, unanswered);
+    Ok(Some(DayReport {
+        date,
+        share: figures.share(),
+        answer_rate: figures.answer_rate(),
+        figures,
+        answer_limit_seconds: answer.num_seconds(),
+        unanswered_limit_seconds: unanswered.num_seconds(),
+        required_share: rate.count.unwrap_or(dispatch_answer_rate::DEFAULT_SHARE),
+    }))
+}
 
 /// What the engine changed, for the caller to act on after commit (metrics, logs).
 #[derive(Debug, Default)]
@@ -86,12 +171,17 @@ impl<'a> Engine<'a> {
         db::lock_subjects(conn, &subjects)?;
         let margin = Duration::days(HISTORY_MARGIN_DAYS);
         let keys: Vec<&str> = patient_keys.iter().map(String::as_str).collect();
-        let histories =
+        let mut histories =
             shouzhen_store::events::for_patients(conn, &keys, from - margin, to + margin)?;
+        let mut legs =
+            shouzhen_store::events::legs_for_patients(conn, &keys, from - margin, to + margin)?;
         let mut verdicts = Vec::new();
         for key in patient_keys {
-            if let Some(events) = histories.get(key) {
-                verdicts.extend(self.patient_verdicts(&PatientHistory::new(events.clone())));
+            let events = histories.remove(key).unwrap_or_default();
+            let legs = legs.remove(key).unwrap_or_default();
+            if !events.is_empty() || !legs.is_empty() {
+                let history = PatientHistory::new(events).with_legs(legs);
+                verdicts.extend(self.patient_verdicts(&history));
             }
         }
         self.apply(conn, verdicts)
@@ -99,10 +189,19 @@ impl<'a> Engine<'a> {
 
     /// The verdicts of the patient rules (pure: no database).
     pub fn patient_verdicts(&self, history: &PatientHistory) -> Vec<Verdict> {
-        let Some(first) = history.events.first() else {
-            return Vec::new();
-        };
         let setting = self.setting();
+        let mut verdicts =
+            rules::intake_unlogged_arrival::evaluate(history, &setting, self.now);
+        let Some(first) = history.events.first() else {
+            // Only ambulances the hospitals never logged: their handover clocks.
+            verdicts.extend(handover_delay::evaluate(
+                history,
+                &setting,
+                Duration::zero(),
+                self.now,
+            ));
+            return verdicts;
+        };
         // Episodes are cut by the first-diagnosis rule's window where the patient's care began.
         let gap = setting(
             RuleId::FirstDiagnosisShirked,
@@ -110,7 +209,7 @@ impl<'a> Engine<'a> {
             first.occurred_at,
         )
         .limit_or_default(RuleId::FirstDiagnosisShirked);
-        let mut verdicts = refusal::evaluate(history, &setting, gap);
+        verdicts.extend(refusal::evaluate(history, &setting, gap));
         verdicts.extend(special_group_refused::evaluate(history, &setting, gap));
         verdicts.extend(handover_delay::evaluate(history, &setting, gap, self.now));
         verdicts.extend(critical_test_delay::evaluate(
@@ -118,6 +217,95 @@ impl<'a> Engine<'a> {
         ));
         verdicts.extend(first_diagnosis_shirked::evaluate(history, &setting));
         verdicts
+    }
+
+    /// `dispatch.delay` over a 120 centre's calls, given as (centre id, call id). Returns,
+    /// besides the effects, the days the calls belong to and the patients they brought to a
+    /// hospital, for the caller to judge with the rest of what it touched.
+    pub fn calls(
+        &self,
+        conn: &mut DbConn,
+        calls: &BTreeSet<(i64, String)>,
+    ) -> QueryResult<CallsJudged> {
+        let mut out = CallsJudged::default();
+        if calls.is_empty() {
+            return Ok(out);
+        }
+        let subjects: Vec<String> = calls
+            .iter()
+            .map(|(c, id)| dispatch::call_subject(*c, id))
+            .collect();
+        db::lock_subjects(conn, &subjects)?;
+        let mut by_centre: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (c, id) in calls {
+            by_centre.entry(*c).or_default().push(id);
+        }
+        let setting = self.setting();
+        let mut verdicts = Vec::new();
+        for (centre_id, ids) in by_centre {
+            let Some(centre) = shouzhen_store::hospitals::by_id(conn, centre_id)? else {
+                continue;
+            };
+            let events = shouzhen_store::events::calls(conn, centre_id, &ids)?;
+            let who = dispatch_delay::Centre {
+                id: centre.id,
+                name: &centre.name,
+                jurisdiction: &centre.jurisdiction,
+            };
+            for facts in dispatch::CallFacts::group(&events) {
+                if let Some(day) = facts.day() {
+                    out.days.insert((centre_id, day));
+                }
+                verdicts.extend(dispatch_delay::evaluate(&who, &facts, &setting, self.now));
+            }
+            out.patients
+                .extend(shouzhen_store::events::patients_of_calls(conn, centre_id, &ids)?);
+        }
+        out.effects = self.apply(conn, verdicts)?;
+        Ok(out)
+    }
+
+    /// The day rules over 120 centres' China days, given as (centre id, date):
+    /// `dispatch.answer_rate` and `dispatch.unanswered` once the day is over (until then a
+    /// deadline at its end, and its calls are not read), `dispatch.fleet_short` at once.
+    pub fn centre_days(
+        &self,
+        conn: &mut DbConn,
+        days: &BTreeSet<(i64, NaiveDate)>,
+    ) -> QueryResult<Effects> {
+        if days.is_empty() {
+            return Ok(Effects::default());
+        }
+        let subjects: Vec<String> = days
+            .iter()
+            .map(|(c, d)| dispatch::day_subject(*c, *d))
+            .collect();
+        db::lock_subjects(conn, &subjects)?;
+        let setting = self.setting();
+        let mut verdicts = Vec::new();
+        let mut centres = HashMap::new();
+        for (centre_id, date) in days {
+            let centre = match centres.entry(*centre_id) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(shouzhen_store::hospitals::by_id(conn, *centre_id)?),
+            };
+            let Some(centre) = centre.as_ref() else {
+                continue;
+            };
+            let (calls, fleet) = centre_day_events(conn, *centre_id, *date, self.now)?;
+            let day = dispatch::CentreDay {
+                centre_id: *centre_id,
+                centre_name: &centre.name,
+                jurisdiction: &centre.jurisdiction,
+                date: *date,
+                calls: &calls,
+                fleet: &fleet,
+            };
+            verdicts.push(dispatch_answer_rate::evaluate(&day, &setting, self.now));
+            verdicts.push(dispatch_unanswered::evaluate(&day, &setting, self.now));
+            verdicts.extend(dispatch_fleet_short::evaluate(&day, &setting));
+        }
+        self.apply(conn, verdicts)
     }
 
     /// The closure rule over one closure.

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::engine::Engine;
@@ -202,15 +202,29 @@ fn flush(
 /// cases opened.
 fn judge(conn: &mut DbConn, state: &Importer<'_>, touched: Touched) -> Result<usize, String> {
     let engine = Engine::new(state.policy, state.notifier, shouzhen_store::now());
-    let patients: Vec<String> = touched.patients.into_iter().collect();
+    let mut touched = touched;
     let mut opened = 0;
+    // A centre's calls first, a few hundred per transaction: they name the days and the
+    // patients to judge after them.
+    let calls: Vec<(i64, String)> = std::mem::take(&mut touched.calls).into_iter().collect();
+    for chunk in calls.chunks(500) {
+        let part = chunk.iter().cloned().collect();
+        let found = shouzhen_store::db::write_tx(conn, |c| engine.calls(c, &part))
+            .map_err(|e| format!("database: {e}"))?;
+        opened += found.effects.opened.len();
+        touched.days.extend(found.days);
+        for (key, at) in found.patients {
+            touched.add_patient(key, at);
+        }
+    }
+    let patients: Vec<String> = touched.patients.into_iter().collect();
     let bar = ProgressBar::new(patients.len() as u64);
     bar.set_message("judging");
     for chunk in patients.chunks(500) {
         let part = Touched {
             patients: chunk.iter().cloned().collect(),
             span: touched.span,
-            closures: Default::default(),
+            ..Default::default()
         };
         opened += shouzhen_store::db::write_tx(conn, |c| intake::evaluate(c, &engine, &part))
             .map_err(|e| format!("database: {e}"))?
@@ -226,6 +240,14 @@ fn judge(conn: &mut DbConn, state: &Importer<'_>, touched: Touched) -> Result<us
         .map_err(|e| format!("database: {e}"))?
         .opened
         .len();
+    let days: Vec<(i64, NaiveDate)> = touched.days.into_iter().collect();
+    for chunk in days.chunks(50) {
+        let part = chunk.iter().copied().collect();
+        opened += shouzhen_store::db::write_tx(conn, |c| engine.centre_days(c, &part))
+            .map_err(|e| format!("database: {e}"))?
+            .opened
+            .len();
+    }
     bar.finish_and_clear();
     Ok(opened)
 }

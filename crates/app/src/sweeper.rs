@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use shouzhen_store::QueryResult;
 
 use crate::engine::{Effects, Engine};
 use crate::mail::Notifier;
 use crate::metrics::Metrics;
+use shouzhen_domain::dispatch;
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::RuleId;
 use shouzhen_store::db::{self, DbConn, Pool};
@@ -22,6 +23,9 @@ const BATCH: i64 = 500;
 
 /// How many patient deadlines are judged in one transaction.
 const PATIENT_GROUP: usize = 100;
+
+/// How many day deadlines (two per centre and day) are judged in one transaction.
+const DAY_GROUP: usize = 200;
 
 /// Evaluates one deadline's subject.
 fn evaluate(
@@ -43,7 +47,7 @@ fn evaluate(
         return Ok(Effects::default());
     };
     let effects = match rule {
-        RuleId::HandoverDelay | RuleId::CriticalTestDelay => {
+        RuleId::HandoverDelay | RuleId::CriticalTestDelay | RuleId::IntakeUnloggedArrival => {
             let row = d
                 .subject
                 .strip_prefix("ev:")
@@ -67,6 +71,16 @@ fn evaluate(
                     engine.closure(conn, hospital_id, closure_id)?
                 }
                 _ => Effects::default(),
+            }
+        }
+        RuleId::DispatchDelay => match dispatch::parse_call_subject(&d.subject) {
+            Some(call) => engine.calls(conn, &BTreeSet::from([call]))?.effects,
+            None => Effects::default(),
+        },
+        RuleId::DispatchAnswerRate | RuleId::DispatchUnanswered => {
+            match dispatch::parse_day_subject(&d.subject) {
+                Some(day) => engine.centre_days(conn, &BTreeSet::from([day]))?,
+                None => Effects::default(),
             }
         }
         RuleId::FeedSilent => match d.hospital_id {
@@ -96,9 +110,19 @@ fn evaluate(
 fn patient_anchor(d: &deadlines::Deadline) -> Option<i64> {
     matches!(
         RuleId::parse(&d.rule),
-        Some(RuleId::HandoverDelay | RuleId::CriticalTestDelay)
+        Some(RuleId::HandoverDelay | RuleId::CriticalTestDelay | RuleId::IntakeUnloggedArrival)
     )
     .then(|| d.subject.strip_prefix("ev:")?.parse().ok())
+    .flatten()
+}
+
+/// The (centre, China day) a day rule's deadline hangs on (`day:CENTRE:DATE`), if it is one.
+fn day_of(d: &deadlines::Deadline) -> Option<(i64, NaiveDate)> {
+    matches!(
+        RuleId::parse(&d.rule),
+        Some(RuleId::DispatchAnswerRate | RuleId::DispatchUnanswered)
+    )
+    .then(|| dispatch::parse_day_subject(&d.subject))
     .flatten()
 }
 
@@ -135,11 +159,30 @@ pub fn sweep(
     let mut effects = Effects::default();
     let due = deadlines::due(conn, now, BATCH)?;
     let mut patients: Vec<(i64, &deadlines::Deadline)> = Vec::new();
+    let mut days: Vec<((i64, NaiveDate), &deadlines::Deadline)> = Vec::new();
     let mut one_by_one: Vec<&deadlines::Deadline> = Vec::new();
     for d in &due {
-        match patient_anchor(d) {
-            Some(row) => patients.push((row, d)),
-            None => one_by_one.push(d),
+        match (patient_anchor(d), day_of(d)) {
+            (Some(row), _) => patients.push((row, d)),
+            (None, Some(day)) => days.push((day, d)),
+            (None, None) => one_by_one.push(d),
+        }
+    }
+    // A centre's day has two deadlines (answer rate, unanswered) that one judgement settles.
+    for group in days.chunks(DAY_GROUP) {
+        let judged = db::write_tx(conn, |c| {
+            let set: BTreeSet<(i64, NaiveDate)> = group.iter().map(|(day, _)| *day).collect();
+            let effects = engine.centre_days(c, &set)?;
+            let ids: Vec<i64> = group.iter().map(|(_, d)| d.id).collect();
+            deadlines::settle_all_if_due(c, &ids, engine.now)?;
+            QueryResult::Ok(effects)
+        });
+        match judged {
+            Ok(e) => effects.extend(e),
+            Err(e) => {
+                tracing::warn!(error = %e, deadlines = group.len(), "sweeper could not judge a group of centre days; judging them one by one");
+                one_by_one.extend(group.iter().map(|(_, d)| *d));
+            }
         }
     }
     for group in patients.chunks(PATIENT_GROUP) {

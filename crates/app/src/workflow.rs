@@ -44,6 +44,15 @@ pub fn check_district(staff: &Staff, case: &Case) -> AppResult<()> {
     Ok(())
 }
 
+/// Whether a case is about a 120 dispatch centre rather than a hospital.
+fn is_centre_case(conn: &mut DbConn, case: &Case) -> AppResult<bool> {
+    Ok(match case.hospital_id {
+        Some(id) => shouzhen_store::hospitals::by_id(conn, id)?
+            .is_some_and(|h| h.kind == shouzhen_store::hospitals::DISPATCH),
+        None => false,
+    })
+}
+
 /// Applies an action in one transaction: the status move (refused with 409 if illegal or if
 /// the case changed meanwhile), the loop's deadlines, the history entry (on the hash chain of
 /// case actions), the audit entry, and the emails the action sends (`escalate`; `forward` and
@@ -76,6 +85,11 @@ pub fn apply(
                 req.action, case.status
             ))
         })?;
+        if req.action == "forward" && is_centre_case(conn, &case)? {
+            return Err(AppError::Conflict(
+                "a 120 centre's case is not forwarded: the centre has no staff here to reply; the inspectors take it up themselves".into(),
+            ));
+        }
         let assignee_id = match (&req.action[..], req.assignee.as_deref()) {
             ("assign", Some(email)) => {
                 let user = shouzhen_store::users::by_email(conn, email.trim())?

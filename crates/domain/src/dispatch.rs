@@ -309,7 +309,7 @@ impl CallFacts {
 }
 
 /// A call that missed a limit: its id and the row of its receipt (the evidence).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Missed {
     pub call_id: String,
     #[serde(skip)]
@@ -318,7 +318,7 @@ pub struct Missed {
 
 /// A centre's figures of one China day (003 item 6: 10 秒内接听报警电话比例要达到95%以上，
 /// 应答率达到100%).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayFigures {
     /// Calls received that day
     pub calls: u32,

@@ -542,13 +542,16 @@ pub fn record_clear(
 }
 
 /// One row of the case list.
-#[derive(Debug, Clone, Queryable, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CaseRow {
     pub id: i64,
     pub rule: String,
     pub severity: String,
     pub status: String,
+    /// The hospital's code (a hospital's case).
     pub hospital: Option<String>,
+    /// The 120 centre's code (a centre's case).
+    pub centre: Option<String>,
     pub district: String,
     pub occurred_at: NaiveDateTime,
     pub opened_at: NaiveDateTime,
@@ -557,7 +560,58 @@ pub struct CaseRow {
     pub rectification_due: Option<NaiveDateTime>,
 }
 
+/// A case row as selected: its source's code and kind, which say hospital or centre.
+#[derive(Queryable)]
+struct SelectedRow {
+    id: i64,
+    rule: String,
+    severity: String,
+    status: String,
+    source_code: Option<String>,
+    source_kind: Option<String>,
+    district: String,
+    occurred_at: NaiveDateTime,
+    opened_at: NaiveDateTime,
+    summary: String,
+    reply_due: Option<NaiveDateTime>,
+    rectification_due: Option<NaiveDateTime>,
+}
+
+impl From<SelectedRow> for CaseRow {
+    fn from(r: SelectedRow) -> Self {
+        let centre = r.source_kind.as_deref() == Some(crate::hospitals::DISPATCH);
+        let (hospital, centre) = if centre {
+            (None, r.source_code)
+        } else {
+            (r.source_code, None)
+        };
+        Self {
+            id: r.id,
+            rule: r.rule,
+            severity: r.severity,
+            status: r.status,
+            hospital,
+            centre,
+            district: r.district,
+            occurred_at: r.occurred_at,
+            opened_at: r.opened_at,
+            summary: r.summary,
+            reply_due: r.reply_due,
+            rectification_due: r.rectification_due,
+        }
+    }
+}
+
+fn rows(selected: Vec<SelectedRow>) -> Vec<CaseRow> {
+    selected.into_iter().map(CaseRow::from).collect()
+}
+
 impl CaseRow {
+    /// The code of the case's hospital or centre.
+    pub fn source(&self) -> Option<&str> {
+        self.hospital.as_deref().or(self.centre.as_deref())
+    }
+
     /// The deadline the hospital must meet now: its reply while forwarded, its rectification
     /// while rectifying.
     pub fn pending_deadline(&self) -> Option<NaiveDateTime> {
@@ -588,9 +642,11 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
                 .or(cases::opened_at.eq(t).and(cases::id.lt(id))),
         );
     }
-    q.order((cases::opened_at.desc(), cases::id.desc()))
-        .limit(f.limit)
-        .load(conn)
+    Ok(rows(
+        q.order((cases::opened_at.desc(), cases::id.desc()))
+            .limit(f.limit)
+            .load(conn)?,
+    ))
 }
 
 /// The evidence links of a case: (event row ids, complaint ids).
@@ -749,14 +805,16 @@ pub fn queue(
     // always-true range on its first column makes SQLite's planner walk it, rather than read
     // every case of the statuses through `cases_status` and sort them (measured: 1 ms against
     // 90 ms at 100,000 cases; BENCHMARKS.md).
-    q.filter(cases::severity_rank.gt(0))
-        .order((
-            cases::severity_rank.desc(),
-            cases::opened_at.asc(),
-            cases::id.asc(),
-        ))
-        .limit(limit)
-        .load(conn)
+    Ok(rows(
+        q.filter(cases::severity_rank.gt(0))
+            .order((
+                cases::severity_rank.desc(),
+                cases::opened_at.asc(),
+                cases::id.asc(),
+            ))
+            .limit(limit)
+            .load(conn)?,
+    ))
 }
 
 type BoxedCases<'a> = diesel::helper_types::IntoBoxed<
@@ -769,6 +827,7 @@ type BoxedCases<'a> = diesel::helper_types::IntoBoxed<
             cases::severity,
             cases::status,
             diesel::dsl::Nullable<hospitals::code>,
+            diesel::dsl::Nullable<hospitals::kind>,
             cases::district,
             cases::occurred_at,
             cases::opened_at,
@@ -790,6 +849,7 @@ fn case_rows<'a>() -> BoxedCases<'a> {
             cases::severity,
             cases::status,
             hospitals::code.nullable(),
+            hospitals::kind.nullable(),
             cases::district,
             cases::occurred_at,
             cases::opened_at,
@@ -883,15 +943,16 @@ pub fn overdue(
             .select(cases::id)
             .load::<i64>(conn)?,
     );
-    let mut rows: Vec<CaseRow> = Vec::new();
+    let mut found: Vec<CaseRow> = Vec::new();
     // In chunks, within every backend's limit on bound parameters.
     for ids in late.chunks(1000) {
-        rows.extend(
+        found.extend(rows(
             apply_queue_filter(conn, case_rows(), f)?
                 .filter(cases::id.eq_any(ids))
-                .load::<CaseRow>(conn)?,
-        );
+                .load(conn)?,
+        ));
     }
+    let mut rows = found;
     let rank =
         |r: &CaseRow| shouzhen_domain::rules::Severity::parse(&r.severity).map_or(0, |s| s.rank());
     rows.sort_by(|a, b| {

@@ -7,9 +7,10 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::schema::{hospitals, intake_events};
-use shouzhen_domain::event::EventBody;
+use shouzhen_domain::dispatch::{CallEvent, DispatchBody, DispatchKind, FleetStatus};
+use shouzhen_domain::event::{Acuity, EventBody};
 use shouzhen_domain::record::EventContent;
-use shouzhen_domain::rules::EventView;
+use shouzhen_domain::rules::{AmbulanceLeg, EventView};
 
 /// A row to insert: its content (what `row_hash` covers) and its two hashes.
 #[derive(Debug)]
@@ -285,24 +286,84 @@ pub fn for_closure(
     Ok(rows.into_iter().filter_map(view).collect())
 }
 
-/// Events by row id (a case's evidence), in event time.
-pub fn by_ids(
-    conn: &mut DbConn,
-    ids: &[i64],
-) -> QueryResult<Vec<(EventView, NaiveDateTime, Option<String>)>> {
-    let rows: Vec<(Row, NaiveDateTime, Option<String>)> = intake_events::table
-        .inner_join(hospitals::table)
-        .filter(intake_events::id.eq_any(ids))
-        .order((intake_events::occurred_at.asc(), intake_events::id.asc()))
-        .select((
-            view_columns!(),
-            intake_events::received_at,
-            intake_events::patient_key,
-        ))
-        .load(conn)?;
+/// A stored event of either log as a case's evidence shows it.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub row_id: i64,
+    pub event_id: String,
+    /// The hospital or 120 centre that logged it.
+    pub source_code: String,
+    pub source_name: String,
+    /// `hospital` or `dispatch`.
+    pub source_kind: String,
+    pub jurisdiction: String,
+    pub occurred_at: NaiveDateTime,
+    pub received_at: NaiveDateTime,
+    pub patient_key: Option<String>,
+    /// The event's type.
+    pub kind: String,
+    /// The stored body (no patient identity).
+    pub details: serde_json::Value,
+}
+
+impl StoredEvent {
+    pub fn is_dispatch(&self) -> bool {
+        self.source_kind == crate::hospitals::DISPATCH
+    }
+
+    /// The hospital the event is at: the source for a hospital's event, the hospital a
+    /// centre's event names (`at_hospital`, `handed_over`) for a centre's.
+    pub fn hospital_code(&self) -> Option<&str> {
+        if self.is_dispatch() {
+            self.details.get("hospital").and_then(|h| h.as_str())
+        } else {
+            Some(&self.source_code)
+        }
+    }
+}
+
+/// Events of either log by row id (a case's evidence), in event time.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<StoredEvent>> {
+    type EvidenceRow = (Row, String, NaiveDateTime, Option<String>, String);
+    let mut rows: Vec<EvidenceRow> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        rows.extend(
+            intake_events::table
+                .inner_join(hospitals::table)
+                .filter(intake_events::id.eq_any(chunk))
+                .select((
+                    view_columns!(),
+                    hospitals::kind,
+                    intake_events::received_at,
+                    intake_events::patient_key,
+                    intake_events::kind,
+                ))
+                .load::<EvidenceRow>(conn)?,
+        );
+    }
+    rows.sort_by_key(|((row_id, _, _, _, _, _, at, _), ..)| (*at, *row_id));
     Ok(rows
         .into_iter()
-        .filter_map(|(row, received, key)| view(row).map(|v| (v, received, key)))
+        .map(|(row, source_kind, received_at, patient_key, kind)| {
+            let (row_id, event_id, _, code, name, jurisdiction, occurred_at, payload) = row;
+            let details = serde_json::from_str(&payload).unwrap_or_else(|e| {
+                tracing::error!(row_id, error = %e, "stored event payload does not parse");
+                serde_json::Value::Null
+            });
+            StoredEvent {
+                row_id,
+                event_id,
+                source_code: code,
+                source_name: name,
+                source_kind,
+                jurisdiction,
+                occurred_at,
+                received_at,
+                patient_key,
+                kind,
+                details,
+            }
+        })
         .collect())
 }
 
@@ -346,4 +407,243 @@ pub fn ids_in_window(
         .limit(limit)
         .select(intake_events::id)
         .load(conn)
+}
+
+/// The kinds of a call's answering, as the day rules count them.
+const ANSWERING: [&str; 3] = ["call_received", "call_answered", "call_abandoned"];
+
+type CallRow = (i64, Option<String>, String, NaiveDateTime, Option<String>);
+
+fn call_event(row: CallRow) -> Option<CallEvent> {
+    let (row_id, call_id, kind, at, acuity) = row;
+    Some(CallEvent {
+        row_id,
+        call_id: call_id?,
+        kind: DispatchKind::parse(&kind)?,
+        at,
+        acuity: acuity.as_deref().and_then(Acuity::parse),
+    })
+}
+
+macro_rules! call_columns {
+    () => {
+        (
+            intake_events::id,
+            intake_events::call_id,
+            intake_events::kind,
+            intake_events::occurred_at,
+            intake_events::acuity,
+        )
+    };
+}
+
+/// Every event of a centre's calls `call_ids` (the `(hospital_id, call_id)` index), from the
+/// stored columns: no body is parsed.
+pub fn calls(conn: &mut DbConn, centre_id: i64, call_ids: &[&str]) -> QueryResult<Vec<CallEvent>> {
+    let mut out = Vec::new();
+    for chunk in call_ids.chunks(IN_CHUNK) {
+        let rows: Vec<CallRow> = intake_events::table
+            .filter(intake_events::hospital_id.eq(centre_id))
+            .filter(intake_events::call_id.eq_any(chunk))
+            .select(call_columns!())
+            .load(conn)?;
+        out.extend(rows.into_iter().filter_map(call_event));
+    }
+    Ok(out)
+}
+
+/// A centre's receipts, answers and abandonments with event times in `[from, until)` (the
+/// `(hospital_id, kind, occurred_at)` index), from the stored columns.
+pub fn answering_between(
+    conn: &mut DbConn,
+    centre_id: i64,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<CallEvent>> {
+    let rows: Vec<CallRow> = intake_events::table
+        .filter(intake_events::hospital_id.eq(centre_id))
+        .filter(intake_events::kind.eq_any(ANSWERING))
+        .filter(intake_events::occurred_at.ge(from))
+        .filter(intake_events::occurred_at.lt(until))
+        .select(call_columns!())
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(call_event).collect())
+}
+
+/// A centre's fleet statuses with event times in `[from, until)`.
+pub fn fleet_between(
+    conn: &mut DbConn,
+    centre_id: i64,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<FleetStatus>> {
+    let rows: Vec<(i64, NaiveDateTime, String)> = intake_events::table
+        .filter(intake_events::hospital_id.eq(centre_id))
+        .filter(intake_events::kind.eq(DispatchKind::FleetStatus.as_str()))
+        .filter(intake_events::occurred_at.ge(from))
+        .filter(intake_events::occurred_at.lt(until))
+        .select((
+            intake_events::id,
+            intake_events::occurred_at,
+            intake_events::payload,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(row_id, at, payload)| {
+            let body = dispatch_body(row_id, &payload)?;
+            Some(FleetStatus {
+                row_id,
+                at,
+                area: body.area?,
+                vehicles_online: body.vehicles_online?,
+            })
+        })
+        .collect())
+}
+
+fn dispatch_body(row_id: i64, payload: &str) -> Option<DispatchBody> {
+    serde_json::from_str(payload)
+        .map_err(|e| tracing::error!(row_id, error = %e, "stored dispatch payload does not parse"))
+        .ok()
+}
+
+/// The patients the centre's calls brought to a hospital (`at_hospital` with a patient), with
+/// the event times, for judging them again when another event of the call arrives.
+pub fn patients_of_calls(
+    conn: &mut DbConn,
+    centre_id: i64,
+    call_ids: &[&str],
+) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    let mut out = Vec::new();
+    for chunk in call_ids.chunks(IN_CHUNK) {
+        let rows: Vec<(Option<String>, NaiveDateTime)> = intake_events::table
+            .filter(intake_events::hospital_id.eq(centre_id))
+            .filter(intake_events::call_id.eq_any(chunk))
+            .filter(intake_events::kind.eq(DispatchKind::AtHospital.as_str()))
+            .filter(intake_events::patient_key.is_not_null())
+            .select((intake_events::patient_key, intake_events::occurred_at))
+            .load(conn)?;
+        out.extend(rows.into_iter().filter_map(|(k, at)| Some((k?, at))));
+    }
+    Ok(out)
+}
+
+/// The ambulances the 120 centres reported at a hospital with these patients between two
+/// event times, by patient key: each `at_hospital` with the hospital it names (hospitals only)
+/// and the centre's `handed_over` of the same call there. Three queries per thousand patients.
+pub fn legs_for_patients(
+    conn: &mut DbConn,
+    patient_keys: &[&str],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<HashMap<String, Vec<AmbulanceLeg>>> {
+    let mut out: HashMap<String, Vec<AmbulanceLeg>> = HashMap::new();
+    for chunk in patient_keys.chunks(IN_CHUNK) {
+        type LegRow = (
+            i64,
+            String,
+            i64,
+            String,
+            Option<String>,
+            NaiveDateTime,
+            String,
+            Option<String>,
+        );
+        let rows: Vec<LegRow> = intake_events::table
+            .inner_join(hospitals::table)
+            .filter(hospitals::kind.eq(crate::hospitals::DISPATCH))
+            .filter(intake_events::patient_key.eq_any(chunk))
+            .filter(intake_events::kind.eq(DispatchKind::AtHospital.as_str()))
+            .filter(intake_events::occurred_at.between(from, to))
+            .select((
+                intake_events::id,
+                intake_events::event_id,
+                intake_events::hospital_id,
+                hospitals::name,
+                intake_events::call_id,
+                intake_events::occurred_at,
+                intake_events::payload,
+                intake_events::patient_key,
+            ))
+            .load(conn)?;
+        if rows.is_empty() {
+            continue;
+        }
+        let mut named: Vec<(LegRow, String)> = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(code) = dispatch_body(row.0, &row.6).and_then(|b| b.hospital) {
+                named.push((row, code));
+            }
+        }
+        let codes: Vec<&str> = named.iter().map(|(_, c)| c.as_str()).collect();
+        let register: HashMap<String, (i64, String, String)> = hospitals::table
+            .filter(hospitals::kind.eq(crate::hospitals::HOSPITAL))
+            .filter(hospitals::code.eq_any(&codes))
+            .select((
+                hospitals::code,
+                hospitals::id,
+                hospitals::name,
+                hospitals::jurisdiction,
+            ))
+            .load::<(String, i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(code, id, name, j)| (code, (id, name, j)))
+            .collect();
+        let centres: Vec<i64> = named.iter().map(|((_, _, c, ..), _)| *c).collect();
+        let call_ids: Vec<&str> = named
+            .iter()
+            .filter_map(|((.., call, _, _, _), _)| call.as_deref())
+            .collect();
+        let mut handovers: HashMap<(i64, String), Vec<(i64, NaiveDateTime, String)>> =
+            HashMap::new();
+        let rows: Vec<(i64, Option<String>, i64, NaiveDateTime, String)> = intake_events::table
+            .filter(intake_events::hospital_id.eq_any(&centres))
+            .filter(intake_events::call_id.eq_any(&call_ids))
+            .filter(intake_events::kind.eq(DispatchKind::HandedOver.as_str()))
+            .select((
+                intake_events::hospital_id,
+                intake_events::call_id,
+                intake_events::id,
+                intake_events::occurred_at,
+                intake_events::payload,
+            ))
+            .load(conn)?;
+        for (centre, call, row, at, payload) in rows {
+            if let (Some(call), Some(code)) =
+                (call, dispatch_body(row, &payload).and_then(|b| b.hospital))
+            {
+                handovers
+                    .entry((centre, call))
+                    .or_default()
+                    .push((row, at, code));
+            }
+        }
+        for ((row_id, event_id, centre, centre_name, call, at, _, key), code) in named {
+            let (Some(key), Some(call), Some((hospital_id, hospital_name, jurisdiction))) =
+                (key, call, register.get(&code))
+            else {
+                continue;
+            };
+            let handed_over = handovers
+                .get(&(centre, call.clone()))
+                .into_iter()
+                .flatten()
+                .filter(|(_, _, c)| *c == code)
+                .map(|(row, at, _)| (*row, *at))
+                .min_by_key(|(row, at)| (*at, *row));
+            out.entry(key).or_default().push(AmbulanceLeg {
+                row_id,
+                event_id,
+                centre_name,
+                call_id: call,
+                hospital_id: *hospital_id,
+                hospital_name: hospital_name.clone(),
+                jurisdiction: jurisdiction.clone(),
+                at,
+                handed_over,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -21,7 +21,12 @@ pub(super) fn timeline(
         .iter()
         .map(|e| {
             let reasons = e.details["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": e.hospital, "text": format!("{} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons)}))
+            let who = match &e.centre {
+                Some(c) if e.hospital.is_empty() => c.clone(),
+                Some(c) => format!("{c} → {}", e.hospital),
+                None => e.hospital.clone(),
+            };
+            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": who, "text": format!("{} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons)}))
         })
         .chain(detail.evidence.complaints.iter().map(|c| {
             (c.occurred_at.clone(), json!({"at": china_text(&c.occurred_at), "kind": web.t(l, "dash.kinds.complaint"), "who": c.tracking_code, "text": c.description}))
@@ -29,6 +34,34 @@ pub(super) fn timeline(
         .collect();
     timeline.sort_by(|a, b| a.0.cmp(&b.0));
     timeline.into_iter().map(|(_, v)| v).collect()
+}
+
+/// A handover case's two clocks, side by side: when the 120 centre and the hospital each logged
+/// the arrival and the handover (or a treatment), from the case's evidence.
+pub(super) fn clocks(
+    web: &crate::web::Web,
+    l: Lang,
+    detail: &crate::api::cases::CaseDetail,
+) -> Option<Vec<Value>> {
+    let rule = RuleId::parse(&detail.case.rule)?;
+    if !matches!(rule, RuleId::HandoverDelay | RuleId::IntakeUnloggedArrival) {
+        return None;
+    }
+    let events = &detail.evidence.events;
+    if !events.iter().any(|e| e.centre.is_some()) {
+        return None;
+    }
+    let first = |ambulance: bool, kinds: &[&str]| {
+        events
+            .iter()
+            .find(|e| e.centre.is_some() == ambulance && kinds.contains(&e.kind.as_str()))
+            .map(|e| china_text(&e.occurred_at))
+            .unwrap_or_else(|| web.t(l, "dash.clock_none"))
+    };
+    Some(vec![
+        json!({"side": web.t(l, "dash.clock_ambulance"), "arrived": first(true, &["at_hospital"]), "handed": first(true, &["handed_over"])}),
+        json!({"side": web.t(l, "dash.clock_hospital"), "arrived": first(false, &["arrival"]), "handed": first(false, &["handover", "treatment", "refusal", "transfer", "discharge"])}),
+    ])
 }
 
 /// The case's history: every action with its actor, the hospital's replies among them.
@@ -58,10 +91,14 @@ async fn render_case(
         .db(move |conn| {
             let detail = crate::api::cases::load_detail(conn, id, &policy)?;
             let assignees = shouzhen_store::users::enabled_emails(conn)?;
-            Ok((detail, assignees))
+            let source = match detail.case.hospital.as_ref().or(detail.case.centre.as_ref()) {
+                Some(code) => shouzhen_store::hospitals::any_by_code(conn, code)?.map(|h| h.name),
+                None => None,
+            };
+            Ok((detail, assignees, source))
         })
         .await;
-    let (detail, assignees) = match loaded {
+    let (detail, assignees, source_name) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(req, state, &e),
     };
@@ -98,6 +135,11 @@ async fn render_case(
         "opened": opened,
         "timeline": timeline,
         "history": history,
+        "source_name": source_name,
+        "day": detail.day,
+        "day_share": detail.day.as_ref().and_then(|d| d.share).map(|s| format!("{s:.1}")),
+        "day_answer_rate": detail.day.as_ref().and_then(|d| d.answer_rate).map(|s| format!("{s:.1}")),
+        "clocks": clocks(web, l, &detail),
         "reply_due": detail.reply_due.as_deref().map(china_text),
         "rectification_due": detail.rectification_due.as_deref().map(china_text),
         "can_accept": actions.contains(&"accept"),

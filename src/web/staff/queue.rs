@@ -122,7 +122,11 @@ pub async fn dashboard(
     let loaded = state.read(move |conn| {
         let rows = shouzhen_store::cases::queue(conn, &f, after, PAGE)?;
         let overdue = shouzhen_store::cases::overdue(conn, &f, shouzhen_store::now(), PAGE)?;
-        let hospitals = shouzhen_store::hospitals::all(conn)?;
+        let mut hospitals = shouzhen_store::hospitals::all(conn)?;
+        hospitals.extend(shouzhen_store::hospitals::all_of(
+            conn,
+            shouzhen_store::hospitals::DISPATCH,
+        )?);
         let complaints = shouzhen_store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
         let mut complaint_rows = Vec::new();
         for c in complaints {
@@ -199,7 +203,7 @@ pub async fn dashboard(
             "id": r.id, "rule": r.rule, "rule_title": rule_title(l, &r.rule), "severity": r.severity,
             "severity_label": web.t(l, &format!("dash.severities.{}", r.severity)),
             "status_label": web.t(l, &format!("dash.statuses.{}", r.status)),
-            "hospital": r.hospital, "opened": china(r.opened_at), "summary": r.summary,
+            "hospital": r.source(), "centre": r.centre.is_some(), "opened": china(r.opened_at), "summary": r.summary,
             "deadline": r.pending_deadline().map(china),
             "overdue": r.pending_deadline().is_some_and(|d| d < now),
         })).collect::<Vec<_>>(),
@@ -254,7 +258,7 @@ pub async fn export(
     let l = lang(&req);
     // Streamed a page at a time (keyset), so that memory stays flat however many cases match.
     let head = Bytes::from_static(
-        "\u{feff}id,rule,rule_title,severity,status,hospital,district,occurred_at,opened_at,summary\r\n"
+        "\u{feff}id,rule,rule_title,severity,status,hospital,centre,district,occurred_at,opened_at,summary\r\n"
             .as_bytes(),
     );
     let pages = futures_util::stream::unfold(Some(None), move |after| {
@@ -311,6 +315,7 @@ fn csv_lines(rows: Vec<shouzhen_store::cases::CaseRow>, l: Lang) -> String {
                 r.severity,
                 r.status,
                 r.hospital.unwrap_or_default(),
+                r.centre.unwrap_or_default(),
                 r.district,
                 shouzhen_domain::time::rfc3339(r.occurred_at),
                 shouzhen_domain::time::rfc3339(r.opened_at),

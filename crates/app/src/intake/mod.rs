@@ -6,7 +6,7 @@ pub mod queue;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::engine::{Effects, Engine};
@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
 use event::{IntakeEvent, PatientId, RawEvent};
 use serde_json::Value;
-use shouzhen_domain::dispatch::{DispatchEvent, RawDispatchEvent};
+use shouzhen_domain::dispatch::{DispatchEvent, DispatchKind, RawDispatchEvent};
 use shouzhen_domain::field::FieldError;
 use shouzhen_store::db::{self, DbConn};
 
@@ -194,26 +194,41 @@ pub struct Touched {
     pub span: Option<(NaiveDateTime, NaiveDateTime)>,
     /// Closures, as (hospital id, closure id).
     pub closures: BTreeSet<(i64, String)>,
+    /// 120 calls, as (centre id, call id).
+    pub calls: BTreeSet<(i64, String)>,
+    /// 120 centres' China days, as (centre id, date): those of fleet statuses here; those of
+    /// calls are added as the calls are judged.
+    pub days: BTreeSet<(i64, NaiveDate)>,
 }
 
 impl Touched {
-    fn add(&mut self, ev: &Prepared, hospital_id: i64) {
+    fn add(&mut self, ev: &Prepared, source_id: i64) {
         if let Some(k) = &ev.key {
-            self.patients.insert(k.clone());
-            let t = ev.occurred;
-            self.span = Some(match self.span {
-                None => (t, t),
-                Some((a, b)) => (a.min(t), b.max(t)),
-            });
+            self.add_patient(k.clone(), ev.occurred);
         }
         if let Some(c) = &ev.closure {
-            self.closures.insert((hospital_id, c.clone()));
+            self.closures.insert((source_id, c.clone()));
         }
+        if let Some(c) = &ev.call {
+            self.calls.insert((source_id, c.clone()));
+        }
+        if ev.kind == DispatchKind::FleetStatus.as_str() {
+            self.days
+                .insert((source_id, shouzhen_domain::time::china_date(ev.occurred)));
+        }
+    }
+
+    /// A patient to judge, around the event time `at`.
+    pub fn add_patient(&mut self, key: String, at: NaiveDateTime) {
+        self.patients.insert(key);
+        self.span = Some(widen(self.span, at));
     }
 
     pub fn extend(&mut self, other: Touched) {
         self.patients.extend(other.patients);
         self.closures.extend(other.closures);
+        self.calls.extend(other.calls);
+        self.days.extend(other.days);
         self.span = match (self.span, other.span) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
             (x, None) | (None, x) => x,
@@ -455,9 +470,7 @@ pub fn ingest_group(
                 match outcome {
                     Stored::New => {
                         report.accepted += 1;
-                        if !batches[*b].dispatch {
-                            touched.add(ev, *hospital_id);
-                        }
+                        touched.add(ev, *hospital_id);
                     }
                     Stored::Duplicate => report.duplicates += 1,
                     Stored::Conflict => report.rejected.push(conflict(ev.index, &ev.event_id)),
@@ -509,9 +522,7 @@ pub fn store_only(
                 }
             }
             // A re-run after an interruption judges the duplicates too.
-            if !batch.dispatch {
-                touched.add(ev, poster.hospital_id);
-            }
+            touched.add(ev, poster.hospital_id);
         }
         report.rejected.sort_by_key(|r| r.index);
         if report.accepted + report.duplicates > 0 && !batch.dispatch {
@@ -522,20 +533,41 @@ pub fn store_only(
     })
 }
 
-/// Runs the rules over the touched subjects (inside the caller's transaction).
+/// Runs the rules over the touched subjects (inside the caller's transaction): the calls
+/// first, since they name more days and patients to judge.
 pub fn evaluate(
     conn: &mut DbConn,
     engine: &Engine<'_>,
     touched: &Touched,
 ) -> Result<Effects, shouzhen_store::StoreError> {
     let mut effects = Effects::default();
-    if let Some((from, to)) = touched.span {
-        effects.extend(engine.patients(conn, &touched.patients, from, to)?);
+    let (mut patients, mut span, mut days) =
+        (touched.patients.clone(), touched.span, touched.days.clone());
+    if !touched.calls.is_empty() {
+        let found = engine.calls(conn, &touched.calls)?;
+        effects.extend(found.effects);
+        days.extend(found.days);
+        for (key, at) in found.patients {
+            patients.insert(key);
+            span = Some(widen(span, at));
+        }
+    }
+    if let Some((from, to)) = span {
+        effects.extend(engine.patients(conn, &patients, from, to)?);
     }
     for (hospital_id, closure_id) in &touched.closures {
         effects.extend(engine.closure(conn, *hospital_id, closure_id)?);
     }
+    effects.extend(engine.centre_days(conn, &days)?);
     Ok(effects)
+}
+
+/// A span of event times widened to hold `at`.
+fn widen(span: Option<(NaiveDateTime, NaiveDateTime)>, at: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+    match span {
+        None => (at, at),
+        Some((a, b)) => (a.min(at), b.max(at)),
+    }
 }
 
 fn conflict(index: usize, event_id: &str) -> Rejection {

@@ -181,6 +181,14 @@ fn kind_zh(kind: &str) -> &'static str {
         "closure_start" => "停诊开始",
         "closure_end" => "停诊结束",
         "test" => "检测",
+        "call_received" => "120 来电",
+        "call_answered" => "120 接听",
+        "call_abandoned" => "呼叫方挂断",
+        "dispatched" => "120 派车",
+        "at_scene" => "到达现场",
+        "at_hospital" => "救护车到院",
+        "handed_over" => "救护车交接",
+        "fleet_status" => "在线车辆",
         _ => "记录",
     }
 }
@@ -300,10 +308,10 @@ impl Notifier {
         let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
         let events = shouzhen_store::events::by_ids(conn, &event_ids)?
             .into_iter()
-            .map(|(v, _, _)| EventLine {
+            .map(|v| EventLine {
                 time: china(v.occurred_at),
-                hospital: v.hospital_name,
-                kind: kind_zh(v.body.kind.as_str()).to_string(),
+                hospital: v.source_name,
+                kind: kind_zh(&v.kind).to_string(),
             })
             .collect();
         let hospital_name = hospital
