@@ -436,10 +436,18 @@ fn describe(e: impl Into<ApiError>) -> String {
 
 fn print_demo(public: &str, loaded: Option<&demo::DemoSummary>) {
     match loaded {
-        Some(d) => println!(
-            "\nDemo data loaded: {} events, {} cases.\n  Hospital {} API client (shown once):\n    client_id:     {}\n    client_secret: {}",
-            d.events, d.cases, d.hospital, d.credentials.client_id, d.credentials.client_secret
-        ),
+        Some(d) => {
+            println!(
+                "\nDemo data loaded: {} events, {} cases.\n  Hospital {} API client (shown once):\n    client_id:     {}\n    client_secret: {}",
+                d.events, d.cases, d.hospital, d.credentials.client_id, d.credentials.client_secret
+            );
+            if let Some((code, c)) = &d.centre {
+                println!(
+                    "  120 centre {code} API client (shown once; POST {public}/api/v1/dispatch-events):\n    client_id:     {}\n    client_secret: {}",
+                    c.client_id, c.client_secret
+                );
+            }
+        }
         None => println!(
             "\nThe database was not empty: demo data not loaded (delete it to start afresh)."
         ),
@@ -468,7 +476,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| format!("task failed: {e}"))?
 }
 
-async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
+async fn serve(mut settings: Settings, demo: bool) -> Result<(), String> {
+    // The demo shows every rule, Dandong's fleet count among them: the shipped packs apply
+    // unless a pack was named.
+    settings.shipped_packs = demo;
     let state = blocking(move || startup::prepare(settings)).await?;
     let loaded = if demo {
         let (keys, policy, notifier) = (

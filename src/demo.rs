@@ -53,6 +53,8 @@ const PATIENTS_PER_DAY: usize = 16;
 pub struct DemoSummary {
     pub hospital: String,
     pub credentials: Credentials,
+    /// A 120 centre's code and API client.
+    pub centre: Option<(String, Credentials)>,
     pub events: usize,
     pub cases: i64,
 }
@@ -269,6 +271,8 @@ pub fn load(
             .feed_alive(conn, &[(silent.hospital_id, &silent.jurisdiction)])
             .map_err(AppError::from)?;
     }
+    let (calls, centre) = dispatch_traffic(conn, keys, policy, notifier, now, &posters)?;
+    total += calls;
     complaints(conn, keys, policy, notifier, now)?;
     hotline_loop(conn, keys, policy, notifier, now)?;
     hospital_loop(conn, notifier, now)?;
@@ -281,6 +285,7 @@ pub fn load(
     Ok(first.map(|credentials| DemoSummary {
         hospital,
         credentials,
+        centre,
         events: total,
         cases,
     }))
@@ -961,4 +966,267 @@ fn late_log_withdraws(
                "occurred_at": (arrived + Duration::minutes(9)).to_rfc3339(),
                "patient": {"id_number": patient}, "note": "交接登记补录"}),
     )
+}
+
+/// The demo's 120 centres: code, name, district, jurisdiction, the area of their fleet
+/// reports, and the hospitals their ambulances reach.
+pub const CENTRES: &[(&str, &str, &str, &str, &str, &[&str])] = &[
+    (
+        "DD-120",
+        "丹东市120紧急救援中心",
+        "振兴区",
+        "dandong",
+        "主城区",
+        &["DD-ZX", "DD-YB"],
+    ),
+    (
+        "BJ-120",
+        "北京急救中心",
+        "东城区",
+        "beijing",
+        "城区",
+        &["BJ-CY", "BJ-HD", "BJ-DC"],
+    ),
+];
+const CALLS_PER_DAY: i64 = 60;
+
+/// What the hospital's own log does with an ambulance patient of the demo.
+#[derive(Clone, Copy, PartialEq)]
+enum Logged {
+    /// Arrival within 3 minutes, handover within 10; the centre logs its handover too.
+    OnTime,
+    /// The hospital logs the arrival 20 minutes late and the centre no handover: the
+    /// ambulance's clock shows the handover 22 minutes after it arrived (handover.delay).
+    Late,
+    /// The hospital logs nothing; the centre hands over in 10 minutes (intake.unlogged_arrival).
+    NeverHandedOver,
+    /// The hospital logs nothing and the centre no handover (both rules).
+    Never,
+}
+
+/// Three weeks of two centres' calls: most answered in a few seconds, one day a week slow
+/// (below 95 % within 10 s), a few calls abandoned or answered after a minute, a slow dispatch
+/// and a call never dispatched, the main city's fleet short on one morning, and ambulance
+/// patients whom the hospitals logged on time, late or never. Returns the events posted and
+/// the first centre's credentials.
+fn dispatch_traffic(
+    conn: &mut DbConn,
+    keys: &Keys,
+    policy: &Policy,
+    notifier: &Notifier,
+    now: DateTime<Utc>,
+    posters: &[Poster],
+) -> AppResult<(usize, Option<(String, Credentials)>)> {
+    let reachable = intake::reachable_hospitals(conn)?;
+    let mut total = 0;
+    let mut first = None;
+    for (ci, (code, name, district, jurisdiction, area, reach)) in CENTRES.iter().enumerate() {
+        let (centre, creds) = accounts::add_dispatch_centre(
+            conn,
+            &HospitalInput {
+                code: code.to_string(),
+                name: name.to_string(),
+                district: district.to_string(),
+                jurisdiction: jurisdiction.to_string(),
+                capacity: 0,
+                email: None,
+            },
+        )?;
+        first.get_or_insert((centre.code.clone(), creds));
+        let mut g = Gen {
+            rng: StdRng::seed_from_u64(120 + ci as u64),
+            events: Vec::new(),
+            seq: 0,
+            prefix: centre.code.clone(),
+            now,
+        };
+        // The hospitals' own logs of the ambulance patients, by hospital code.
+        let mut at_hospitals: Vec<(usize, Gen)> = reach
+            .iter()
+            .enumerate()
+            .map(|(hi, h)| {
+                let log = Gen {
+                    rng: StdRng::seed_from_u64(1200 + hi as u64),
+                    events: Vec::new(),
+                    seq: 0,
+                    prefix: format!("{h}-from-{code}"),
+                    now,
+                };
+                (hi, log)
+            })
+            .collect();
+        let start = now - Duration::days(DAYS);
+        let mut legs = 0;
+        for day in 0..DAYS {
+            let base = start + Duration::days(day);
+            for k in 0..CALLS_PER_DAY {
+                let call = format!("{code}-{day:02}{k:03}");
+                let with = |extra: Value| {
+                    let mut v = json!({"call_id": call});
+                    if let (Some(obj), Value::Object(more)) = (v.as_object_mut(), extra) {
+                        obj.extend(more);
+                    }
+                    v
+                };
+                let received = base
+                    + Duration::seconds(k * 24 * 3600 / CALLS_PER_DAY)
+                    + Duration::seconds(g.rng.gen_range(0..600));
+                g.push("call_received", "", received, with(json!({})));
+                if day % 5 == 1 && k == 7 {
+                    g.push(
+                        "call_abandoned",
+                        "",
+                        received + Duration::seconds(20),
+                        with(json!({})),
+                    );
+                    continue;
+                }
+                let slow_day = day % 7 == 2;
+                let wait = if day == 9 && k == 8 {
+                    70
+                } else if g.rng.gen_range(0..100) < if slow_day { 12 } else { 2 } {
+                    g.rng.gen_range(11..30)
+                } else {
+                    g.rng.gen_range(2..9)
+                };
+                let answered = received + Duration::seconds(wait);
+                let roll = g.rng.gen_range(0..10);
+                let slow_dispatch = day == 4 && k == 10;
+                let never_dispatched = day == 12 && k == 11;
+                let acuity = if slow_dispatch || never_dispatched || roll < 2 {
+                    "critical"
+                } else if roll < 5 {
+                    "urgent"
+                } else {
+                    "routine"
+                };
+                g.push(
+                    "call_answered",
+                    "",
+                    answered,
+                    with(json!({"acuity": acuity})),
+                );
+                if never_dispatched {
+                    continue;
+                }
+                let dispatched = answered
+                    + if slow_dispatch {
+                        Duration::minutes(5)
+                    } else {
+                        Duration::seconds(g.rng.gen_range(30..150))
+                    };
+                g.push("dispatched", "", dispatched, with(json!({})));
+                if k % 10 != 3 || acuity == "routine" {
+                    continue;
+                }
+                // An ambulance patient brought to one of the centre's hospitals.
+                legs += 1;
+                let logged = match (day, legs % 9) {
+                    (6, _) => Logged::Late,
+                    (8, _) => Logged::NeverHandedOver,
+                    (10, _) => Logged::Never,
+                    _ => Logged::OnTime,
+                };
+                let hi = (day as usize + k as usize) % reach.len();
+                let hospital = reach[hi];
+                let patient = format!("21060219{ci}{day:02}{k:03}0000");
+                let at_scene = dispatched + g.minutes(6, 12);
+                g.push("at_scene", "", at_scene, with(json!({})));
+                let at_hospital = at_scene + g.minutes(15, 25);
+                g.push(
+                    "at_hospital",
+                    &patient,
+                    at_hospital,
+                    with(json!({"hospital": hospital})),
+                );
+                let handed_over = match logged {
+                    Logged::OnTime => Some(g.minutes(4, 10)),
+                    Logged::NeverHandedOver => Some(Duration::minutes(10)),
+                    Logged::Late | Logged::Never => None,
+                };
+                if let Some(after) = handed_over {
+                    g.push(
+                        "handed_over",
+                        "",
+                        at_hospital + after,
+                        with(json!({"hospital": hospital})),
+                    );
+                }
+                let (_, h) = &mut at_hospitals[hi];
+                let arrival = match logged {
+                    Logged::OnTime => at_hospital + h.minutes(0, 2),
+                    Logged::Late => at_hospital + Duration::minutes(20),
+                    Logged::NeverHandedOver | Logged::Never => continue,
+                };
+                h.push(
+                    "arrival",
+                    &patient,
+                    arrival,
+                    json!({"acuity": acuity, "arrived_by": "ambulance"}),
+                );
+                let handover = if logged == Logged::Late {
+                    arrival + Duration::minutes(2)
+                } else {
+                    arrival + h.minutes(3, 8)
+                };
+                h.push("handover", &patient, handover, json!({}));
+                h.push_after(
+                    "treatment",
+                    &patient,
+                    handover,
+                    (5, 20),
+                    json!({"department": "急诊"}),
+                );
+            }
+            // The fleet every four hours; Dandong's main city at 8 on the fifth day's morning.
+            for slot in 0..6 {
+                let at = base + Duration::hours(4 * slot) + Duration::minutes(5);
+                let online = match (*area, day, slot) {
+                    ("主城区", 5, 2) => 8,
+                    ("主城区", ..) => g.rng.gen_range(10..14),
+                    _ => g.rng.gen_range(25..32),
+                };
+                g.push(
+                    "fleet_status",
+                    "",
+                    at,
+                    json!({"vehicles_online": online, "area": area}),
+                );
+            }
+        }
+        total += g.events.len();
+        let items = g
+            .events
+            .drain(..)
+            .enumerate()
+            .map(|(i, v)| intake::validate_dispatch(i, v, now, &reachable))
+            .collect();
+        let poster = Poster {
+            hospital_id: centre.id,
+            code: centre.code.clone(),
+            jurisdiction: centre.jurisdiction.clone(),
+        };
+        // The hospitals' logs first, as they post them as they go: the centre's after them.
+        for (hi, mut h) in at_hospitals {
+            let Some(poster) = posters.iter().find(|p| p.code == reach[hi]) else {
+                continue;
+            };
+            total += h.events.len();
+            let items = h
+                .events
+                .drain(..)
+                .enumerate()
+                .map(|(i, v)| intake::validate(i, v, now))
+                .collect();
+            let engine = Engine::new(policy, notifier, shouzhen_store::now());
+            intake::ingest(conn, keys, &engine, poster, items)?;
+        }
+        let batch = intake::Batch::prepare_dispatch(keys, poster, items)?;
+        if let Some(r) = batch.rejected.first() {
+            return Err(AppError::internal(format!("demo call log rejected: {r:?}")));
+        }
+        let engine = Engine::new(policy, notifier, shouzhen_store::now());
+        intake::ingest_group(conn, &engine, std::slice::from_ref(&batch))?;
+    }
+    Ok((total, first))
 }

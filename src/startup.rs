@@ -48,6 +48,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
     }
     let policy = match &settings.policy {
         Some(path) => Policy::load(path).map_err(|e| format!("SHOUZHEN_POLICY: {e}"))?,
+        None if settings.shipped_packs => Policy::shipped(),
         None => Policy::builtin(),
     };
     let notifier = Notifier::new(&settings, &policy)?;

@@ -466,9 +466,7 @@ pub fn load_detail(
         rectification_due: case.rectification_due.map(rfc3339),
         returns: case.returns,
         day: match shouzhen_domain::dispatch::parse_day_subject(&case.subject) {
-            Some((centre, date)) => {
-                shouzhen_app::engine::day_report(conn, policy, centre, date)?
-            }
+            Some((centre, date)) => shouzhen_app::engine::day_report(conn, policy, centre, date)?,
             None => None,
         },
         case: CaseItem {

@@ -61,6 +61,9 @@ pub struct Settings {
     pub escalation_to: Vec<String>,
     pub public_url: String,
     pub policy: Option<PathBuf>,
+    /// Without `policy`: the packs the project ships (`serve --demo`) instead of the built-in
+    /// national defaults alone.
+    pub shipped_packs: bool,
     /// Lifetime of access tokens, in seconds.
     pub token_ttl: i64,
     pub pool_size: u32,
@@ -334,6 +337,7 @@ impl Settings {
             escalation_to,
             public_url,
             policy,
+            shipped_packs: false,
             token_ttl,
             pool_size,
             sweep_interval,

@@ -10,13 +10,13 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use shouzhen_store::QueryResult;
 
 use crate::mail::Notifier;
+use shouzhen_domain::dispatch;
 use shouzhen_domain::policy::Policy;
 use shouzhen_domain::rules::{
     self, Outcome, PatientHistory, RuleId, Setting, Verdict, closure_too_long, critical_test_delay,
     dispatch_answer_rate, dispatch_delay, dispatch_fleet_short, dispatch_unanswered, feed_silent,
     first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
 };
-use shouzhen_domain::dispatch;
 use shouzhen_store::cases::{Action, Case, REINSTATE, WITHDRAW};
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::deadlines::{self, Change};
@@ -54,8 +54,12 @@ pub fn centre_day_events(
         Vec::new()
     } else {
         let margin = Duration::hours(1);
-        let events =
-            shouzhen_store::events::answering_between(conn, centre_id, start - margin, end + margin)?;
+        let events = shouzhen_store::events::answering_between(
+            conn,
+            centre_id,
+            start - margin,
+            end + margin,
+        )?;
         dispatch::CallFacts::group(&events)
             .into_iter()
             .filter(|c| c.day() == Some(date))
@@ -190,8 +194,7 @@ impl<'a> Engine<'a> {
     /// The verdicts of the patient rules (pure: no database).
     pub fn patient_verdicts(&self, history: &PatientHistory) -> Vec<Verdict> {
         let setting = self.setting();
-        let mut verdicts =
-            rules::intake_unlogged_arrival::evaluate(history, &setting, self.now);
+        let mut verdicts = rules::intake_unlogged_arrival::evaluate(history, &setting, self.now);
         let Some(first) = history.events.first() else {
             // Only ambulances the hospitals never logged: their handover clocks.
             verdicts.extend(handover_delay::evaluate(
@@ -259,7 +262,9 @@ impl<'a> Engine<'a> {
                 verdicts.extend(dispatch_delay::evaluate(&who, &facts, &setting, self.now));
             }
             out.patients
-                .extend(shouzhen_store::events::patients_of_calls(conn, centre_id, &ids)?);
+                .extend(shouzhen_store::events::patients_of_calls(
+                    conn, centre_id, &ids,
+                )?);
         }
         out.effects = self.apply(conn, verdicts)?;
         Ok(out)

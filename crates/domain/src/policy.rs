@@ -73,6 +73,13 @@ const NATIONAL_CALENDARS: &[&str] = &[
     include_str!("../../../policies/calendar-2026.toml"),
 ];
 
+/// The jurisdictions' packs the project ships.
+const SHIPPED_PACKS: &[&str] = &[
+    include_str!("../../../policies/beijing.toml"),
+    include_str!("../../../policies/shanghai.toml"),
+    include_str!("../../../policies/dandong.toml"),
+];
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
@@ -152,6 +159,17 @@ fn parse_instant(s: &str) -> Result<NaiveDateTime, String> {
 
 impl Policy {
     /// The built-in national defaults only.
+    /// The packs the project ships (`policies/`: Beijing, Shanghai, Dandong) over the
+    /// built-in defaults, as `serve --demo` runs without `SHOUZHEN_POLICY`.
+    pub fn shipped() -> Self {
+        let mut policy = Self::default();
+        for text in SHIPPED_PACKS {
+            policy.add(text).expect("the shipped packs parse");
+        }
+        policy.add_national_calendars();
+        policy
+    }
+
     pub fn builtin() -> Self {
         let mut policy = Self::default();
         policy.add_national_calendars();
@@ -563,6 +581,28 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         parse_instant(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_embedded_packs_are_the_shipped_folder() {
+        let folder = Policy::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The folder holds the calendars as packs of their own; the jurisdictions' settings
+        // and calendars are the same.
+        let settings = |p: &Policy| {
+            p.describe()
+                .lines()
+                .filter(|l| !l.starts_with("Policy:"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(settings(&Policy::shipped()), settings(&folder));
+        let main_city = Policy::shipped().setting(
+            RuleId::DispatchFleetShort,
+            "dandong",
+            at("2022-07-01T00:00:00+08:00"),
+        );
+        assert_eq!(main_city.areas.get("主城区"), Some(&10));
     }
 
     #[test]

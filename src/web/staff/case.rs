@@ -91,7 +91,12 @@ async fn render_case(
         .db(move |conn| {
             let detail = crate::api::cases::load_detail(conn, id, &policy)?;
             let assignees = shouzhen_store::users::enabled_emails(conn)?;
-            let source = match detail.case.hospital.as_ref().or(detail.case.centre.as_ref()) {
+            let source = match detail
+                .case
+                .hospital
+                .as_ref()
+                .or(detail.case.centre.as_ref())
+            {
                 Some(code) => shouzhen_store::hospitals::any_by_code(conn, code)?.map(|h| h.name),
                 None => None,
             };

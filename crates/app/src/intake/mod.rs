@@ -563,7 +563,10 @@ pub fn evaluate(
 }
 
 /// A span of event times widened to hold `at`.
-fn widen(span: Option<(NaiveDateTime, NaiveDateTime)>, at: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+fn widen(
+    span: Option<(NaiveDateTime, NaiveDateTime)>,
+    at: NaiveDateTime,
+) -> (NaiveDateTime, NaiveDateTime) {
     match span {
         None => (at, at),
         Some((a, b)) => (a.min(at), b.max(at)),

@@ -164,6 +164,13 @@ pub fn evaluate(
         let clock = match leg {
             Some(l) => {
                 paired.push(l.row_id);
+                // The arrival judged alone before the ambulance's log came is now judged as
+                // the ambulance's: its own subject is cleared.
+                verdicts.push(Verdict::on_event(
+                    RuleId::HandoverDelay,
+                    arrival,
+                    Outcome::Clear,
+                ));
                 Clock {
                     subject_row: l.row_id,
                     at: start,
@@ -338,9 +345,14 @@ mod tests {
             ],
             vec![leg(50, "2022-07-01 10:00", None)],
         );
-        assert_eq!(v.len(), 1, "one arrival seen from both sides");
-        assert_eq!(v[0].subject, "ev:50");
-        assert_eq!(violation(&v[0].outcome), Some(vec![50, 1, 2]));
+        assert_eq!(v.len(), 2, "one arrival seen from both sides");
+        assert_eq!(
+            (v[0].subject.as_str(), &v[0].outcome),
+            ("ev:1", &Outcome::Clear),
+            "the hospital's arrival alone is cleared"
+        );
+        assert_eq!(v[1].subject, "ev:50");
+        assert_eq!(violation(&v[1].outcome), Some(vec![50, 1, 2]));
         // Without the ambulance's log the hospital's 2 minutes were on time.
         let alone = judge_two_sided(
             vec![
@@ -361,7 +373,8 @@ mod tests {
             ],
             vec![leg(50, "2022-07-01 10:00", Some("2022-07-01 10:10"))],
         );
-        assert_eq!(v[0].outcome, Outcome::Clear);
+        assert_eq!(v[1].subject, "ev:50");
+        assert_eq!(v[1].outcome, Outcome::Clear);
         // An ambulance the hospital never logged: its own clock, ended by its handover.
         let unlogged = judge_two_sided(Vec::new(), vec![leg(60, "2022-07-01 10:00", None)]);
         assert_eq!(unlogged[0].subject, "ev:60");
