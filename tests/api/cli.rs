@@ -683,18 +683,8 @@ fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
         assert_eq!(resp.status(), 200);
         let token: Value = resp.json().await.expect("json");
         let token = token["access_token"].as_str().expect("token").to_string();
-        for rule in [
-            "refusal.prohibited_reason",
-            "refusal.operational_reason",
-            "special_group.refused",
-            "handover.delay",
-            "first_diagnosis.shirked",
-            "critical.test_delay",
-            "closure.too_long",
-            "feed.silent",
-            "complaint.cluster",
-            "complaint.unanswered",
-        ] {
+        // Every rule has cases, the dispatch rules among them.
+        for rule in shouzhen_domain::rules::ALL.map(|r| r.as_str()) {
             let mut resp = client
                 .get(format!("{base}/api/v1/cases?rule={rule}&limit=200"))
                 .bearer_auth(&token)

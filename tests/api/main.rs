@@ -13,6 +13,7 @@ mod complaints;
 mod dashboard;
 mod desk;
 mod dispatch;
+mod dispatch_rules;
 mod email;
 mod foundation;
 mod hospital_loop;

@@ -154,3 +154,68 @@ pub fn board(
     }
     Ok(rows)
 }
+
+/// A 120 centre's row on the public board: its last 30 days' calls.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CentreRow {
+    pub code: String,
+    pub name: String,
+    pub district: String,
+    /// Calls received in the last 30 days
+    pub calls: u32,
+    /// Of them answered within the answer limit (10 s by default)
+    pub answered_in_time: u32,
+    /// The share answered within the limit, in percent (none without calls)
+    pub share: Option<f64>,
+    /// The answer rate (answered within 60 s by default, not abandoned), in percent
+    pub answer_rate: Option<f64>,
+    /// The share the centre is held to, in percent
+    pub required_share: u32,
+}
+
+/// Days of calls the board counts.
+pub const CENTRE_DAYS: i64 = 30;
+
+/// Each enabled 120 centre's last 30 days, under the settings in force now.
+pub fn centres(
+    conn: &mut DbConn,
+    policy: &shouzhen_domain::policy::Policy,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<CentreRow>> {
+    use shouzhen_domain::dispatch::{CallFacts, DayFigures};
+    use shouzhen_domain::rules::{RuleId, dispatch_answer_rate::DEFAULT_SHARE};
+    let from = now - Duration::days(CENTRE_DAYS);
+    let mut rows = Vec::new();
+    for c in shouzhen_store::hospitals::all_of(conn, shouzhen_store::hospitals::DISPATCH)?
+        .into_iter()
+        .filter(|c| !c.disabled)
+    {
+        let margin = Duration::hours(1);
+        let events =
+            shouzhen_store::events::answering_between(conn, c.id, from - margin, now + margin)?;
+        let calls: Vec<CallFacts> = CallFacts::group(&events)
+            .into_iter()
+            .filter(|f| f.received.is_some_and(|r| from <= r.at && r.at <= now))
+            .collect();
+        let rate = policy.setting(RuleId::DispatchAnswerRate, &c.jurisdiction, now);
+        let unanswered = policy
+            .setting(RuleId::DispatchUnanswered, &c.jurisdiction, now)
+            .limit_or_default(RuleId::DispatchUnanswered);
+        let f = DayFigures::of(
+            &calls,
+            rate.limit_or_default(RuleId::DispatchAnswerRate),
+            unanswered,
+        );
+        rows.push(CentreRow {
+            code: c.code,
+            name: c.name,
+            district: c.district,
+            calls: f.calls,
+            answered_in_time: f.answered_in_time,
+            share: f.share(),
+            answer_rate: f.answer_rate(),
+            required_share: rate.count.unwrap_or(DEFAULT_SHARE),
+        });
+    }
+    Ok(rows)
+}

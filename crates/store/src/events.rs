@@ -595,8 +595,9 @@ pub fn legs_for_patients(
             .iter()
             .filter_map(|((.., call, _, _, _), _)| call.as_deref())
             .collect();
-        let mut handovers: HashMap<(i64, String), Vec<(i64, NaiveDateTime, String)>> =
-            HashMap::new();
+        // (centre, call) → the centre's handovers: (row, time, hospital code).
+        type Handovers = HashMap<(i64, String), Vec<(i64, NaiveDateTime, String)>>;
+        let mut handovers: Handovers = HashMap::new();
         let rows: Vec<(i64, Option<String>, i64, NaiveDateTime, String)> = intake_events::table
             .filter(intake_events::hospital_id.eq_any(&centres))
             .filter(intake_events::call_id.eq_any(&call_ids))

@@ -253,6 +253,32 @@ pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             })
         })
         .collect();
-    let data = json!({"title": web.t(l, "dash.board_title"), "rows": rows});
+    let policy = state.policy.clone();
+    let centres = match state
+        .read(move |conn| {
+            Ok(shouzhen_app::board::centres(
+                conn,
+                &policy,
+                shouzhen_store::now(),
+            )?)
+        })
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let percent = |p: Option<f64>| p.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "—".into());
+    let centres: Vec<Value> = centres
+        .iter()
+        .map(|c| {
+            json!({
+                "code": c.code, "name": c.name, "district": c.district, "calls": c.calls,
+                "share": percent(c.share), "answer_rate": percent(c.answer_rate),
+                "below": c.share.is_some_and(|s| s < f64::from(c.required_share)),
+                "required_share": c.required_share,
+            })
+        })
+        .collect();
+    let data = json!({"title": web.t(l, "dash.board_title"), "rows": rows, "centres": centres});
     state.web.page(&req, StatusCode::OK, "board", l, data)
 }

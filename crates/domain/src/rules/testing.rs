@@ -162,16 +162,15 @@ pub fn answered(i: i64, secs: i64) -> CallFacts {
     call_of(i, &[(CallReceived, 0), (CallAnswered, secs)])
 }
 
+/// A day rule's `evaluate`.
+pub type DayRule = fn(
+    &crate::dispatch::CentreDay<'_>,
+    &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+    NaiveDateTime,
+) -> Verdict;
+
 /// A day rule's outcome for centre 9 on 2022-07-01 with the built-in defaults, judged at `now`.
-pub fn judge_day(
-    calls: &[CallFacts],
-    now: &str,
-    evaluate: fn(
-        &crate::dispatch::CentreDay<'_>,
-        &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
-        NaiveDateTime,
-    ) -> Verdict,
-) -> Outcome {
+pub fn judge_day(calls: &[CallFacts], now: &str, evaluate: DayRule) -> Outcome {
     let day = crate::dispatch::CentreDay {
         centre_id: 9,
         centre_name: "120 急救中心",
