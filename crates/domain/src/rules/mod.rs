@@ -287,3 +287,24 @@ pub fn human(d: Duration) -> String {
         format!("{} 小时 {} 分钟", minutes / 60, minutes % 60)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_rule_table_lists_every_rule_with_its_sources() {
+        let readme = include_str!("../../../../README.md");
+        for rule in ALL {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", rule.as_str())))
+                .unwrap_or_else(|| panic!("README's rule table has no row for {}", rule.as_str()));
+            assert!(
+                row.trim_end().ends_with(&format!("| {} |", rule.info().sources)),
+                "README's row for {} names other sources than the rule: {row}",
+                rule.as_str()
+            );
+        }
+    }
+}
