@@ -69,7 +69,7 @@ impl Modify for SecuritySchemes {
                     "/oauth/token",
                     Scopes::new(),
                 ))],
-                "Hospital clients: client-credentials grant; send the token as Bearer",
+                "Machine clients (hospitals on intake, 120 dispatch centres on dispatch events): client-credentials grant; send the token as Bearer",
             )),
         );
         components.add_security_scheme(

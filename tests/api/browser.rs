@@ -495,3 +495,94 @@ async fn an_operator_reads_the_three_rates_by_district_and_by_hospital_and_print
         "the bulletin prints on A4: {r}"
     );
 }
+
+#[actix_web::test]
+async fn an_inspector_reads_a_centres_day_and_an_ambulances_two_clocks() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let hospital = app.hospital_token("DD-1").await;
+    let centre = app.centre_token("DD-120").await;
+    let sup = app.supervisor_token().await;
+    let t = |hh_mm_ss: &str| format!("2022-07-01T{hh_mm_ss}+08:00");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/dispatch-events",
+            Some(&centre),
+            &serde_json::json!([
+                {"event_id": "r1", "type": "call_received", "call_id": "C-1", "occurred_at": t("10:00:00")},
+                {"event_id": "a1", "type": "call_answered", "call_id": "C-1", "acuity": "urgent", "occurred_at": t("10:00:04")},
+                {"event_id": "d1", "type": "dispatched", "call_id": "C-1", "occurred_at": t("10:01:00")},
+                {"event_id": "h1", "type": "at_hospital", "call_id": "C-1", "hospital": "DD-1",
+                 "patient": {"id_number": "210602198001010011"}, "occurred_at": t("10:20:00")},
+                {"event_id": "r2", "type": "call_received", "call_id": "C-2", "occurred_at": t("11:00:00")},
+                {"event_id": "a2", "type": "call_answered", "call_id": "C-2", "acuity": "routine", "occurred_at": t("11:00:25")}
+            ]),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["rejected"]),
+        (200, &serde_json::json!([])),
+        "{body}"
+    );
+    app.post_events(
+        &hospital,
+        serde_json::json!([
+            {"event_id": "x1", "type": "arrival", "occurred_at": t("10:40:00"), "acuity": "urgent",
+             "arrived_by": "ambulance", "patient": {"id_number": "210602198001010011"}},
+            {"event_id": "x2", "type": "handover", "occurred_at": t("10:42:00"),
+             "patient": {"id_number": "210602198001010011"}}
+        ]),
+    )
+    .await;
+    let handover = app.cases(&sup, "rule=handover.delay").await;
+    assert_eq!(handover.len(), 1, "{handover:?}");
+    let r = run_script(
+        "dispatch.mjs",
+        vec![
+            app.address.clone(),
+            "supervisor@wjw.example.cn".into(),
+            "a long enough password".into(),
+            "DD-120".into(),
+            handover[0]["id"].to_string(),
+        ],
+    )
+    .await;
+    // The queue names the centre where a hospital's case names the hospital.
+    assert!(
+        r["queue"][0][4]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("DD-120"),
+        "{r}"
+    );
+    assert_eq!(r["centre"], "DD-120 DD-120 急救中心", "{r}");
+    // Calls, within 10 s, the share, within 60 s, abandoned, the answer rate.
+    let figures: Vec<&str> = r["figures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| row[1].as_str())
+        .collect();
+    assert_eq!(figures[..2], ["2", "1"], "{r}");
+    assert!(figures[2].starts_with("50.0 %"), "{r}");
+    assert_eq!(figures[3..], ["2", "0", "100.0 %"], "{r}");
+    assert_eq!(r["late"], "C-2", "{r}");
+    assert_eq!(r["figures_en"][0][0], "Calls received", "{r}");
+    // The ambulance at the door at 10:20, the hospital's log at 10:40: side by side.
+    assert_eq!(
+        r["clocks"][0],
+        serde_json::json!(["120 急救中心", "2022-07-01 10:20", "未记录"]),
+        "{r}"
+    );
+    assert_eq!(
+        r["clocks"][1],
+        serde_json::json!(["医院", "2022-07-01 10:40", "2022-07-01 10:42"]),
+        "{r}"
+    );
+    assert_eq!(r["clocks_en"][0][2], "not logged", "{r}");
+    // The board: 2 calls, half within 10 s, all answered.
+    assert_eq!(r["board"][0][0], "DD-120 急救中心", "{r}");
+}

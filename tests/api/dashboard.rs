@@ -695,6 +695,25 @@ async fn every_page_passes_the_w3c_html_validator() {
     assert_eq!(status, 204, "{body}");
     let mut hospital = Visitor::new(&app);
     assert_eq!(hospital.login("yiwu@hospital.example.cn").await, 303);
+    // A 120 centre: a day below the share (its case shows the day's figures), and an ambulance
+    // the hospital never logged (its cases show both clocks); the board lists the centre.
+    let centre = app.centre_token("DD-120").await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/dispatch-events",
+            Some(&centre),
+            &json!([
+                {"event_id": "r1", "type": "call_received", "call_id": "C-1", "occurred_at": "2026-11-20T10:00:00+08:00"},
+                {"event_id": "a1", "type": "call_answered", "call_id": "C-1", "acuity": "urgent", "occurred_at": "2026-11-20T10:00:30+08:00"},
+                {"event_id": "d1", "type": "dispatched", "call_id": "C-1", "occurred_at": "2026-11-20T10:01:30+08:00"},
+                {"event_id": "h1", "type": "at_hospital", "call_id": "C-1", "hospital": code_of_case,
+                 "patient": {"id_number": "110101198001010099"}, "occurred_at": "2026-11-20T10:20:00+08:00"}
+            ]),
+        )
+        .await;
+    assert_eq!((status, &body["rejected"]), (200, &json!([])), "{body}");
+    let day_case = app.cases(&token, "rule=dispatch.answer_rate").await[0]["id"].clone();
+    let clock_case = app.cases(&token, "rule=intake.unlogged_arrival").await[0]["id"].clone();
 
     let mut anonymous = Visitor::new(&app);
     let mut admin = Visitor::new(&app);
@@ -719,6 +738,8 @@ async fn every_page_passes_the_w3c_html_validator() {
             "/desk".to_string(),
             "/reports".to_string(),
             "/reports/bulletin".to_string(),
+            format!("/cases/{day_case}"),
+            format!("/cases/{clock_case}"),
         ];
         let own = [
             "/hospital".to_string(),
@@ -743,7 +764,7 @@ async fn every_page_passes_the_w3c_html_validator() {
             pages += 1;
         }
     }
-    assert_eq!(pages, 34);
+    assert_eq!(pages, 38);
     let out = std::process::Command::new(HTML_VALIDATOR)
         .args(["--root"])
         .arg(dir.path())

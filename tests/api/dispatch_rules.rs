@@ -402,3 +402,62 @@ async fn a_handover_is_timed_from_both_sides() {
         "no identity number shown"
     );
 }
+
+#[actix_web::test]
+async fn an_escalated_centre_case_is_emailed_naming_the_centre() {
+    let app = TestApp::builder()
+        .var("SHOUZHEN_ESCALATION_TO", "wjw@health.example.cn")
+        .var("SHOUZHEN_OUTBOX_INTERVAL", "300")
+        .spawn()
+        .await;
+    let centre = app.centre_token("DD-120").await;
+    let sup = app.supervisor_token().await;
+    post(
+        &app,
+        &centre,
+        json!([
+            ev(
+                "k1",
+                "call_received",
+                "K-1",
+                &common::at("10:00", 0),
+                json!({})
+            ),
+            ev(
+                "k2",
+                "call_answered",
+                "K-1",
+                &common::at("10:00", 5),
+                json!({"acuity": "critical"})
+            ),
+        ]),
+    )
+    .await;
+    let cases = cases_of(&app, &sup, "dispatch.delay").await;
+    assert_eq!(cases.len(), 1, "never dispatched: {cases:?}");
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{}/actions", cases[0]["id"]),
+            Some(&sup),
+            &json!({"action": "escalate", "note": "请调度科说明"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = app
+        .state
+        .db(|conn| Ok(shouzhen_store::outbox::all(conn)?))
+        .await
+        .expect("outbox");
+    assert_eq!(rows.len(), 1);
+    let text = &rows[0].body_text;
+    assert!(
+        text.contains("120 急救中心：DD-120 急救中心（DD-120）"),
+        "{text}"
+    );
+    assert!(!text.contains("医院："), "{text}");
+    assert!(
+        rows[0].subject.contains("DD-120 急救中心"),
+        "{}",
+        rows[0].subject
+    );
+}

@@ -108,6 +108,8 @@ struct CaseMail<'a> {
     summary: &'a str,
     hospital: String,
     hospital_code: String,
+    /// 医院, or 120 急救中心 for a centre's case.
+    source_label: &'static str,
     district: &'a str,
     occurred_at: String,
     opened_at: String,
@@ -346,6 +348,10 @@ impl Notifier {
                 .as_ref()
                 .map(|h| h.code.clone())
                 .unwrap_or_default(),
+            source_label: match &hospital {
+                Some(h) if h.kind == shouzhen_store::hospitals::DISPATCH => "120 急救中心",
+                _ => "医院",
+            },
             district: &case.district,
             occurred_at: china(case.occurred_at),
             opened_at: china(case.opened_at),

@@ -301,7 +301,8 @@ mod tests {
                 .find(|l| l.starts_with(&format!("| `{}` |", rule.as_str())))
                 .unwrap_or_else(|| panic!("README's rule table has no row for {}", rule.as_str()));
             assert!(
-                row.trim_end().ends_with(&format!("| {} |", rule.info().sources)),
+                row.trim_end()
+                    .ends_with(&format!("| {} |", rule.info().sources)),
                 "README's row for {} names other sources than the rule: {row}",
                 rule.as_str()
             );
