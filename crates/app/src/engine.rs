@@ -38,13 +38,15 @@ pub struct CallsJudged {
 }
 
 /// A centre's calls received on `date` (none while the day is not over: the day rules wait
-/// for its end) and its fleet statuses of the day. The answers are read an hour either side,
-/// so that a call received at 23:59 and answered after midnight is whole.
+/// for its end) and its fleet statuses of the day. The answers are read `margin` either side
+/// of the day (at least the unanswered limit), so that a call received at 23:59 and answered
+/// after midnight is whole, and one answered later still counts as unanswered either way.
 pub fn centre_day_events(
     conn: &mut DbConn,
     centre_id: i64,
     date: NaiveDate,
     now: NaiveDateTime,
+    margin: Duration,
 ) -> QueryResult<(Vec<dispatch::CallFacts>, Vec<dispatch::FleetStatus>)> {
     let (start, end) = (
         dispatch::day_start(date),
@@ -53,7 +55,6 @@ pub fn centre_day_events(
     let calls = if now < end {
         Vec::new()
     } else {
-        let margin = Duration::hours(1);
         let events = shouzhen_store::events::answering_between(
             conn,
             centre_id,
@@ -67,6 +68,18 @@ pub fn centre_day_events(
     };
     let fleet = shouzhen_store::events::fleet_between(conn, centre_id, start, end)?;
     Ok((calls, fleet))
+}
+
+/// How far beyond its day a centre's answers are read: past the longer of the two limits in
+/// force that day, with five minutes for clocks that disagree.
+fn answering_margin(policy: &Policy, jurisdiction: &str, date: NaiveDate) -> Duration {
+    let at = dispatch::day_start(date);
+    let limit = |rule| {
+        policy
+            .setting(rule, jurisdiction, at)
+            .limit_or_default(rule)
+    };
+    limit(RuleId::DispatchAnswerRate).max(limit(RuleId::DispatchUnanswered)) + Duration::minutes(5)
 }
 
 /// A centre's day as its case page shows it: the figures under the settings in force that day.
@@ -95,7 +108,8 @@ pub fn day_report(
     let Some(centre) = shouzhen_store::hospitals::by_id(conn, centre_id)? else {
         return Ok(None);
     };
-    let (calls, _) = centre_day_events(conn, centre_id, date, NaiveDateTime::MAX)?;
+    let margin = answering_margin(policy, &centre.jurisdiction, date);
+    let (calls, _) = centre_day_events(conn, centre_id, date, NaiveDateTime::MAX, margin)?;
     let at = dispatch::day_start(date);
     let rate = policy.setting(RuleId::DispatchAnswerRate, &centre.jurisdiction, at);
     let answer = rate.limit_or_default(RuleId::DispatchAnswerRate);
@@ -297,7 +311,8 @@ impl<'a> Engine<'a> {
             let Some(centre) = centre.as_ref() else {
                 continue;
             };
-            let (calls, fleet) = centre_day_events(conn, *centre_id, *date, self.now)?;
+            let margin = answering_margin(self.policy, &centre.jurisdiction, *date);
+            let (calls, fleet) = centre_day_events(conn, *centre_id, *date, self.now, margin)?;
             let day = dispatch::CentreDay {
                 centre_id: *centre_id,
                 centre_name: &centre.name,

@@ -253,47 +253,71 @@ pub struct CallFacts {
     pub dispatched: Option<Stamp>,
     pub abandoned: Option<Stamp>,
     pub acuity: Option<Acuity>,
+    /// The answer `acuity` was taken from.
+    acuity_from: Option<Stamp>,
 }
 
 impl CallFacts {
     /// The facts of one call from its events, in any order (the first of each kind counts).
     pub fn of(call_id: &str, events: &[&CallEvent]) -> Self {
-        let first = |kind: DispatchKind| {
-            events
-                .iter()
-                .filter(|e| e.kind == kind)
-                .min_by_key(|e| (e.at, e.row_id))
-                .map(|e| Stamp {
-                    row_id: e.row_id,
-                    at: e.at,
-                })
-        };
-        let acuity = events
-            .iter()
-            .filter(|e| e.kind == DispatchKind::CallAnswered && e.acuity.is_some())
-            .min_by_key(|e| (e.at, e.row_id))
-            .and_then(|e| e.acuity);
-        Self {
+        let mut facts = Self {
             call_id: call_id.to_string(),
-            received: first(DispatchKind::CallReceived),
-            answered: first(DispatchKind::CallAnswered),
-            dispatched: first(DispatchKind::Dispatched),
-            abandoned: first(DispatchKind::CallAbandoned),
-            acuity,
+            ..Self::default()
+        };
+        for e in events {
+            facts.note(e);
+        }
+        facts
+    }
+
+    /// Takes one more event of the call into account.
+    fn note(&mut self, e: &CallEvent) {
+        let stamp = Stamp {
+            row_id: e.row_id,
+            at: e.at,
+        };
+        let earliest = |slot: &mut Option<Stamp>| {
+            if slot.is_none_or(|s| (stamp.at, stamp.row_id) < (s.at, s.row_id)) {
+                *slot = Some(stamp);
+            }
+        };
+        match e.kind {
+            DispatchKind::CallReceived => earliest(&mut self.received),
+            DispatchKind::CallAnswered => {
+                earliest(&mut self.answered);
+                // The acuity the first answer that gave one gave.
+                if e.acuity.is_some()
+                    && self
+                        .acuity_from
+                        .is_none_or(|s| (stamp.at, stamp.row_id) < (s.at, s.row_id))
+                {
+                    self.acuity = e.acuity;
+                    self.acuity_from = Some(stamp);
+                }
+            }
+            DispatchKind::Dispatched => earliest(&mut self.dispatched),
+            DispatchKind::CallAbandoned => earliest(&mut self.abandoned),
+            _ => {}
         }
     }
 
     /// Every call among `events` (any order, any mix of calls), in the order of their ids.
     pub fn group(events: &[CallEvent]) -> Vec<Self> {
-        let mut by_call: std::collections::BTreeMap<&str, Vec<&CallEvent>> =
-            std::collections::BTreeMap::new();
+        let mut index: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(events.len() / 2);
+        let mut calls: Vec<Self> = Vec::with_capacity(events.len() / 2);
         for e in events {
-            by_call.entry(e.call_id.as_str()).or_default().push(e);
+            let i = *index.entry(e.call_id.as_str()).or_insert_with(|| {
+                calls.push(Self {
+                    call_id: e.call_id.clone(),
+                    ..Self::default()
+                });
+                calls.len() - 1
+            });
+            calls[i].note(e);
         }
-        by_call
-            .into_iter()
-            .map(|(id, events)| Self::of(id, &events))
-            .collect()
+        calls.sort_unstable_by(|a, b| a.call_id.cmp(&b.call_id));
+        calls
     }
 
     /// The wait before the answer: `None` without both times; an answer logged before the

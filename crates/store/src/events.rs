@@ -452,22 +452,31 @@ pub fn calls(conn: &mut DbConn, centre_id: i64, call_ids: &[&str]) -> QueryResul
     Ok(out)
 }
 
-/// A centre's receipts, answers and abandonments with event times in `[from, until)` (the
-/// `(hospital_id, kind, occurred_at)` index), from the stored columns.
+/// A centre's receipts, answers and abandonments with event times in `[from, until)`, read
+/// from the `(hospital_id, kind, occurred_at, call_id)` index alone (their acuity, which the
+/// day rules do not read, is left out).
 pub fn answering_between(
     conn: &mut DbConn,
     centre_id: i64,
     from: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<CallEvent>> {
-    let rows: Vec<CallRow> = intake_events::table
+    let rows: Vec<(i64, Option<String>, String, NaiveDateTime)> = intake_events::table
         .filter(intake_events::hospital_id.eq(centre_id))
         .filter(intake_events::kind.eq_any(ANSWERING))
         .filter(intake_events::occurred_at.ge(from))
         .filter(intake_events::occurred_at.lt(until))
-        .select(call_columns!())
+        .select((
+            intake_events::id,
+            intake_events::call_id,
+            intake_events::kind,
+            intake_events::occurred_at,
+        ))
         .load(conn)?;
-    Ok(rows.into_iter().filter_map(call_event).collect())
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, call, kind, at)| call_event((id, call, kind, at, None)))
+        .collect())
 }
 
 /// A centre's fleet statuses with event times in `[from, until)`.
