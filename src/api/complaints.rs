@@ -615,6 +615,32 @@ pub async fn hospitals(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(load_board(&state).await?))
 }
 
+/// The 120 dispatch centres on the public board: each one's last 30 days of calls, the share
+/// answered within 10 seconds and the answer rate.
+#[utoipa::path(
+    get,
+    path = "/api/v1/centres",
+    tag = "dispatch",
+    responses((status = 200, description = "120 dispatch centres", body = [shouzhen_app::board::CentreRow]))
+)]
+pub async fn centres(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(load_centres(&state).await?))
+}
+
+/// The board's centres as of now (on the read replica, if there is one).
+pub async fn load_centres(state: &AppState) -> ApiResult<Vec<shouzhen_app::board::CentreRow>> {
+    let policy = state.policy.clone();
+    state
+        .read(move |conn| {
+            Ok(shouzhen_app::board::centres(
+                conn,
+                &policy,
+                shouzhen_store::now(),
+            )?)
+        })
+        .await
+}
+
 /// The public board as of now (on the read replica, if there is one).
 pub async fn load_board(state: &AppState) -> ApiResult<Vec<shouzhen_app::board::BoardRow>> {
     let reply_limit = state.notifier.reply_limit;

@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/v1/cases/{id}").get(cases::get))
     .service(web::resource("/api/v1/cases/{id}/actions").post(cases::act))
     .service(web::resource("/api/v1/hospitals").get(complaints::hospitals))
+    .service(web::resource("/api/v1/centres").get(complaints::centres))
     .service(web::resource("/api/v1/reports/complaints").get(reports::complaints))
     .service(
         web::resource("/api/v1/complaints")

@@ -32,6 +32,7 @@ use shouzhen_domain::field::FieldError;
         complaints::act,
         complaints::reveal,
         complaints::hospitals,
+        complaints::centres,
         reports::complaints,
         health::healthz,
         health::readyz,
@@ -41,7 +42,7 @@ use shouzhen_domain::field::FieldError;
         shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody, shouzhen_domain::dispatch::RawDispatchEvent, dispatch::DispatchBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         shouzhen_app::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
-        complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop,
+        complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop, shouzhen_app::board::CentreRow,
         shouzhen_app::complaints::report::Report, shouzhen_app::complaints::report::ReportRow)),
     modifiers(&SecuritySchemes, &Conformance),
     tags(

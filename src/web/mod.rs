@@ -90,6 +90,7 @@ impl Web {
             ("header", include_str!("../../templates/web/header.hbs")),
             ("footer", include_str!("../../templates/web/footer.hbs")),
             ("chart", include_str!("../../templates/web/chart.hbs")),
+            ("clocks", include_str!("../../templates/web/clocks.hbs")),
             (
                 "complaint_new",
                 include_str!("../../templates/web/complaint_new.hbs"),

@@ -130,6 +130,7 @@ async fn render_hospital_case(
         "overdue": overdue,
         "timeline": timeline(web, l, &detail),
         "history": history(web, l, &detail),
+        "clocks": super::case::clocks(web, l, &detail),
         "can_reply": detail.case.status == "forwarded",
         "can_rectify": detail.case.status == "rectifying",
         "detail": detail,
