@@ -6,9 +6,7 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{
-    Acuity, PatientId, RawPatient, event_id_field, occurred_at_field, one_of, patient_field,
-};
+use crate::event::{Acuity, RawPatient, event_id_field, occurred_at_field, one_of, patient_field};
 use crate::field::FieldError;
 
 crate::event::string_enum!(DispatchKind {
@@ -94,12 +92,7 @@ impl DispatchBody {
 }
 
 /// A valid dispatch event, its patient not yet pseudonymised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DispatchEvent {
-    pub event_id: String,
-    pub patient: Option<PatientId>,
-    pub body: DispatchBody,
-}
+pub type DispatchEvent = crate::event::Logged<DispatchBody>;
 
 fn text(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, max: usize) -> Option<String> {
     let v = v?.trim();
@@ -513,7 +506,10 @@ mod tests {
             "occurred_at": "2022-07-01T10:30:00+08:00", "call_id": "C-1", "hospital": "DD-1",
             "patient": {"id_number": "210602198001010011"}}))
         .expect("valid");
-        assert!(matches!(at.patient, Some(PatientId::IdNumber(_))));
+        assert!(matches!(
+            at.patient,
+            Some(crate::event::PatientId::IdNumber(_))
+        ));
         assert_eq!(
             parse(serde_json::json!({"event_id": "x", "type": "dispatched",
                 "occurred_at": "2022-07-01T10:00:00+08:00"})),

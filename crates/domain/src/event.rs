@@ -210,13 +210,17 @@ impl EventBody {
     }
 }
 
-/// A valid event, its patient not yet pseudonymised.
+/// A valid event of either log (a hospital's, a 120 centre's), its patient not yet
+/// pseudonymised: its id, its patient, and the body that is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntakeEvent {
+pub struct Logged<B> {
     pub event_id: String,
     pub patient: Option<PatientId>,
-    pub body: EventBody,
+    pub body: B,
 }
+
+/// A valid hospital event.
+pub type IntakeEvent = Logged<EventBody>;
 
 pub const MAX_NOTE: usize = 2_000;
 pub const MAX_FUTURE: Duration = Duration::minutes(5);

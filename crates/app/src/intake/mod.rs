@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::engine::{Effects, Engine};
 use crate::error::{AppError, AppResult};
 use crate::keys::Keys;
-use event::{IntakeEvent, PatientId, RawEvent};
+use event::{IntakeEvent, Logged, PatientId, RawEvent};
 use serde_json::Value;
 use shouzhen_domain::dispatch::{DispatchEvent, DispatchKind, RawDispatchEvent};
 use shouzhen_domain::field::FieldError;
@@ -290,57 +290,33 @@ pub struct Columns {
     call: Option<String>,
 }
 
-/// What storing needs of a valid event of either log: its id, its patient, and its stored
-/// body's columns.
-pub trait Loggable {
-    fn event_id(&self) -> &str;
-    fn patient(&self) -> Option<&PatientId>;
+/// What storing needs of the body of either log besides its canonical JSON: the columns it
+/// fills.
+pub trait LoggedBody: serde::Serialize {
     fn columns(&self) -> Columns;
-    /// The stored body's canonical JSON.
-    fn payload(&self) -> serde_json::Result<String>;
 }
 
-impl Loggable for IntakeEvent {
-    fn event_id(&self) -> &str {
-        &self.event_id
-    }
-    fn patient(&self) -> Option<&PatientId> {
-        self.patient.as_ref()
-    }
+impl LoggedBody for shouzhen_domain::event::EventBody {
     fn columns(&self) -> Columns {
-        let b = &self.body;
         Columns {
-            kind: b.kind.as_str(),
-            acuity: b.acuity.map(|a| a.as_str()),
-            occurred: b.occurred_naive(),
-            closure: b.closure.as_ref().map(|c| c.id.clone()),
+            kind: self.kind.as_str(),
+            acuity: self.acuity.map(|a| a.as_str()),
+            occurred: self.occurred_naive(),
+            closure: self.closure.as_ref().map(|c| c.id.clone()),
             call: None,
         }
     }
-    fn payload(&self) -> serde_json::Result<String> {
-        serde_json::to_string(&self.body)
-    }
 }
 
-impl Loggable for DispatchEvent {
-    fn event_id(&self) -> &str {
-        &self.event_id
-    }
-    fn patient(&self) -> Option<&PatientId> {
-        self.patient.as_ref()
-    }
+impl LoggedBody for shouzhen_domain::dispatch::DispatchBody {
     fn columns(&self) -> Columns {
-        let b = &self.body;
         Columns {
-            kind: b.kind.as_str(),
-            acuity: b.acuity.map(|a| a.as_str()),
-            occurred: b.occurred_naive(),
+            kind: self.kind.as_str(),
+            acuity: self.acuity.map(|a| a.as_str()),
+            occurred: self.occurred_naive(),
             closure: None,
-            call: b.call_id.clone(),
+            call: self.call_id.clone(),
         }
-    }
-    fn payload(&self) -> serde_json::Result<String> {
-        serde_json::to_string(&self.body)
     }
 }
 
@@ -365,10 +341,10 @@ impl Batch {
         Self::prepare_log(keys, poster, items, true)
     }
 
-    fn prepare_log<T: Loggable>(
+    fn prepare_log<B: LoggedBody>(
         keys: &Keys,
         poster: Poster,
-        items: Vec<Result<T, Rejection>>,
+        items: Vec<Result<Logged<B>, Rejection>>,
         dispatch: bool,
     ) -> Result<Self, shouzhen_store::StoreError> {
         let mut events = Vec::with_capacity(items.len());
@@ -382,12 +358,12 @@ impl Batch {
                 }
             };
             let key = ev
-                .patient()
+                .patient
+                .as_ref()
                 .map(|p| patient_key(keys, poster.hospital_id, p));
-            let payload = ev
-                .payload()
+            let payload = serde_json::to_string(&ev.body)
                 .map_err(|e| shouzhen_store::StoreError::SerializationError(Box::new(e)))?;
-            let c = ev.columns();
+            let c = ev.body.columns();
             events.push(Prepared {
                 index,
                 kind: c.kind,
@@ -395,12 +371,8 @@ impl Batch {
                 occurred: c.occurred,
                 closure: c.closure,
                 call: c.call,
-                hash: shouzhen_domain::record::content_hash(
-                    ev.event_id(),
-                    key.as_deref(),
-                    &payload,
-                ),
-                event_id: ev.event_id().to_string(),
+                hash: shouzhen_domain::record::content_hash(&ev.event_id, key.as_deref(), &payload),
+                event_id: ev.event_id,
                 key,
                 payload,
             });
