@@ -409,9 +409,6 @@ pub fn ids_in_window(
         .load(conn)
 }
 
-/// The kinds of a call's answering, as the day rules count them.
-const ANSWERING: [&str; 3] = ["call_received", "call_answered", "call_abandoned"];
-
 type CallRow = (i64, Option<String>, String, NaiveDateTime, Option<String>);
 
 fn call_event(row: CallRow) -> Option<CallEvent> {
@@ -453,30 +450,104 @@ pub fn calls(conn: &mut DbConn, centre_id: i64, call_ids: &[&str]) -> QueryResul
 }
 
 /// A centre's receipts, answers and abandonments with event times in `[from, until)`, read
-/// from the `(hospital_id, kind, occurred_at, call_id)` index alone (their acuity, which the
-/// day rules do not read, is left out).
+/// from the `(hospital_id, kind, occurred_at, call_id)` index alone: one range of it per kind
+/// (so that no row carries its kind), the acuity left out (the day rules do not read it). On
+/// SQLite the times are read as the text they are stored as and parsed by
+/// [`parse_sqlite_time`] (diesel's parser tries format after format: a third of the read).
 pub fn answering_between(
     conn: &mut DbConn,
     centre_id: i64,
     from: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<CallEvent>> {
-    let rows: Vec<(i64, Option<String>, String, NaiveDateTime)> = intake_events::table
-        .filter(intake_events::hospital_id.eq(centre_id))
-        .filter(intake_events::kind.eq_any(ANSWERING))
-        .filter(intake_events::occurred_at.ge(from))
-        .filter(intake_events::occurred_at.lt(until))
-        .select((
-            intake_events::id,
-            intake_events::call_id,
-            intake_events::kind,
-            intake_events::occurred_at,
-        ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, call, kind, at)| call_event((id, call, kind, at, None)))
-        .collect())
+    let mut out = Vec::new();
+    for kind in [
+        DispatchKind::CallReceived,
+        DispatchKind::CallAnswered,
+        DispatchKind::CallAbandoned,
+    ] {
+        let range = intake_events::table
+            .filter(intake_events::hospital_id.eq(centre_id))
+            .filter(intake_events::kind.eq(kind.as_str()))
+            .filter(intake_events::occurred_at.ge(from))
+            .filter(intake_events::occurred_at.lt(until));
+        let event = |row_id, call: Option<String>, at| {
+            Some(CallEvent {
+                row_id,
+                call_id: call?,
+                kind,
+                at,
+                acuity: None,
+            })
+        };
+        match conn {
+            DbConn::Sqlite(c) => {
+                let rows: Vec<(i64, Option<String>, String)> = range
+                    .select((
+                        intake_events::id,
+                        intake_events::call_id,
+                        diesel::dsl::sql::<diesel::sql_types::Text>("occurred_at"),
+                    ))
+                    .load(c)?;
+                out.extend(
+                    rows.into_iter()
+                        .filter_map(|(id, call, at)| event(id, call, parse_sqlite_time(&at)?)),
+                );
+            }
+            DbConn::Pg(c) => {
+                let rows: Vec<(i64, Option<String>, NaiveDateTime)> = range
+                    .select((
+                        intake_events::id,
+                        intake_events::call_id,
+                        intake_events::occurred_at,
+                    ))
+                    .load(c)?;
+                out.extend(
+                    rows.into_iter()
+                        .filter_map(|(id, call, at)| event(id, call, at)),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A timestamp as diesel stores it in SQLite (`YYYY-MM-DD HH:MM:SS` and an optional fraction),
+/// read by position; anything else by chrono's parser.
+pub fn parse_sqlite_time(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(r)?;
+        digits.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let fast = || {
+        if b.len() < 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b' '
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+        let nanos = match b.get(19) {
+            None => 0,
+            Some(b'.') if b.len() > 20 && b.len() <= 29 => {
+                let digits = b.len() - 20;
+                num(20..b.len())? * 10u32.pow(9 - digits as u32)
+            }
+            Some(_) => return None,
+        };
+        date.and_hms_nano_opt(num(11..13)?, num(14..16)?, num(17..19)?, nanos)
+    };
+    fast().or_else(|| {
+        ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    })
 }
 
 /// A centre's fleet statuses with event times in `[from, until)`.
@@ -656,4 +727,28 @@ pub fn legs_for_patients(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_sqlite_time;
+
+    #[test]
+    fn sqlite_times_read_back_as_chrono_reads_them() {
+        for s in [
+            "2026-11-17 22:29:22.666279",
+            "2026-11-17 22:29:22",
+            "2026-11-17 22:29:22.5",
+            "2022-07-01 02:00:00.000000001",
+            "2026-11-17T22:29:22.666",
+        ] {
+            let chrono = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok());
+            assert_eq!(parse_sqlite_time(s), chrono, "{s}");
+            assert!(chrono.is_some(), "{s}");
+        }
+        assert_eq!(parse_sqlite_time("2026-13-17 22:29:22"), None);
+        assert_eq!(parse_sqlite_time("yesterday"), None);
+    }
 }
