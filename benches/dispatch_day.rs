@@ -72,6 +72,11 @@ fn main() {
             ids.push(code);
         }
         assert_eq!(app.sweep_at(end - Duration::seconds(1)).await, 0, "judged before midnight");
+        // The calls came in over the day, and autovacuum saw them by midnight: its statistics
+        // and visibility map (so that the index-only read is one), as `BENCH_NO_VACUUM` skips.
+        if common::is_postgres() && std::env::var("BENCH_NO_VACUUM").is_err() {
+            app.run_sql("VACUUM (ANALYZE) intake_events").await;
+        }
         let started = Instant::now();
         let opened = app.sweep_at(end).await;
         let judged = started.elapsed().as_secs_f64();
