@@ -32,7 +32,8 @@ fn main() {
         // Today, China time: posted during the day, judged at its end.
         let now = Utc::now();
         let start = shouzhen_domain::time::china_day_start(now.naive_utc()).and_utc();
-        let span = (now - start - Duration::minutes(1)).max(Duration::seconds(calls));
+        // Spread over the day so far (all at once just after midnight: the ids differ).
+        let span = (now - start - Duration::seconds(30)).max(Duration::seconds(1));
         let end = start + Duration::days(1);
         let mut posted = 0;
         let mut ids = Vec::new();
