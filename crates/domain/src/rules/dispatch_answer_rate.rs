@@ -33,36 +33,59 @@ pub fn evaluate(
     setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
     now: NaiveDateTime,
 ) -> Verdict {
-    let rule = RuleId::DispatchAnswerRate;
+    day_verdict(
+        RuleId::DispatchAnswerRate,
+        day,
+        setting,
+        now,
+        |s, limit, f| {
+            let share = s.count.unwrap_or(DEFAULT_SHARE);
+            f.share_below(share).then(|| {
+                (
+                    format!(
+                        "{} {} 受理 {} 个报警电话，{} 秒内接听 {} 个（{:.1}%），低于 {}%",
+                        day.centre_name,
+                        day.date,
+                        f.calls,
+                        limit.num_seconds(),
+                        f.answered_in_time,
+                        f.share().unwrap_or_default(),
+                        share
+                    ),
+                    f.late.iter().take(EVIDENCE_CAP).map(|m| m.row_id).collect(),
+                )
+            })
+        },
+    )
+}
+
+/// A day rule's verdict on a centre's day, by the setting in force at the day's start: off,
+/// clear; until the day is over, a deadline at its end; then what `judge` finds in the day's
+/// figures counted under the rule's limit (a day rule reads only its own count), as a summary
+/// and the rows of the calls it rests on.
+pub(super) fn day_verdict(
+    rule: RuleId,
+    day: &CentreDay<'_>,
+    setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
+    now: NaiveDateTime,
+    judge: impl FnOnce(&Setting, Duration, &DayFigures) -> Option<(String, Vec<i64>)>,
+) -> Verdict {
     let s = setting(rule, day.jurisdiction, day.start());
     let limit = s.limit_or_default(rule);
-    let share = s.count.unwrap_or(DEFAULT_SHARE);
     let outcome = if !s.enabled {
         Outcome::Clear
     } else if now < day.end() {
         Outcome::Pending { due: day.end() }
     } else {
-        // The unanswered limit does not matter to this rule: the figures' in-time count does.
-        let f = DayFigures::of(day.calls, limit, limit);
-        if f.share_below(share) {
-            Outcome::Violation(Finding {
+        match judge(&s, limit, &DayFigures::of(day.calls, limit, limit)) {
+            Some((summary, evidence)) => Outcome::Violation(Finding {
                 severity: s.severity,
                 occurred_at: day.start(),
-                summary: format!(
-                    "{} {} 受理 {} 个报警电话，{} 秒内接听 {} 个（{:.1}%），低于 {}%",
-                    day.centre_name,
-                    day.date,
-                    f.calls,
-                    limit.num_seconds(),
-                    f.answered_in_time,
-                    f.share().unwrap_or_default(),
-                    share
-                ),
-                evidence: f.late.iter().take(EVIDENCE_CAP).map(|m| m.row_id).collect(),
+                summary,
+                evidence,
                 complaints: Vec::new(),
-            })
-        } else {
-            Outcome::Clear
+            }),
+            None => Outcome::Clear,
         }
     };
     Verdict {

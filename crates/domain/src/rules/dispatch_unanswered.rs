@@ -4,9 +4,9 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::dispatch_answer_rate::EVIDENCE_CAP;
-use super::{Finding, Outcome, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::dispatch::{CentreDay, DayFigures};
+use super::dispatch_answer_rate::{EVIDENCE_CAP, day_verdict};
+use super::{RuleId, RuleInfo, Setting, Severity, Verdict};
+use crate::dispatch::CentreDay;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::DispatchUnanswered,
@@ -26,22 +26,15 @@ pub fn evaluate(
     setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
     now: NaiveDateTime,
 ) -> Verdict {
-    let rule = RuleId::DispatchUnanswered;
-    let s = setting(rule, day.jurisdiction, day.start());
-    let limit = s.limit_or_default(rule);
-    let outcome = if !s.enabled {
-        Outcome::Clear
-    } else if now < day.end() {
-        Outcome::Pending { due: day.end() }
-    } else {
-        let f = DayFigures::of(day.calls, limit, limit);
-        if f.unanswered.is_empty() {
-            Outcome::Clear
-        } else {
-            Outcome::Violation(Finding {
-                severity: s.severity,
-                occurred_at: day.start(),
-                summary: format!(
+    day_verdict(
+        RuleId::DispatchUnanswered,
+        day,
+        setting,
+        now,
+        |_, limit, f| {
+            (!f.unanswered.is_empty()).then(|| {
+            (
+                format!(
                     "{} {} 受理 {} 个报警电话，{} 个未在 {} 秒内接听（其中呼叫方挂断 {} 个），应答率 {:.1}%",
                     day.centre_name,
                     day.date,
@@ -51,28 +44,22 @@ pub fn evaluate(
                     f.abandoned,
                     f.answer_rate().unwrap_or_default()
                 ),
-                evidence: f
-                    .unanswered
+                f.unanswered
                     .iter()
                     .take(EVIDENCE_CAP)
                     .map(|m| m.row_id)
                     .collect(),
-                complaints: Vec::new(),
-            })
-        }
-    };
-    Verdict {
-        rule,
-        subject: day.subject(),
-        hospital_id: Some(day.centre_id),
-        outcome,
-    }
+            )
+        })
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dispatch::DispatchKind;
+    use crate::rules::Outcome;
     use crate::rules::testing::*;
 
     #[test]
