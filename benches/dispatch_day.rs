@@ -6,12 +6,16 @@
 //! `cargo bench --bench dispatch_day` (SQLite); with `SHOUZHEN_TEST_DATABASE_URL=postgres://...`
 //! for PostgreSQL. `BENCH_CENTRES` (default 100), `BENCH_CALLS` calls per centre (default 3,000).
 
+#[path = "support/own_client.rs"]
+mod own_client;
+
 #[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::Write;
 use std::process::Command;
+
+use own_client::run;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
@@ -142,19 +146,4 @@ fn raw_read(
         ),
     }
     started.elapsed().as_secs_f64()
-}
-
-fn run(cmd: &mut Command, stdin: &str) {
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("start the database's own client");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let status = child.wait().expect("wait");
-    assert!(status.success(), "{cmd:?} failed");
 }

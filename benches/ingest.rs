@@ -8,12 +8,16 @@
 //! 120 dispatch centres instead, each posting its call log (calls received, answered,
 //! dispatched, at the scene) to `/api/v1/dispatch-events`.
 
+#[path = "support/own_client.rs"]
+mod own_client;
+
 #[allow(dead_code)] // each bench uses a part of the tests' helpers
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::io::Write;
 use std::process::Command;
+
+use own_client::run;
 use std::time::Instant;
 
 #[path = "support/workload.rs"]
@@ -216,19 +220,4 @@ async fn raw_bulk_load(app: &common::TestApp) -> (f64, f64) {
         let raw = load("raw_events");
         (raw, load("plain_events"))
     }
-}
-
-fn run(cmd: &mut Command, stdin: &str) {
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("start the database's own client");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let status = child.wait().expect("wait");
-    assert!(status.success(), "{cmd:?} failed");
 }
