@@ -182,8 +182,7 @@ pub fn centres(
     policy: &shouzhen_domain::policy::Policy,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<CentreRow>> {
-    use shouzhen_domain::dispatch::{CallFacts, DayFigures};
-    use shouzhen_domain::rules::{RuleId, dispatch_answer_rate::DEFAULT_SHARE};
+    use shouzhen_domain::dispatch::CallFacts;
     let from = now - Duration::days(CENTRE_DAYS);
     let mut rows = Vec::new();
     for c in shouzhen_store::hospitals::all_of(conn, shouzhen_store::hospitals::DISPATCH)?
@@ -197,15 +196,8 @@ pub fn centres(
             .into_iter()
             .filter(|f| f.received.is_some_and(|r| from <= r.at && r.at <= now))
             .collect();
-        let rate = policy.setting(RuleId::DispatchAnswerRate, &c.jurisdiction, now);
-        let unanswered = policy
-            .setting(RuleId::DispatchUnanswered, &c.jurisdiction, now)
-            .limit_or_default(RuleId::DispatchUnanswered);
-        let f = DayFigures::of(
-            &calls,
-            rate.limit_or_default(RuleId::DispatchAnswerRate),
-            unanswered,
-        );
+        let limits = crate::engine::DayLimits::at(policy, &c.jurisdiction, now);
+        let f = limits.figures(&calls);
         rows.push(CentreRow {
             code: c.code,
             name: c.name,
@@ -214,7 +206,7 @@ pub fn centres(
             answered_in_time: f.answered_in_time,
             share: f.share(),
             answer_rate: f.answer_rate(),
-            required_share: rate.count.unwrap_or(DEFAULT_SHARE),
+            required_share: limits.share,
         });
     }
     Ok(rows)

@@ -73,13 +73,35 @@ pub fn centre_day_events(
 /// How far beyond its day a centre's answers are read: past the longer of the two limits in
 /// force that day, with five minutes for clocks that disagree.
 fn answering_margin(policy: &Policy, jurisdiction: &str, date: NaiveDate) -> Duration {
-    let at = dispatch::day_start(date);
-    let limit = |rule| {
-        policy
-            .setting(rule, jurisdiction, at)
-            .limit_or_default(rule)
-    };
-    limit(RuleId::DispatchAnswerRate).max(limit(RuleId::DispatchUnanswered)) + Duration::minutes(5)
+    let limits = DayLimits::at(policy, jurisdiction, dispatch::day_start(date));
+    limits.answer.max(limits.unanswered) + Duration::minutes(5)
+}
+
+/// What a centre's calls are held to at a time: the answer limit and share of
+/// `dispatch.answer_rate`, the limit of `dispatch.unanswered`.
+pub struct DayLimits {
+    pub answer: Duration,
+    pub unanswered: Duration,
+    /// In percent.
+    pub share: u32,
+}
+
+impl DayLimits {
+    pub fn at(policy: &Policy, jurisdiction: &str, at: NaiveDateTime) -> Self {
+        let rate = policy.setting(RuleId::DispatchAnswerRate, jurisdiction, at);
+        Self {
+            answer: rate.limit_or_default(RuleId::DispatchAnswerRate),
+            unanswered: policy
+                .setting(RuleId::DispatchUnanswered, jurisdiction, at)
+                .limit_or_default(RuleId::DispatchUnanswered),
+            share: rate.count.unwrap_or(dispatch_answer_rate::DEFAULT_SHARE),
+        }
+    }
+
+    /// The figures of `calls` under these limits.
+    pub fn figures(&self, calls: &[dispatch::CallFacts]) -> dispatch::DayFigures {
+        dispatch::DayFigures::of(calls, self.answer, self.unanswered)
+    }
 }
 
 /// A centre's day as its case page shows it: the figures under the settings in force that day.
@@ -110,21 +132,16 @@ pub fn day_report(
     };
     let margin = answering_margin(policy, &centre.jurisdiction, date);
     let (calls, _) = centre_day_events(conn, centre_id, date, NaiveDateTime::MAX, margin)?;
-    let at = dispatch::day_start(date);
-    let rate = policy.setting(RuleId::DispatchAnswerRate, &centre.jurisdiction, at);
-    let answer = rate.limit_or_default(RuleId::DispatchAnswerRate);
-    let unanswered = policy
-        .setting(RuleId::DispatchUnanswered, &centre.jurisdiction, at)
-        .limit_or_default(RuleId::DispatchUnanswered);
-    let figures = dispatch::DayFigures::of(&calls, answer, unanswered);
+    let limits = DayLimits::at(policy, &centre.jurisdiction, dispatch::day_start(date));
+    let figures = limits.figures(&calls);
     Ok(Some(DayReport {
         date,
         share: figures.share(),
         answer_rate: figures.answer_rate(),
         figures,
-        answer_limit_seconds: answer.num_seconds(),
-        unanswered_limit_seconds: unanswered.num_seconds(),
-        required_share: rate.count.unwrap_or(dispatch_answer_rate::DEFAULT_SHARE),
+        answer_limit_seconds: limits.answer.num_seconds(),
+        unanswered_limit_seconds: limits.unanswered.num_seconds(),
+        required_share: limits.share,
     }))
 }
 
