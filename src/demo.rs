@@ -101,6 +101,28 @@ impl Gen {
         self.push(kind, patient, at, extra);
     }
 
+    /// Posts the events made so far as `poster`'s log, through the intake's validation and
+    /// rules (judged at the real clock); returns how many were posted and the report.
+    fn post(
+        &mut self,
+        conn: &mut DbConn,
+        keys: &Keys,
+        policy: &Policy,
+        notifier: &Notifier,
+        poster: &Poster,
+    ) -> AppResult<(usize, intake::IngestReport)> {
+        let now = self.now;
+        let items: Vec<_> = self
+            .events
+            .drain(..)
+            .enumerate()
+            .map(|(i, v)| intake::validate(i, v, now))
+            .collect();
+        let posted = items.len();
+        let engine = Engine::new(policy, notifier, shouzhen_store::now());
+        Ok((posted, intake::ingest(conn, keys, &engine, poster, items)?))
+    }
+
     fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
         Duration::seconds(self.rng.gen_range(lo * 60..=hi * 60))
     }
@@ -196,20 +218,8 @@ pub fn load(
             }
         }
         closures(&mut g, start, end, hi);
-        total += g.events.len();
-        let items = g
-            .events
-            .drain(..)
-            .enumerate()
-            .map(|(i, v)| intake::validate(i, v, now))
-            .collect();
-        let report = intake::ingest(
-            conn,
-            keys,
-            &Engine::new(policy, notifier, shouzhen_store::now()),
-            poster,
-            items,
-        )?;
+        let (posted, report) = g.post(conn, keys, policy, notifier, poster)?;
+        total += posted;
         if !report.rejected.is_empty() {
             return Err(AppError::internal(format!(
                 "demo data rejected: {:?}",
@@ -247,20 +257,7 @@ pub fn load(
                     json!({"department": "急诊"}),
                 );
             }
-            total += g2.events.len();
-            let items = g2
-                .events
-                .drain(..)
-                .enumerate()
-                .map(|(i, v)| intake::validate(i, v, now))
-                .collect();
-            intake::ingest(
-                conn,
-                keys,
-                &Engine::new(policy, notifier, shouzhen_store::now()),
-                next,
-                items,
-            )?;
+            total += g2.post(conn, keys, policy, notifier, next)?.0;
         }
     }
 
@@ -1222,15 +1219,7 @@ fn dispatch_traffic(
             let Some(poster) = posters.iter().find(|p| p.code == reach[hi]) else {
                 continue;
             };
-            total += h.events.len();
-            let items = h
-                .events
-                .drain(..)
-                .enumerate()
-                .map(|(i, v)| intake::validate(i, v, now))
-                .collect();
-            let engine = Engine::new(policy, notifier, shouzhen_store::now());
-            intake::ingest(conn, keys, &engine, poster, items)?;
+            total += h.post(conn, keys, policy, notifier, poster)?.0;
         }
         let batch = intake::Batch::prepare_dispatch(keys, poster, items)?;
         if let Some(r) = batch.rejected.first() {
