@@ -161,6 +161,10 @@ pub struct HospitalAdd {
     /// Where the hospital's notices go: forwarded cases, returns, reminders.
     #[arg(long)]
     pub email: Option<String>,
+    /// The zones for whose patients it is a designated (定点/黄码) hospital: one or more of
+    /// sealed, controlled, precaution, comma-separated (e.g. `sealed,controlled`).
+    #[arg(long, default_value = "")]
+    pub designated_for: String,
     /// Print `{"client_id": ..., "client_secret": ...}`.
     #[arg(long)]
     pub json: bool,
@@ -334,6 +338,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 jurisdiction: args.jurisdiction,
                 capacity: args.capacity,
                 email: args.email,
+                designated_for: args.designated_for,
             };
             let (hospital, creds) = state
                 .db(move |conn| accounts::add_hospital(conn, &input))
@@ -357,6 +362,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                 jurisdiction,
                 capacity: 0,
                 email: None,
+                designated_for: String::new(),
             };
             let (centre, creds) = state
                 .db(move |conn| accounts::add_dispatch_centre(conn, &input))

@@ -45,6 +45,14 @@ const HOSPITALS: &[(&str, &str, &str, &str, i32)] = &[
     ("DD-YB", "丹东市元宝区医院", "元宝区", "dandong", 25),
 ];
 
+/// The designated (定点/黄码) hospital of each demo city and the zones it serves (001: the
+/// regional medical centres; 002: the district's designated hospital; 003 item 1: 市人民医院).
+const DESIGNATED: &[(&str, &str)] = &[
+    ("BJ-CY", "sealed,controlled"),
+    ("SH-PD", "sealed"),
+    ("DD-ZX", "sealed"),
+];
+
 /// The hospital whose feed stops two days before now (so that `feed.silent` fires).
 const SILENT: &str = "DD-YB";
 const DAYS: i64 = 21;
@@ -112,11 +120,12 @@ impl Gen {
         poster: &Poster,
     ) -> AppResult<(usize, intake::IngestReport)> {
         let now = self.now;
+        let register = intake::reachable_hospitals(conn)?;
         let items: Vec<_> = self
             .events
             .drain(..)
             .enumerate()
-            .map(|(i, v)| intake::validate(i, v, now))
+            .map(|(i, v)| intake::validate(i, v, now, &register))
             .collect();
         let posted = items.len();
         let engine = Engine::new(policy, notifier, shouzhen_store::now());
@@ -152,6 +161,11 @@ pub fn load(
                 jurisdiction: jurisdiction.to_string(),
                 capacity: *capacity,
                 email: Some(format!("yiwu@{}.shouzhen.demo", code.to_lowercase())),
+                designated_for: DESIGNATED
+                    .iter()
+                    .find(|(c, _)| c == code)
+                    .map(|(_, zones)| zones.to_string())
+                    .unwrap_or_default(),
             },
         )?;
         if first.is_none() {
@@ -217,7 +231,14 @@ pub fn load(
                 patient_traffic(&mut g, &patient, arrive, scenario, &mut referrals);
             }
         }
-        closures(&mut g, start, end, hi);
+        // Where this hospital's dialysis patients go while its unit is closed: at every other
+        // hospital the next one of its city, elsewhere nowhere (continuity.no_diversion).
+        let divert_to = posters
+            .get(hi + 1)
+            .filter(|n| hi.is_multiple_of(2) && n.jurisdiction == poster.jurisdiction)
+            .map(|n| n.code.as_str());
+        closures(&mut g, start, end, hi, divert_to);
+        referrals_out(&mut g, start, &poster.jurisdiction, 100 * hi as u32);
         let (posted, report) = g.post(conn, keys, policy, notifier, poster)?;
         total += posted;
         if !report.rejected.is_empty() {
@@ -415,6 +436,39 @@ fn patient_traffic(
             );
             g.push_after("treatment", patient, arrive, (10, 20), json!({}));
         }
+        // Refused for want of a community certificate (社区证明): prohibited for a critical
+        // patient only (003 item 2 asks it of everyone else).
+        76..=79 => {
+            let acuity = if scenario.is_multiple_of(2) {
+                "critical"
+            } else {
+                "routine"
+            };
+            arrival["acuity"] = json!(acuity);
+            arrival["arrived_by"] = json!("walk_in");
+            g.push("arrival", patient, arrive, arrival);
+            g.push_after(
+                "refusal",
+                patient,
+                arrive,
+                (5, 15),
+                json!({"reasons": ["no_community_certificate"], "note": "未出示社区证明"}),
+            );
+        }
+        // A sealed zone's patient turned away (at its designated hospital: designated.refused).
+        80..=83 => {
+            arrival["acuity"] = json!("routine");
+            arrival["arrived_by"] = json!("community_vehicle");
+            arrival["origin_zone"] = json!("sealed");
+            g.push("arrival", patient, arrive, arrival);
+            g.push_after(
+                "refusal",
+                patient,
+                arrive,
+                (5, 20),
+                json!({"reasons": ["other"], "note": "封控区患者请回社区"}),
+            );
+        }
         // Everything as it should be.
         _ => {
             g.push("arrival", patient, arrive, arrival);
@@ -442,16 +496,110 @@ fn patient_traffic(
     }
 }
 
-/// Department closures: short ones, one too long, a unit closed for days (allowed), and at one
-/// hospital a facility closure still in force after three days.
-fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize) {
+/// A facility outside the register: (name, city, province, the approval's level).
+type Referral = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// Referrals out of the city (003 item 5), per jurisdiction: (facility, city, province, the
+/// approval's level). A transfer out of the province needs a provincial approval, out of the
+/// city a municipal one; the unapproved ones are `referral.unapproved` cases.
+const REFERRALS: &[(&str, &[Referral])] = &[
+    (
+        "beijing",
+        &[
+            ("天津市第一中心医院", "天津", "天津", Some("provincial")),
+            ("河北医科大学第二医院", "石家庄", "河北", Some("municipal")),
+            ("北京协和医院", "北京", "北京", None),
+        ],
+    ),
+    (
+        "shanghai",
+        &[
+            (
+                "浙江大学医学院附属第一医院",
+                "杭州",
+                "浙江",
+                Some("provincial"),
+            ),
+            ("江苏省人民医院", "南京", "江苏", None),
+        ],
+    ),
+    (
+        "dandong",
+        &[
+            (
+                "中国医科大学附属第一医院",
+                "沈阳",
+                "辽宁",
+                Some("municipal"),
+            ),
+            ("中国医科大学附属盛京医院", "沈阳", "辽宁", None),
+            ("北京协和医院", "北京", "北京", Some("municipal")),
+            ("北京大学第一医院", "北京", "北京", Some("provincial")),
+        ],
+    ),
+];
+
+/// The hospital's referrals of its jurisdiction: each patient treated, then transferred to a
+/// facility outside the register, with or without its approval.
+fn referrals_out(g: &mut Gen, start: DateTime<Utc>, jurisdiction: &str, patient_base: u32) {
+    let Some((_, list)) = REFERRALS.iter().find(|(j, _)| *j == jurisdiction) else {
+        return;
+    };
+    for (i, (name, city, province, level)) in list.iter().enumerate() {
+        let patient = format!("2101021990{:08}", patient_base + i as u32);
+        let arrive = start + Duration::days(3 + 4 * i as i64) + g.minutes(8 * 60, 16 * 60);
+        g.push(
+            "arrival",
+            &patient,
+            arrive,
+            json!({"acuity": "urgent", "arrived_by": "walk_in",
+            "origin_zone": "none", "health_code": "green", "test_status": "negative_48h"}),
+        );
+        g.push_after(
+            "treatment",
+            &patient,
+            arrive,
+            (10, 30),
+            json!({"department": "急诊"}),
+        );
+        let mut transfer = json!({"to_facility": {"name": name, "city": city, "province": province},
+            "note": "受医疗技术所限转诊"});
+        if let Some(level) = level {
+            transfer["approval"] = json!({"ref": format!("转诊审〔2022〕{}号", patient_base + i as u32), "level": level});
+        }
+        g.push_after("transfer", &patient, arrive, (180, 300), transfer);
+    }
+}
+
+/// Closures: a fever clinic for a day; a dialysis unit for four days (diverted to `divert_to`
+/// where there is one, else not: `continuity.no_diversion`); at every other hospital its
+/// emergency department too long; at one hospital a facility closure still in force after three
+/// days. The emergency, dialysis and facility closures are `closure.critical_unit` cases.
+fn closures(
+    g: &mut Gen,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    index: usize,
+    divert_to: Option<&str>,
+) {
     let close = |g: &mut Gen,
                  id: String,
                  scope: &str,
-                 dept: &str,
+                 (kind, dept): (&str, &str),
                  from: DateTime<Utc>,
                  hours: Option<i64>| {
-        let c = json!({"closure": {"id": id, "scope": scope, "department": dept}});
+        let mut c =
+            json!({"closure": {"id": id, "scope": scope, "kind": kind, "department": dept}});
+        if kind == "dialysis"
+            && let Some(to) = divert_to
+        {
+            c["closure"]["diverted_to"] = json!(to);
+        }
         g.push("closure_start", "", from, c.clone());
         if let Some(h) = hours {
             let until = from + Duration::hours(h);
@@ -464,7 +612,7 @@ fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize)
         g,
         format!("{}-C1", g.prefix),
         "department",
-        "发热门诊",
+        ("fever_clinic", "发热门诊"),
         start + Duration::days(2),
         Some(20),
     );
@@ -472,7 +620,7 @@ fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize)
         g,
         format!("{}-C2", g.prefix),
         "unit",
-        "透析室三单元",
+        ("dialysis", "透析室三单元"),
         start + Duration::days(5),
         Some(96),
     );
@@ -481,7 +629,7 @@ fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize)
             g,
             format!("{}-C3", g.prefix),
             "department",
-            "急诊科",
+            ("emergency", "急诊科"),
             start + Duration::days(9),
             Some(60),
         );
@@ -491,7 +639,7 @@ fn closures(g: &mut Gen, start: DateTime<Utc>, end: DateTime<Utc>, index: usize)
             g,
             format!("{}-C4", g.prefix),
             "facility",
-            "",
+            ("other", ""),
             end - Duration::hours(72),
             None,
         );
@@ -944,7 +1092,7 @@ fn late_log_withdraws(
     let patient = "110101195001010017";
     let arrived = now - Duration::hours(2);
     let post = |conn: &mut DbConn, event: Value| -> AppResult<()> {
-        let items = vec![intake::validate(0, event, now)];
+        let items = vec![intake::validate(0, event, now, &Default::default())];
         let engine = Engine::new(policy, notifier, shouzhen_store::now());
         intake::ingest(conn, keys, &engine, poster, items)?;
         Ok(())
@@ -1038,6 +1186,7 @@ fn dispatch_traffic(
                 jurisdiction: jurisdiction.to_string(),
                 capacity: 0,
                 email: None,
+                designated_for: String::new(),
             },
         )?;
         first.get_or_insert((centre.code.clone(), creds));

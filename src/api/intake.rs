@@ -1,5 +1,7 @@
 //! `POST /api/v1/intake-events`: one event, a JSON array, or NDJSON.
 
+use std::collections::BTreeSet;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
@@ -60,12 +62,19 @@ pub async fn post_events(
     // Validation and pseudonymisation off the async workers; storage and rules by the
     // intake writers, which commit concurrent requests together.
     let keys = state.keys.clone();
+    let register = if intake::names_a_diversion(&values) {
+        state
+            .db(|conn| Ok(intake::reachable_hospitals(conn)?))
+            .await?
+    } else {
+        BTreeSet::new()
+    };
     let prepare = move || {
         let now = Utc::now();
         let items = values
             .into_iter()
             .enumerate()
-            .map(|(i, v)| intake::validate(i, v, now))
+            .map(|(i, v)| intake::validate(i, v, now, &register))
             .collect();
         Batch::prepare(&keys, poster, items)
     };

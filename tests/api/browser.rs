@@ -198,6 +198,7 @@ async fn injected_markup_and_sql_are_stored_as_given_and_shown_as_text() {
         jurisdiction: "beijing".into(),
         capacity: 40,
         email: None,
+        designated_for: String::new(),
     };
     let (_, creds) = app
         .state

@@ -8,6 +8,7 @@ mod common;
 
 mod actions;
 mod browser;
+mod chain_rules;
 mod cli;
 mod complaints;
 mod dashboard;

@@ -345,7 +345,7 @@ async fn one_commit_of_several_hospitals_keeps_their_ids_chains_and_feeds_apart(
                 let items = arrivals(15)
                     .into_iter()
                     .enumerate()
-                    .map(|(i, v)| intake::validate(i, v, now))
+                    .map(|(i, v)| intake::validate(i, v, now, &Default::default()))
                     .collect();
                 let poster = Poster {
                     hospital_id: h.id,

@@ -97,7 +97,7 @@ async fn refusals_for_prohibited_and_operational_reasons() {
             .unwrap_or("")
             .contains("健康码")
     );
-    assert_eq!(case["rule_info"]["sources"], "004, 001");
+    assert_eq!(case["rule_info"]["sources"], "004, 001, 003 (item 2)");
     assert_eq!(case["actions"][0]["action"], "open");
     assert_eq!(case["actions"][0]["actor"], "system");
 }
@@ -255,10 +255,15 @@ async fn one_sweep_over_hundreds_of_due_deadlines_opens_each_case_once() {
         }),
         "only the patients not handed over: {cases:?}"
     );
-    // Nothing is left due; the closure and the hospital's feed are judged at their own times.
+    // Nothing is left due; the closure and the hospital's feed are judged at their own times
+    // (the facility's closure twice: it names no diversion by its 24th hour, and lasts 48).
     assert_eq!(app.sweep_at(now + Duration::minutes(30)).await, 0);
-    assert_eq!(app.sweep_at(now + Duration::hours(49)).await, 2);
+    assert_eq!(app.sweep_at(now + Duration::hours(49)).await, 3);
     assert_eq!(app.cases(&insp, "rule=closure.too_long").await.len(), 1);
+    assert_eq!(
+        app.cases(&insp, "rule=continuity.no_diversion").await.len(),
+        1
+    );
     assert_eq!(app.cases(&insp, "rule=feed.silent").await.len(), 1);
     assert_eq!(app.cases(&insp, "rule=handover.delay").await.len(), 125);
 }

@@ -150,6 +150,7 @@ impl TestApp {
             jurisdiction: jurisdiction.into(),
             capacity: 40,
             email: Some(format!("yiwu@{}.example.cn", code.to_lowercase())),
+            designated_for: String::new(),
         };
         let (_, creds) = self
             .state
@@ -157,6 +158,31 @@ impl TestApp {
             .await
             .expect("add hospital");
         creds
+    }
+
+    /// Registers a hospital of `jurisdiction` designated for `zones` (e.g. `sealed`) and
+    /// returns a Bearer token for it.
+    pub async fn designated_hospital_token(
+        &self,
+        code: &str,
+        jurisdiction: &str,
+        zones: &str,
+    ) -> String {
+        let input = HospitalInput {
+            code: code.into(),
+            name: format!("{code} 医院"),
+            district: "振兴区".into(),
+            jurisdiction: jurisdiction.into(),
+            capacity: 40,
+            email: None,
+            designated_for: zones.into(),
+        };
+        let (_, creds) = self
+            .state
+            .db(move |conn| accounts::add_hospital(conn, &input))
+            .await
+            .expect("add hospital");
+        self.token_for(&creds).await
     }
 
     /// Registers a 120 dispatch centre (in Dandong) and returns a Bearer token for it.
@@ -168,6 +194,7 @@ impl TestApp {
             jurisdiction: "dandong".into(),
             capacity: 0,
             email: None,
+            designated_for: String::new(),
         };
         let (_, creds) = self
             .state

@@ -17,6 +17,9 @@ pub struct HospitalInput {
     pub capacity: i32,
     /// Where the hospital's notices go (forwarded cases, returns, reminders).
     pub email: Option<String>,
+    /// The zones it is a designated (定点/黄码) hospital for, comma-separated
+    /// (`sealed,controlled`); blank for none. A hospital's only.
+    pub designated_for: String,
 }
 
 /// A hospital's credentials, shown once.
@@ -47,6 +50,9 @@ fn validate_hospital(input: &HospitalInput) -> Vec<FieldError> {
             "district",
             "must be at most 100 characters",
         ));
+    }
+    if let Err(e) = shouzhen_domain::event::OriginZone::parse_designated(&input.designated_for) {
+        errors.push(FieldError::new("designated_for", e));
     }
     if input.capacity < 0 {
         errors.push(FieldError::new("capacity", "must not be negative"));
@@ -100,7 +106,16 @@ fn add_source(
     kind: &str,
     input: &HospitalInput,
 ) -> AppResult<(Hospital, Credentials)> {
-    let errors = validate_hospital(input);
+    let mut errors = validate_hospital(input);
+    let zones = shouzhen_domain::event::OriginZone::parse_designated(&input.designated_for)
+        .unwrap_or_default();
+    if kind != shouzhen_store::hospitals::HOSPITAL && !zones.is_empty() {
+        errors.push(FieldError::new(
+            "designated_for",
+            "is only for a hospital (a dispatch centre treats no patients)",
+        ));
+    }
+    let designated_for = shouzhen_domain::event::OriginZone::designated_text(&zones);
     let email = input
         .email
         .as_deref()
@@ -132,6 +147,7 @@ fn add_source(
         created_at: shouzhen_store::now(),
         email: email.as_deref(),
         kind,
+        designated_for: &designated_for,
     };
     match shouzhen_store::hospitals::insert(conn, &new) {
         Ok(h) => Ok((h, credentials)),

@@ -245,6 +245,12 @@ impl<'a> Engine<'a> {
         .limit_or_default(RuleId::FirstDiagnosisShirked);
         verdicts.extend(refusal::evaluate(history, &setting, gap));
         verdicts.extend(special_group_refused::evaluate(history, &setting, gap));
+        verdicts.extend(rules::designated_refused::evaluate(history, &setting, gap));
+        verdicts.extend(rules::referral_unapproved::evaluate(
+            history,
+            &setting,
+            &|j| self.policy.place(j),
+        ));
         verdicts.extend(handover_delay::evaluate(history, &setting, gap, self.now));
         verdicts.extend(critical_test_delay::evaluate(
             history, &setting, gap, self.now,
@@ -345,7 +351,8 @@ impl<'a> Engine<'a> {
         self.apply(conn, verdicts)
     }
 
-    /// The closure rule over one closure.
+    /// The closure rules over one closure: `closure.too_long`, `closure.critical_unit`,
+    /// `continuity.no_diversion`.
     pub fn closure(
         &self,
         conn: &mut DbConn,
@@ -357,9 +364,15 @@ impl<'a> Engine<'a> {
             &closure_too_long::closure_subject(hospital_id, closure_id),
         )?;
         let events = shouzhen_store::events::for_closure(conn, hospital_id, closure_id)?;
-        let verdicts = closure_too_long::evaluate(&events, &self.setting(), self.now)
-            .into_iter()
-            .collect();
+        let setting = self.setting();
+        let verdicts = [
+            closure_too_long::evaluate(&events, &setting, self.now),
+            rules::closure_critical_unit::evaluate(&events, &setting),
+            rules::continuity_no_diversion::evaluate(&events, &setting, self.now),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         self.apply(conn, verdicts)
     }
 

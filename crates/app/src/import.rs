@@ -32,7 +32,9 @@ pub enum Source<'a> {
     Dispatch(&'a str),
 }
 
-/// One line, validated as its source's event.
+/// One line, validated as its source's event. A file holds one source's lines, so the
+/// variants are never mixed in one batch and their sizes need not match.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Intake(Result<shouzhen_domain::event::IntakeEvent, Rejection>),
     Dispatch(Result<shouzhen_domain::dispatch::DispatchEvent, Rejection>),
@@ -61,11 +63,8 @@ pub fn run(
     let h = shouzhen_store::hospitals::source_by_code(&mut conn, kind, code)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{what} with code {code}"))?;
-    // The hospitals a centre's ambulances may reach.
-    let hospitals = match source {
-        Source::Hospital(_) => Default::default(),
-        Source::Dispatch(_) => intake::reachable_hospitals(&mut conn).map_err(|e| e.to_string())?,
-    };
+    // The hospitals a centre's ambulances may reach, or a closure's patients be diverted to.
+    let hospitals = intake::reachable_hospitals(&mut conn).map_err(|e| e.to_string())?;
     let poster = Poster {
         hospital_id: h.id,
         code: h.code,
@@ -90,7 +89,9 @@ pub fn run(
         }
         let index = pending.len();
         let item = match (serde_json::from_str::<serde_json::Value>(&line), source) {
-            (Ok(v), Source::Hospital(_)) => Item::Intake(intake::validate(index, v, now)),
+            (Ok(v), Source::Hospital(_)) => {
+                Item::Intake(intake::validate(index, v, now, &hospitals))
+            }
             (Ok(v), Source::Dispatch(_)) => {
                 Item::Dispatch(intake::validate_dispatch(index, v, now, &hospitals))
             }

@@ -14,7 +14,7 @@ use crate::mail::Notifier;
 use crate::metrics::Metrics;
 use shouzhen_domain::dispatch;
 use shouzhen_domain::policy::Policy;
-use shouzhen_domain::rules::RuleId;
+use shouzhen_domain::rules::{RuleId, closure_too_long};
 use shouzhen_store::db::{self, DbConn, Pool};
 use shouzhen_store::{self, deadlines};
 
@@ -61,16 +61,10 @@ fn evaluate(
                 _ => Effects::default(),
             }
         }
-        RuleId::ClosureTooLong => {
-            let mut parts = d.subject.splitn(3, ':').skip(1);
-            match (
-                parts.next().and_then(|h| h.parse::<i64>().ok()),
-                parts.next(),
-            ) {
-                (Some(hospital_id), Some(closure_id)) => {
-                    engine.closure(conn, hospital_id, closure_id)?
-                }
-                _ => Effects::default(),
+        RuleId::ClosureTooLong | RuleId::ContinuityNoDiversion => {
+            match closure_too_long::parse_closure_subject(&d.subject) {
+                Some((hospital_id, closure_id)) => engine.closure(conn, hospital_id, closure_id)?,
+                None => Effects::default(),
             }
         }
         RuleId::DispatchDelay => match dispatch::parse_call_subject(&d.subject) {

@@ -94,17 +94,7 @@ impl DispatchBody {
 /// A valid dispatch event, its patient not yet pseudonymised.
 pub type DispatchEvent = crate::event::Logged<DispatchBody>;
 
-fn text(errors: &mut Vec<FieldError>, field: &str, v: Option<&str>, max: usize) -> Option<String> {
-    let v = v?.trim();
-    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
-            format!("must be 1-{max} characters, no control characters"),
-        ));
-        return None;
-    }
-    Some(v.to_string())
-}
+use crate::event::clean_text as text;
 
 impl DispatchEvent {
     /// Validates a raw event against the contract, reporting every field at fault. A field

@@ -52,6 +52,41 @@ string_enum!(ArrivedBy {
     CommunityVehicle = "community_vehicle",
 });
 string_enum!(OriginZone { Sealed = "sealed", Controlled = "controlled", Precaution = "precaution", None = "none" });
+impl OriginZone {
+    /// The zones a hospital may be designated for (all but `none`), as `hospital add
+    /// --designated-for` takes them: comma-separated, each once, in this order.
+    pub const DESIGNATED: &'static [&'static str] = &["sealed", "controlled", "precaution"];
+
+    /// `sealed,controlled` as the zones (blank for none), or what is wrong with it.
+    pub fn parse_designated(text: &str) -> Result<Vec<Self>, String> {
+        let mut zones = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match Self::parse(part).filter(|z| *z != Self::None) {
+                Some(z) if !zones.contains(&z) => zones.push(z),
+                Some(_) => {}
+                None => {
+                    return Err(format!(
+                        "`{part}` is not a zone: give one or more of {}, comma-separated",
+                        Self::DESIGNATED.join(", ")
+                    ));
+                }
+            }
+        }
+        zones.sort_by_key(|z| Self::DESIGNATED.iter().position(|d| *d == z.as_str()));
+        Ok(zones)
+    }
+
+    /// The stored form of [`OriginZone::parse_designated`]'s zones; a stored text that no longer
+    /// parses (it is written only through that function) reads as none.
+    pub fn designated_text(zones: &[Self]) -> String {
+        zones
+            .iter()
+            .map(|z| z.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 string_enum!(HealthCode { Green = "green", Yellow = "yellow", Red = "red", None = "none" });
 string_enum!(TestStatus {
     Negative48h = "negative_48h",
@@ -79,9 +114,19 @@ string_enum!(Reason {
     Disinfection = "disinfection",
     DepartmentClosed = "department_closed",
     NoBeds = "no_beds",
+    NoCommunityCertificate = "no_community_certificate",
     Other = "other",
 });
 string_enum!(ClosureScope { Facility = "facility", Department = "department", Unit = "unit" });
+string_enum!(ClosureKind {
+    Emergency = "emergency",
+    Dialysis = "dialysis",
+    FeverClinic = "fever_clinic",
+    Oncology = "oncology",
+    Obstetrics = "obstetrics",
+    Other = "other",
+});
+string_enum!(ApprovalLevel { Municipal = "municipal", Provincial = "provincial" });
 string_enum!(TestKind { Antigen = "antigen", NucleicAcid = "nucleic_acid" });
 string_enum!(TestResult { Negative = "negative", Positive = "positive", Pending = "pending" });
 
@@ -113,10 +158,32 @@ pub struct RawEvent {
     pub groups: Option<Vec<String>>,
     pub reasons: Option<Vec<String>>,
     pub to_hospital: Option<String>,
+    /// On a `transfer` out of the register (another city or province).
+    pub to_facility: Option<RawFacility>,
+    /// On a `transfer`: the health administration's approval of the referral.
+    pub approval: Option<RawApproval>,
     pub closure: Option<RawClosure>,
     pub test: Option<RawTest>,
     pub department: Option<String>,
     pub note: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawFacility {
+    pub name: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub level: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -136,6 +203,10 @@ pub struct RawClosure {
     pub id: Option<String>,
     pub scope: Option<String>,
     pub department: Option<String>,
+    /// What the closed part serves.
+    pub kind: Option<String>,
+    /// The registered hospital its patients are sent to meanwhile.
+    pub diverted_to: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -161,6 +232,26 @@ pub struct Closure {
     pub scope: ClosureScope,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ClosureKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverted_to: Option<String>,
+}
+
+/// A facility outside the register that a patient is referred to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facility {
+    pub name: String,
+    pub city: String,
+    pub province: String,
+}
+
+/// The health administration's approval of a referral out of the city or the province.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub level: ApprovalLevel,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +285,10 @@ pub struct EventBody {
     pub reasons: Vec<Reason>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to_hospital: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_facility: Option<Facility>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closure: Option<Closure>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -244,7 +339,7 @@ pub(crate) fn one_of<T>(
     parsed
 }
 
-fn list_of<T>(
+pub(crate) fn list_of<T>(
     errors: &mut Vec<FieldError>,
     field: &str,
     values: Option<&[String]>,
@@ -264,7 +359,7 @@ fn list_of<T>(
     out
 }
 
-fn short_text(
+pub(crate) fn short_text(
     errors: &mut Vec<FieldError>,
     field: &str,
     value: Option<&str>,
@@ -278,6 +373,39 @@ fn short_text(
         ));
     }
     (!v.is_empty()).then(|| v.to_string())
+}
+
+/// Text of at most `max` characters, not blank, without control characters (an identifier or
+/// a code), or an error naming `field`.
+pub(crate) fn clean_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    v: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    let v = v?.trim();
+    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            field,
+            format!("must be 1-{max} characters, no control characters"),
+        ));
+        return None;
+    }
+    Some(v.to_string())
+}
+
+/// [`short_text`] that must be given (and not blank).
+fn required_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    let text = short_text(errors, field, value, max);
+    if text.is_none() {
+        errors.push(FieldError::new(field, "is required"));
+    }
+    text
 }
 
 /// `event_id`: required, 1-128 characters, no control characters (the idempotency key).
@@ -458,6 +586,48 @@ impl IntakeEvent {
 
         let to_hospital = short_text(&mut errors, "to_hospital", raw.to_hospital.as_deref(), 32);
         let department = short_text(&mut errors, "department", raw.department.as_deref(), 100);
+        let to_facility = raw.to_facility.map(|f| {
+            let name = required_text(&mut errors, "to_facility.name", f.name.as_deref(), 200);
+            let city = required_text(&mut errors, "to_facility.city", f.city.as_deref(), 64);
+            let province = required_text(
+                &mut errors,
+                "to_facility.province",
+                f.province.as_deref(),
+                64,
+            );
+            (name, city, province)
+        });
+        let to_facility = match to_facility {
+            Some((Some(name), Some(city), Some(province))) => Some(Facility {
+                name,
+                city,
+                province,
+            }),
+            _ => None,
+        };
+        let approval = match raw.approval {
+            None => None,
+            Some(a) => {
+                let reference =
+                    required_text(&mut errors, "approval.ref", a.reference.as_deref(), 128);
+                let level = match a.level.as_deref() {
+                    None => {
+                        required(&mut errors, "approval.level");
+                        None
+                    }
+                    v => one_of(
+                        &mut errors,
+                        "approval.level",
+                        v,
+                        ApprovalLevel::parse,
+                        ApprovalLevel::ALL,
+                    ),
+                };
+                reference
+                    .zip(level)
+                    .map(|(reference, level)| Approval { reference, level })
+            }
+        };
         // Free text may carry a patient's identity or phone number: masked on receipt, like
         // the id_number itself never stored.
         let note = short_text(&mut errors, "note", raw.note.as_deref(), MAX_NOTE)
@@ -496,11 +666,26 @@ impl IntakeEvent {
                     c.department.as_deref(),
                     100,
                 );
+                let kind = one_of(
+                    &mut errors,
+                    "closure.kind",
+                    c.kind.as_deref(),
+                    ClosureKind::parse,
+                    ClosureKind::ALL,
+                );
+                let diverted_to = short_text(
+                    &mut errors,
+                    "closure.diverted_to",
+                    c.diverted_to.as_deref(),
+                    32,
+                );
                 match (id, scope) {
                     (Some(id), Some(scope)) => Some(Closure {
                         id,
                         scope,
                         department,
+                        kind,
+                        diverted_to,
                     }),
                     _ => None,
                 }
@@ -564,9 +749,22 @@ impl IntakeEvent {
                 {
                     required(&mut errors, "test")
                 }
-                EventKind::Transfer if to_hospital.is_none() && raw.to_hospital.is_none() => {
-                    required(&mut errors, "to_hospital")
+                EventKind::Transfer
+                    if to_hospital.is_none()
+                        && raw.to_hospital.is_none()
+                        && to_facility.is_none()
+                        && !errors.iter().any(|e| e.field.starts_with("to_facility")) =>
+                {
+                    errors.push(FieldError::new(
+                        "to_hospital",
+                        "is required on a transfer (or to_facility, for a facility outside the register)",
+                    ))
                 }
+                EventKind::Transfer if to_hospital.is_some() && to_facility.is_some() => errors
+                    .push(FieldError::new(
+                        "to_facility",
+                        "give either to_hospital or to_facility, not both",
+                    )),
                 _ => {}
             }
         }
@@ -592,6 +790,8 @@ impl IntakeEvent {
                 groups,
                 reasons,
                 to_hospital,
+                to_facility,
+                approval,
                 closure,
                 test,
                 department,
@@ -667,6 +867,71 @@ mod tests {
         assert_eq!(
             parse(r#"{"event_id":"x","type":"handover","occurred_at":"2022-04-02T08:15:00Z"}"#),
             Err(vec!["patient".into()])
+        );
+    }
+
+    #[test]
+    fn a_referral_out_of_the_register_names_each_missing_part() {
+        let transfer = |more: &str| {
+            parse(&format!(
+                r#"{{"event_id":"t","type":"transfer","occurred_at":"2022-07-01T10:00:00+08:00","patient":{{"ref":"p"}}{more}}}"#
+            ))
+        };
+        let ok = transfer(
+            r#","to_facility":{"name":"中国医大一院","city":"沈阳","province":"辽宁"},"approval":{"ref":"丹卫转〔2022〕1号","level":"municipal"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            ok.body.approval.map(|a| a.level),
+            Some(ApprovalLevel::Municipal)
+        );
+        assert_eq!(
+            transfer(r#","to_facility":{"name":"中国医大一院","province":"辽宁"}"#),
+            Err(vec!["to_facility.city".into()])
+        );
+        assert_eq!(
+            transfer(
+                r#","to_facility":{"name":"x","city":"沈阳","province":"辽宁"},"approval":{"ref":"a","level":"national"}"#
+            ),
+            Err(vec!["approval.level".into()])
+        );
+        assert_eq!(transfer(""), Err(vec!["to_hospital".into()]));
+        assert_eq!(
+            transfer(
+                r#","to_hospital":"DD-ZX","to_facility":{"name":"x","city":"沈阳","province":"辽宁"}"#
+            ),
+            Err(vec!["to_facility".into()])
+        );
+    }
+
+    #[test]
+    fn a_closure_s_kind_is_one_of_the_six() {
+        let closure = |kind: &str| {
+            parse(&format!(
+                r#"{{"event_id":"c","type":"closure_start","occurred_at":"2022-07-01T10:00:00+08:00","closure":{{"id":"c-1","scope":"unit","kind":"{kind}","diverted_to":"DD-ZX"}}}}"#
+            ))
+        };
+        let ok = closure("dialysis").unwrap_or_else(|e| panic!("{e:?}"));
+        let c = ok.body.closure.unwrap_or_else(|| panic!("no closure"));
+        assert_eq!(
+            (c.kind, c.diverted_to.as_deref()),
+            (Some(ClosureKind::Dialysis), Some("DD-ZX"))
+        );
+        assert_eq!(closure("icu"), Err(vec!["closure.kind".into()]));
+    }
+
+    #[test]
+    fn designated_zones_parse_from_a_comma_list_and_none_is_not_a_zone() {
+        assert_eq!(
+            OriginZone::parse_designated(" controlled, sealed,sealed "),
+            Ok(vec![OriginZone::Sealed, OriginZone::Controlled])
+        );
+        assert_eq!(OriginZone::parse_designated(""), Ok(vec![]));
+        assert!(OriginZone::parse_designated("sealed,none").is_err());
+        assert!(OriginZone::parse_designated("yellow").is_err());
+        assert_eq!(
+            OriginZone::designated_text(&[OriginZone::Sealed, OriginZone::Controlled]),
+            "sealed,controlled"
         );
     }
 }

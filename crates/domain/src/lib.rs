@@ -5,6 +5,7 @@
 //! - [`event`]: intake events as hospitals send them (`RawEvent`) and as the rules read them
 //!   (`IntakeEvent`, only built from a valid one);
 //! - [`dispatch`]: a 120 centre's call log (`RawDispatchEvent` → `DispatchEvent`);
+//! - [`transport`]: a community desk's transport log (`RawTransportEvent` → `TransportEvent`);
 //! - [`rules`]: the rules, one module each, with their citations and tests;
 //! - [`policy`]: policy packs, the dated per-jurisdiction settings of the rules;
 //! - [`case`], [`complaint`]: statuses and state machines;
@@ -30,3 +31,4 @@ pub mod redact;
 pub mod report;
 pub mod rules;
 pub mod time;
+pub mod transport;

@@ -17,6 +17,11 @@
 //! area = "主城区"                  # dispatch.fleet_short only: the area the count is for
 //! window_minutes = 120            # complaint.unlogged only: either side of the complaint's time
 //! source = "003 第三条：原则上要在15分钟内完成接诊和交接工作"
+//!
+//! [[jurisdiction]]                # where a jurisdiction is (referral.unapproved)
+//! id = "dandong"
+//! city = "丹东"
+//! province = "辽宁"
 //! ```
 //! Settings apply over the built-in defaults in file order; a later match overrides an earlier.
 
@@ -52,6 +57,24 @@ struct PackFile {
     /// Escalation addresses per district.
     #[serde(default)]
     route: Vec<RawRoute>,
+    /// Where the jurisdictions are.
+    #[serde(default)]
+    jurisdiction: Vec<RawJurisdiction>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJurisdiction {
+    id: String,
+    city: String,
+    province: String,
+}
+
+/// Where a jurisdiction is: its city and province (a municipality is its own province).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub city: String,
+    pub province: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +167,8 @@ pub struct Policy {
     pub calendars: Vec<(String, Calendar, String)>,
     /// (district, addresses) for escalation emails.
     pub routes: Vec<(String, Vec<String>)>,
+    /// The jurisdictions' places, by id (a later pack's declaration overrides).
+    pub places: std::collections::BTreeMap<String, Place>,
 }
 
 /// A date is midnight in China (UTC+8); a time must carry its offset.
@@ -158,7 +183,6 @@ fn parse_instant(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 impl Policy {
-    /// The built-in national defaults only.
     /// The packs the project ships (`policies/`: Beijing, Shanghai, Dandong) over the
     /// built-in defaults, as `serve --demo` runs without `SHOUZHEN_POLICY`.
     pub fn shipped() -> Self {
@@ -170,6 +194,7 @@ impl Policy {
         policy
     }
 
+    /// The built-in national defaults only.
     pub fn builtin() -> Self {
         let mut policy = Self::default();
         policy.add_national_calendars();
@@ -273,6 +298,21 @@ impl Policy {
                 return Err(format!("route[{i}].to: `{bad}` is not an email address"));
             }
             self.routes.push((r.district, r.to));
+        }
+        for (i, j) in pack.jurisdiction.into_iter().enumerate() {
+            let (id, city, province) = (j.id.trim(), j.city.trim(), j.province.trim());
+            for (field, value) in [("id", id), ("city", city), ("province", province)] {
+                if value.is_empty() {
+                    return Err(format!("jurisdiction[{i}].{field}: must not be empty"));
+                }
+            }
+            self.places.insert(
+                id.to_string(),
+                Place {
+                    city: city.to_string(),
+                    province: province.to_string(),
+                },
+            );
         }
         for (i, raw) in pack.setting.into_iter().enumerate() {
             let at = |field: &str| format!("setting[{i}].{field}");
@@ -388,6 +428,11 @@ impl Policy {
         Ok(())
     }
 
+    /// Where `jurisdiction` is, if a pack declares it.
+    pub fn place(&self, jurisdiction: &str) -> Option<Place> {
+        self.places.get(jurisdiction).cloned()
+    }
+
     /// The setting of `rule` for `jurisdiction` in force at `at`.
     pub fn setting(&self, rule: RuleId, jurisdiction: &str, at: NaiveDateTime) -> Setting {
         let mut s = Setting::default_for(rule);
@@ -465,6 +510,7 @@ impl Policy {
             .iter()
             .filter(|s| s.jurisdiction != "*")
             .map(|s| s.jurisdiction.clone())
+            .chain(self.places.keys().cloned())
             .collect();
         set.into_iter().collect()
     }
@@ -506,7 +552,18 @@ impl Policy {
             } else {
                 j.as_str()
             };
-            let _ = writeln!(out, "\njurisdiction {j}");
+            match self.places.get(j) {
+                Some(p) => {
+                    let _ = writeln!(
+                        out,
+                        "\njurisdiction {j} (city {}, province {})",
+                        p.city, p.province
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "\njurisdiction {j}");
+                }
+            }
             for rule in rules::ALL {
                 let mut points: BTreeSet<NaiveDateTime> = BTreeSet::new();
                 for p in self
@@ -742,5 +799,23 @@ mod tests {
         assert_eq!(p.jurisdictions(), ["beijing", "dandong", "shanghai"]);
         let s = p.setting(RuleId::HandoverDelay, "dandong", at("2022-07-01"));
         assert!(s.enabled && s.source.contains("003"));
+        let place = |j: &str| p.place(j).map(|p| format!("{} {}", p.city, p.province));
+        assert_eq!(place("dandong").as_deref(), Some("丹东 辽宁"));
+        assert_eq!(place("beijing").as_deref(), Some("北京 北京"));
+        assert_eq!(place("shanghai").as_deref(), Some("上海 上海"));
+        assert_eq!(place("national"), None);
+        assert!(
+            p.describe()
+                .contains("jurisdiction dandong (city 丹东, province 辽宁)")
+        );
+    }
+
+    #[test]
+    fn a_jurisdiction_without_its_city_is_refused() {
+        let e = Policy::default()
+            .add("[[jurisdiction]]\nid = \"x\"\ncity = \" \"\nprovince = \"辽宁\"\n")
+            .err()
+            .unwrap_or_default();
+        assert_eq!(e, "jurisdiction[0].city: must not be empty");
     }
 }

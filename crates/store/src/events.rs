@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::schema::{hospitals, intake_events};
 use shouzhen_domain::dispatch::{CallEvent, DispatchBody, DispatchKind, FleetStatus};
-use shouzhen_domain::event::{Acuity, EventBody};
+use shouzhen_domain::event::{Acuity, EventBody, OriginZone};
 use shouzhen_domain::record::EventContent;
 use shouzhen_domain::rules::{AmbulanceLeg, EventView};
 
@@ -184,10 +184,12 @@ type Row = (
     String,
     NaiveDateTime,
     String,
+    String,
 );
 
 fn view(row: Row) -> Option<EventView> {
-    let (row_id, event_id, hospital_id, code, name, jurisdiction, occurred_at, payload) = row;
+    let (row_id, event_id, hospital_id, code, name, jurisdiction, occurred_at, payload, zones) =
+        row;
     match serde_json::from_str::<EventBody>(&payload) {
         Ok(body) => Some(EventView {
             row_id,
@@ -196,6 +198,7 @@ fn view(row: Row) -> Option<EventView> {
             hospital_code: code,
             hospital_name: name,
             jurisdiction,
+            designated_for: OriginZone::parse_designated(&zones).unwrap_or_default(),
             occurred_at,
             body,
         }),
@@ -217,6 +220,7 @@ macro_rules! view_columns {
             hospitals::jurisdiction,
             intake_events::occurred_at,
             intake_events::payload,
+            hospitals::designated_for,
         )
     };
 }
@@ -341,11 +345,11 @@ pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<StoredEvent>> {
                 .load::<EvidenceRow>(conn)?,
         );
     }
-    rows.sort_by_key(|((row_id, _, _, _, _, _, at, _), ..)| (*at, *row_id));
+    rows.sort_by_key(|((row_id, _, _, _, _, _, at, _, _), ..)| (*at, *row_id));
     Ok(rows
         .into_iter()
         .map(|(row, source_kind, received_at, patient_key, kind)| {
-            let (row_id, event_id, _, code, name, jurisdiction, occurred_at, payload) = row;
+            let (row_id, event_id, _, code, name, jurisdiction, occurred_at, payload, _) = row;
             let details = serde_json::from_str(&payload).unwrap_or_else(|e| {
                 tracing::error!(row_id, error = %e, "stored event payload does not parse");
                 serde_json::Value::Null

@@ -30,6 +30,8 @@ pub struct Hospital {
     pub email: Option<String>,
     /// [`HOSPITAL`] or [`DISPATCH`].
     pub kind: String,
+    /// The zones it is designated for, comma-separated (`sealed,controlled`); empty for none.
+    pub designated_for: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -47,6 +49,7 @@ pub struct NewHospital<'a> {
     pub created_at: NaiveDateTime,
     pub email: Option<&'a str>,
     pub kind: &'a str,
+    pub designated_for: &'a str,
 }
 
 /// Inserts and reads the row back (RETURNING does not work through `MultiConnection`).

@@ -17,6 +17,7 @@ diesel::table! {
         event_chain_head -> Nullable<Text>,
         email -> Nullable<Text>,
         kind -> Text,
+        designated_for -> Text,
     }
 }
 

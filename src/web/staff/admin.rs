@@ -170,6 +170,7 @@ pub async fn admin_add_hospital(
             jurisdiction,
             capacity,
             email: Some(get(f, "email")).filter(|e| !e.is_empty()),
+            designated_for: get(f, "designated_for"),
         };
         let (h, creds) = shouzhen_app::accounts::add_hospital(conn, &input)?;
         Ok((

@@ -26,7 +26,8 @@ pub(super) fn timeline(
                 Some(c) => format!("{c} → {}", e.hospital),
                 None => e.hospital.clone(),
             };
-            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": who, "text": format!("{} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons)}))
+            let facts = facts(web, l, &e.details);
+            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": who, "text": format!("{} {} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons, facts).trim_end().to_string()}))
         })
         .chain(detail.evidence.complaints.iter().map(|c| {
             (c.occurred_at.clone(), json!({"at": china_text(&c.occurred_at), "kind": web.t(l, "dash.kinds.complaint"), "who": c.tracking_code, "text": c.description}))
@@ -34,6 +35,50 @@ pub(super) fn timeline(
         .collect();
     timeline.sort_by(|a, b| a.0.cmp(&b.0));
     timeline.into_iter().map(|(_, v)| v).collect()
+}
+
+/// What an event says of the zone it came from, where it was referred (with what approval) and
+/// what a closure shuts and diverts to: "来自封控区", "转往 沈阳 中国医大一院（辽宁） · 市级审核".
+fn facts(web: &crate::web::Web, l: Lang, details: &Value) -> String {
+    let t = |key: &str| web.t(l, &format!("dash.facts.{key}"));
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let mut out = Vec::new();
+    if let Some(z) = details["origin_zone"].as_str() {
+        out.push(format!("{} {}", t("zone"), t(&format!("zones.{z}"))));
+    }
+    let to = &details["to_facility"];
+    if to.is_object() {
+        out.push(format!(
+            "{} {} {}（{}）",
+            t("to"),
+            text(&to["city"]),
+            text(&to["name"]),
+            text(&to["province"])
+        ));
+        out.push(match details["approval"]["level"].as_str() {
+            Some(level) => format!(
+                "{} {} {}",
+                t(&format!("levels.{level}")),
+                t("approval"),
+                text(&details["approval"]["ref"])
+            ),
+            None => t("no_approval"),
+        });
+    } else if let Some(h) = details["to_hospital"].as_str() {
+        out.push(format!("{} {h}", t("to")));
+    }
+    let closure = &details["closure"];
+    if closure.is_object() {
+        let mut what = t(&format!("scopes.{}", text(&closure["scope"])));
+        if let Some(k) = closure["kind"].as_str() {
+            what = format!("{what} {}", t(&format!("units.{k}")));
+        }
+        out.push(format!("{} {what} {}", t("unit"), text(&closure["id"])));
+        if let Some(h) = closure["diverted_to"].as_str() {
+            out.push(format!("{} {h}", t("diverted_to")));
+        }
+    }
+    out.join(" · ")
 }
 
 /// A handover case's two clocks, side by side: when the 120 centre and the hospital each logged

@@ -137,10 +137,42 @@ fn read_raw<T: serde::de::DeserializeOwned>(
     Ok((event_id, raw))
 }
 
-/// Validates one parsed JSON value as an event.
-pub fn validate(index: usize, value: Value, now: DateTime<Utc>) -> Result<IntakeEvent, Rejection> {
+/// Validates one parsed JSON value as a hospital's event. Whether a closure's `diverted_to` is
+/// registered is checked against `hospitals` (the register's codes, read once per request and
+/// only when an event names one: see [`names_a_diversion`]).
+pub fn validate(
+    index: usize,
+    value: Value,
+    now: DateTime<Utc>,
+    hospitals: &BTreeSet<String>,
+) -> Result<IntakeEvent, Rejection> {
     let (event_id, raw): (_, RawEvent) = read_raw(index, value)?;
-    IntakeEvent::parse(raw, now).map_err(|errors| Rejection::new(index, event_id, errors))
+    let ev =
+        IntakeEvent::parse(raw, now).map_err(|e| Rejection::new(index, event_id.clone(), e))?;
+    match ev
+        .body
+        .closure
+        .as_ref()
+        .and_then(|c| c.diverted_to.as_ref())
+    {
+        Some(h) if !hospitals.contains(h) => Err(Rejection::new(
+            index,
+            event_id,
+            vec![FieldError::new(
+                "closure.diverted_to",
+                "is not a registered hospital",
+            )],
+        )),
+        _ => Ok(ev),
+    }
+}
+
+/// Whether any of a request's events names a hospital its patients are diverted to (so that
+/// [`validate`] needs the register).
+pub fn names_a_diversion(values: &[Value]) -> bool {
+    values
+        .iter()
+        .any(|v| v.pointer("/closure/diverted_to").is_some())
 }
 
 /// The codes of the hospitals a centre's ambulances may reach (`validate_dispatch`'s register):

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDateTime};
 use super::history::china_time;
 use super::human;
 use super::{EventView, Finding, Outcome, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::event::{ClosureScope, EventKind};
+use crate::event::{Closure, ClosureKind, ClosureScope, EventKind};
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::ClosureTooLong,
@@ -27,11 +27,7 @@ pub fn evaluate(
     setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
     now: NaiveDateTime,
 ) -> Option<Verdict> {
-    let start = events
-        .iter()
-        .filter(|e| e.kind() == EventKind::ClosureStart)
-        .min_by_key(|e| (e.occurred_at, e.row_id))?;
-    let closure = start.body.closure.as_ref()?;
+    let (start, closure) = first_start(events)?;
     let end = events
         .iter()
         .filter(|e| e.kind() == EventKind::ClosureEnd && e.occurred_at >= start.occurred_at)
@@ -43,11 +39,7 @@ pub fn evaluate(
     );
     let limit = s.limit_or_default(RuleId::ClosureTooLong);
     let due = start.occurred_at + limit;
-    let what = match (&closure.scope, &closure.department) {
-        (ClosureScope::Facility, _) => "全院".to_string(),
-        (_, Some(d)) => format!("{d}科室"),
-        _ => "科室".to_string(),
-    };
+    let what = closed_part(closure);
     let outcome = if !s.enabled || closure.scope == ClosureScope::Unit {
         Outcome::Clear
     } else {
@@ -93,8 +85,44 @@ pub fn evaluate(
     })
 }
 
+/// What the three closure rules hang on: one closure of one hospital.
 pub fn closure_subject(hospital_id: i64, closure_id: &str) -> String {
     format!("closure:{hospital_id}:{closure_id}")
+}
+
+/// The (hospital id, closure id) of a [`closure_subject`].
+pub fn parse_closure_subject(subject: &str) -> Option<(i64, &str)> {
+    let mut parts = subject.strip_prefix("closure:")?.splitn(2, ':');
+    let hospital = parts.next()?.parse().ok()?;
+    Some((hospital, parts.next()?))
+}
+
+/// The first `closure_start` of one closure's events, and the closure it names.
+pub fn first_start(events: &[EventView]) -> Option<(&EventView, &Closure)> {
+    let start = events
+        .iter()
+        .filter(|e| e.kind() == EventKind::ClosureStart)
+        .min_by_key(|e| (e.occurred_at, e.row_id))?;
+    Some((start, start.body.closure.as_ref()?))
+}
+
+/// The closed part in words: "全院", "儿科科室", "透析室（血透中心）".
+pub fn closed_part(closure: &Closure) -> String {
+    let unit = match closure.kind {
+        Some(ClosureKind::Emergency) => Some("急诊"),
+        Some(ClosureKind::Dialysis) => Some("透析室"),
+        Some(ClosureKind::FeverClinic) => Some("发热门诊"),
+        Some(ClosureKind::Oncology) => Some("肿瘤科"),
+        Some(ClosureKind::Obstetrics) => Some("产科"),
+        Some(ClosureKind::Other) | None => None,
+    };
+    match (&closure.scope, unit, &closure.department) {
+        (ClosureScope::Facility, _, _) => "全院".to_string(),
+        (_, Some(u), Some(d)) => format!("{u}（{d}）"),
+        (_, Some(u), None) => u.to_string(),
+        (_, None, Some(d)) => format!("{d}科室"),
+        (_, None, None) => "科室".to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::event::{Acuity, EventBody, EventKind, Group, Reason};
+use crate::event::{Acuity, EventBody, EventKind, Group, OriginZone, Reason};
 
 /// A stored event as the rules see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,8 @@ pub struct EventView {
     pub hospital_code: String,
     pub hospital_name: String,
     pub jurisdiction: String,
+    /// The zones the hospital is a designated hospital for.
+    pub designated_for: Vec<OriginZone>,
     pub occurred_at: NaiveDateTime,
     pub body: EventBody,
 }
@@ -105,6 +107,16 @@ impl PatientHistory {
         &self.events[start..=end]
     }
 
+    /// Each refusal in the history with the episode it belongs to (what the refusal rules
+    /// judge).
+    pub fn refusals(&self, gap: Duration) -> impl Iterator<Item = (&EventView, &[EventView])> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter(|(_, ev)| ev.kind() == EventKind::Refusal)
+            .map(move |(i, ev)| (ev, self.episode_of(i, gap)))
+    }
+
     /// The hospitals of an episode in the order the patient went through them.
     pub fn chain(episode: &[EventView]) -> Vec<String> {
         let mut chain: Vec<String> = Vec::new();
@@ -141,6 +153,13 @@ impl PatientHistory {
         ev.body
             .acuity
             .or_else(|| Self::arrival_for(episode, ev).and_then(|a| a.body.acuity))
+    }
+
+    /// The zone the patient came from: given on the event itself, else on its arrival.
+    pub fn zone_for(episode: &[EventView], ev: &EventView) -> Option<OriginZone> {
+        ev.body
+            .origin_zone
+            .or_else(|| Self::arrival_for(episode, ev).and_then(|a| a.body.origin_zone))
     }
 
     /// Special groups recorded on the event or on its arrival.
@@ -181,7 +200,17 @@ pub fn reason_zh(r: Reason) -> &'static str {
         Reason::Disinfection => "消毒消杀",
         Reason::DepartmentClosed => "科室封控",
         Reason::NoBeds => "床位不足",
+        Reason::NoCommunityCertificate => "无社区证明",
         Reason::Other => "其他",
+    }
+}
+
+pub fn zone_zh(z: OriginZone) -> &'static str {
+    match z {
+        OriginZone::Sealed => "封控区",
+        OriginZone::Controlled => "管控区",
+        OriginZone::Precaution => "防范区",
+        OriginZone::None => "非封管控区",
     }
 }
 

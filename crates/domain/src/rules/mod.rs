@@ -1,13 +1,16 @@
 //! The rules: one module each, with its citation and thresholds. Rules are pure functions over
 //! domain data; the engine (`shouzhen::engine`) feeds them and stores what they find.
 
+pub mod closure_critical_unit;
 pub mod closure_too_long;
 pub mod complaint_cluster;
 pub mod complaint_overdue;
 pub mod complaint_reopened;
 pub mod complaint_unanswered;
 pub mod complaint_unlogged;
+pub mod continuity_no_diversion;
 pub mod critical_test_delay;
+pub mod designated_refused;
 pub mod dispatch_answer_rate;
 pub mod dispatch_delay;
 pub mod dispatch_fleet_short;
@@ -17,6 +20,7 @@ pub mod first_diagnosis_shirked;
 pub mod handover_delay;
 pub mod history;
 pub mod intake_unlogged_arrival;
+pub mod referral_unapproved;
 pub mod refusal;
 pub mod special_group_refused;
 #[cfg(test)]
@@ -65,6 +69,14 @@ pub enum RuleId {
     DispatchFleetShort,
     #[serde(rename = "intake.unlogged_arrival")]
     IntakeUnloggedArrival,
+    #[serde(rename = "designated.refused")]
+    DesignatedRefused,
+    #[serde(rename = "referral.unapproved")]
+    ReferralUnapproved,
+    #[serde(rename = "closure.critical_unit")]
+    ClosureCriticalUnit,
+    #[serde(rename = "continuity.no_diversion")]
+    ContinuityNoDiversion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -119,7 +131,7 @@ pub struct RuleInfo {
     pub default_count: Option<u32>,
 }
 
-pub const ALL: [RuleId; 18] = [
+pub const ALL: [RuleId; 22] = [
     RuleId::RefusalProhibitedReason,
     RuleId::RefusalOperationalReason,
     RuleId::SpecialGroupRefused,
@@ -138,6 +150,10 @@ pub const ALL: [RuleId; 18] = [
     RuleId::DispatchDelay,
     RuleId::DispatchFleetShort,
     RuleId::IntakeUnloggedArrival,
+    RuleId::DesignatedRefused,
+    RuleId::ReferralUnapproved,
+    RuleId::ClosureCriticalUnit,
+    RuleId::ContinuityNoDiversion,
 ];
 
 impl RuleId {
@@ -161,6 +177,10 @@ impl RuleId {
             Self::DispatchDelay => "dispatch.delay",
             Self::DispatchFleetShort => "dispatch.fleet_short",
             Self::IntakeUnloggedArrival => "intake.unlogged_arrival",
+            Self::DesignatedRefused => "designated.refused",
+            Self::ReferralUnapproved => "referral.unapproved",
+            Self::ClosureCriticalUnit => "closure.critical_unit",
+            Self::ContinuityNoDiversion => "continuity.no_diversion",
         }
     }
 
@@ -188,6 +208,10 @@ impl RuleId {
             Self::DispatchDelay => &dispatch_delay::INFO,
             Self::DispatchFleetShort => &dispatch_fleet_short::INFO,
             Self::IntakeUnloggedArrival => &intake_unlogged_arrival::INFO,
+            Self::DesignatedRefused => &designated_refused::INFO,
+            Self::ReferralUnapproved => &referral_unapproved::INFO,
+            Self::ClosureCriticalUnit => &closure_critical_unit::INFO,
+            Self::ContinuityNoDiversion => &continuity_no_diversion::INFO,
         }
     }
 }

@@ -1,20 +1,21 @@
 //! `refusal.prohibited_reason` and `refusal.operational_reason`: a critical or urgent patient
-//! refused for a reason the directives forbid.
+//! refused for a reason the directives forbid (a critical one only, for want of a community
+//! certificate).
 
 use chrono::Duration;
 
 use super::history::{acuity_zh, china_time, is_critical_or_urgent, reason_zh};
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::event::{EventKind, Reason};
+use crate::event::{Acuity, Reason};
 
 pub static PROHIBITED: RuleInfo = RuleInfo {
     id: RuleId::RefusalProhibitedReason,
     title_zh: "以健康码、核酸或症状为由拒收急危重症患者",
     title_en: "Critical or urgent patient refused over a health code, a test or symptoms",
-    plain_zh: "医院以健康码或行程码异常、无核酸结果或结果超时、发热或新冠症状为由，拒收或延误急危重症患者。",
-    plain_en: "The hospital refused a critical or urgent patient because of a health or travel code, a missing or expired test, fever or COVID symptoms.",
-    sources: "004, 001",
-    quote: "不允许以健康码或行程码异常、具有发热等新冠肺炎典型症状、无核酸检测阴性结果或检测结果超过时限等为理由延误治疗。（004）；决不允许以健康码或行程码异常、无核酸检测结果或检测结果超过时限等为理由，推诿拒收急危重症患者，延误治疗。（001）",
+    plain_zh: "医院以健康码或行程码异常、无核酸结果或结果超时、发热或新冠症状为由，拒收或延误急危重症患者；或以无社区证明为由拒收危急重症患者。",
+    plain_en: "The hospital refused a critical or urgent patient because of a health or travel code, a missing or expired test, fever or COVID symptoms; or a critical patient for want of a community certificate.",
+    sources: "004, 001, 003 (item 2)",
+    quote: "不允许以健康码或行程码异常、具有发热等新冠肺炎典型症状、无核酸检测阴性结果或检测结果超过时限等为理由延误治疗。（004）；决不允许以健康码或行程码异常、无核酸检测结果或检测结果超过时限等为理由，推诿拒收急危重症患者，延误治疗。（001）；除危急重症外，就医患者由社区（村居委会）出具人员身份证明方可就医。（003 第二条）",
     default_severity: Severity::High,
     default_limit: None,
     default_count: None,
@@ -33,19 +34,23 @@ pub static OPERATIONAL: RuleInfo = RuleInfo {
     default_count: None,
 };
 
-pub fn is_prohibited(r: Reason) -> bool {
-    matches!(
-        r,
+/// Whether refusing a patient of `acuity` (critical or urgent) for `r` is prohibited: the
+/// codes, tests and symptoms always; a missing community certificate for a critical patient
+/// only (003 item 2 asks it of everyone else).
+pub fn is_prohibited(r: Reason, acuity: Option<Acuity>) -> bool {
+    match r {
         Reason::HealthCode
-            | Reason::TravelCode
-            | Reason::NoTest
-            | Reason::ExpiredTest
-            | Reason::Fever
-            | Reason::CovidSymptoms
-    )
+        | Reason::TravelCode
+        | Reason::NoTest
+        | Reason::ExpiredTest
+        | Reason::Fever
+        | Reason::CovidSymptoms => true,
+        Reason::NoCommunityCertificate => acuity == Some(Acuity::Critical),
+        _ => false,
+    }
 }
 
-pub fn is_operational(r: Reason) -> bool {
+pub fn is_operational(r: Reason, _acuity: Option<Acuity>) -> bool {
     matches!(
         r,
         Reason::Disinfection | Reason::DepartmentClosed | Reason::NoBeds
@@ -59,16 +64,12 @@ pub fn evaluate(
     episode_gap: Duration,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    for (i, ev) in history.events.iter().enumerate() {
-        if ev.kind() != EventKind::Refusal {
-            continue;
-        }
-        let episode = history.episode_of(i, episode_gap);
+    for (ev, episode) in history.refusals(episode_gap) {
         let acuity = PatientHistory::acuity_for(episode, ev);
         for (rule, matches) in [
             (
                 RuleId::RefusalProhibitedReason,
-                is_prohibited as fn(Reason) -> bool,
+                is_prohibited as fn(Reason, Option<Acuity>) -> bool,
             ),
             (RuleId::RefusalOperationalReason, is_operational),
         ] {
@@ -78,7 +79,7 @@ pub fn evaluate(
                 .reasons
                 .iter()
                 .copied()
-                .filter(|r| matches(*r))
+                .filter(|r| matches(*r, acuity))
                 .collect();
             let outcome = if s.enabled && is_critical_or_urgent(acuity) && !reasons.is_empty() {
                 let evidence = PatientHistory::with_arrival(episode, ev);
@@ -112,7 +113,8 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Acuity, ArrivedBy};
+    use crate::event::ArrivedBy;
+    use crate::event::EventKind;
     use crate::rules::testing::*;
 
     fn judge(events: Vec<crate::rules::EventView>) -> (Vec<Outcome>, Vec<Outcome>) {
@@ -173,10 +175,34 @@ mod tests {
     }
 
     #[test]
-    fn every_reason_is_prohibited_operational_or_other() {
-        for r in Reason::ALL.iter().filter_map(|r| Reason::parse(r)) {
-            assert!(!(is_prohibited(r) && is_operational(r)), "{r:?}");
+    fn a_missing_community_certificate_is_prohibited_for_a_critical_patient_only() {
+        let refusal = || {
+            ev(2, 1, EventKind::Refusal, "2022-07-01 10:05")
+                .reasons(&[Reason::NoCommunityCertificate])
+        };
+        let (prohibited, operational) = judge(vec![arrival(Acuity::Critical), refusal()]);
+        assert_eq!(violation(&prohibited[0]), Some(vec![1, 2]));
+        assert_eq!(operational, [Outcome::Clear]);
+        for acuity in [Acuity::Urgent, Acuity::Routine] {
+            assert_eq!(
+                judge(vec![arrival(acuity), refusal()]),
+                (vec![Outcome::Clear], vec![Outcome::Clear]),
+                "{acuity:?}"
+            );
         }
-        assert!(!is_prohibited(Reason::Other) && !is_operational(Reason::Other));
+    }
+
+    #[test]
+    fn every_reason_is_prohibited_operational_or_other() {
+        let critical = Some(Acuity::Critical);
+        for r in Reason::ALL.iter().filter_map(|r| Reason::parse(r)) {
+            assert!(
+                !(is_prohibited(r, critical) && is_operational(r, critical)),
+                "{r:?}"
+            );
+        }
+        assert!(
+            !is_prohibited(Reason::Other, critical) && !is_operational(Reason::Other, critical)
+        );
     }
 }

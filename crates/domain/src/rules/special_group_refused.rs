@@ -5,7 +5,6 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::history::{china_time, group_zh};
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::event::EventKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::SpecialGroupRefused,
@@ -26,11 +25,7 @@ pub fn evaluate(
     episode_gap: Duration,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    for (i, ev) in history.events.iter().enumerate() {
-        if ev.kind() != EventKind::Refusal {
-            continue;
-        }
-        let episode = history.episode_of(i, episode_gap);
+    for (ev, episode) in history.refusals(episode_gap) {
         let groups = PatientHistory::groups_for(episode, ev);
         let s = setting(
             RuleId::SpecialGroupRefused,
@@ -67,6 +62,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::EventKind;
     use crate::event::{Acuity, ArrivedBy, Group, Reason};
     use crate::rules::testing::*;
 

@@ -46,6 +46,7 @@ pub fn ev(row: i64, hospital: i64, kind: EventKind, at: &str) -> EventView {
         hospital_code: format!("H{hospital}"),
         hospital_name: format!("第{hospital}医院"),
         jurisdiction: "beijing".into(),
+        designated_for: Vec::new(),
         occurred_at,
         body: EventBody {
             kind,
@@ -59,6 +60,8 @@ pub fn ev(row: i64, hospital: i64, kind: EventKind, at: &str) -> EventView {
             groups: Vec::new(),
             reasons: Vec::new(),
             to_hospital: None,
+            to_facility: None,
+            approval: None,
             closure: None,
             test: None,
             department: None,
@@ -102,6 +105,8 @@ pub trait With: Sized {
             id: id.into(),
             scope,
             department: None,
+            kind: None,
+            diverted_to: None,
         });
         self
     }
