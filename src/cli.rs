@@ -42,6 +42,9 @@ pub enum Command {
     /// Manage 120 dispatch centres (API clients posting their call logs).
     #[command(subcommand)]
     Dispatch(DispatchCommand),
+    /// Manage community transport desks (API clients posting their transport logs).
+    #[command(subcommand)]
+    Community(CommunityCommand),
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
@@ -53,13 +56,16 @@ pub enum Command {
         /// The code of the hospital whose events these are.
         #[arg(
             long,
-            required_unless_present = "dispatch",
-            conflicts_with = "dispatch"
+            required_unless_present_any = ["dispatch", "community"],
+            conflicts_with_all = ["dispatch", "community"]
         )]
         hospital: Option<String>,
         /// The code of the 120 dispatch centre whose call log this is.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "community")]
         dispatch: Option<String>,
+        /// The code of the community transport desk whose transport log this is.
+        #[arg(long)]
+        community: Option<String>,
         /// Events per transaction.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
@@ -90,23 +96,34 @@ pub enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum CommunityCommand {
+    /// Register a community transport desk (街道/社区) and print its API credentials once
+    /// (its token works only on /api/v1/transport-events).
+    Add(SourceAdd),
+}
+
+/// A 120 centre or a community desk to register.
+#[derive(Debug, clap::Args)]
+pub struct SourceAdd {
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub district: String,
+    /// The jurisdiction whose policy pack judges it (e.g. dandong).
+    #[arg(long, default_value = "national")]
+    pub jurisdiction: String,
+    /// Print `{"client_id": ..., "client_secret": ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DispatchCommand {
     /// Register a 120 dispatch centre and print its API credentials once (its token works
     /// only on /api/v1/dispatch-events).
-    Add {
-        #[arg(long)]
-        code: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "")]
-        district: String,
-        /// The jurisdiction whose policy pack judges this centre (e.g. dandong).
-        #[arg(long, default_value = "national")]
-        jurisdiction: String,
-        /// Print `{"client_id": ..., "client_secret": ...}`.
-        #[arg(long)]
-        json: bool,
-    },
+    Add(SourceAdd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +224,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             file,
             hospital,
             dispatch,
+            community,
             batch,
         } => {
             let state = blocking(move || startup::prepare(settings)).await?;
@@ -217,10 +235,15 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
                     policy: &state.policy,
                     notifier: &state.notifier,
                 };
-                let source = match (&hospital, &dispatch) {
-                    (Some(h), _) => import::Source::Hospital(h),
-                    (None, Some(d)) => import::Source::Dispatch(d),
-                    (None, None) => return Err("give --hospital CODE or --dispatch CODE".into()),
+                let source = match (&hospital, &dispatch, &community) {
+                    (Some(h), _, _) => import::Source::Hospital(h),
+                    (None, Some(d), _) => import::Source::Dispatch(d),
+                    (None, None, Some(c)) => import::Source::Community(c),
+                    (None, None, None) => {
+                        return Err(
+                            "give --hospital CODE, --dispatch CODE or --community CODE".into()
+                        );
+                    }
                 };
                 import::run(&importer, &file, source, batch.max(1))
             })
@@ -347,29 +370,11 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             print_credentials("hospital", &hospital.code, &creds, args.json);
             Ok(())
         }
-        Command::Dispatch(DispatchCommand::Add {
-            code,
-            name,
-            district,
-            jurisdiction,
-            json,
-        }) => {
-            let state = blocking(move || startup::prepare(settings)).await?;
-            let input = HospitalInput {
-                code,
-                name,
-                district,
-                jurisdiction,
-                capacity: 0,
-                email: None,
-                designated_for: String::new(),
-            };
-            let (centre, creds) = state
-                .db(move |conn| accounts::add_dispatch_centre(conn, &input))
-                .await
-                .map_err(describe)?;
-            print_credentials("dispatch centre", &centre.code, &creds, json);
-            Ok(())
+        Command::Dispatch(DispatchCommand::Add(args)) => {
+            add_source(settings, args, "dispatch centre").await
+        }
+        Command::Community(CommunityCommand::Add(args)) => {
+            add_source(settings, args, "community desk").await
         }
         Command::Hospital(HospitalCommand::RotateSecret { code, json }) => {
             let state = blocking(move || startup::prepare(settings)).await?;
@@ -414,6 +419,29 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
     }
 }
 
+/// Registers a 120 centre or a community desk (`what`) and prints its credentials once.
+async fn add_source(settings: Settings, args: SourceAdd, what: &'static str) -> Result<(), String> {
+    let state = blocking(move || startup::prepare(settings)).await?;
+    let input = HospitalInput {
+        code: args.code,
+        name: args.name,
+        district: args.district,
+        jurisdiction: args.jurisdiction,
+        capacity: 0,
+        email: None,
+        designated_for: String::new(),
+    };
+    let (source, creds) = state
+        .db(move |conn| match what {
+            "community desk" => accounts::add_community_desk(conn, &input),
+            _ => accounts::add_dispatch_centre(conn, &input),
+        })
+        .await
+        .map_err(describe)?;
+    print_credentials(what, &source.code, &creds, args.json);
+    Ok(())
+}
+
 fn print_credentials(what: &str, code: &str, creds: &accounts::Credentials, as_json: bool) {
     if as_json {
         println!(
@@ -450,6 +478,12 @@ fn print_demo(public: &str, loaded: Option<&demo::DemoSummary>) {
             if let Some((code, c)) = &d.centre {
                 println!(
                     "  120 centre {code} API client (shown once; POST {public}/api/v1/dispatch-events):\n    client_id:     {}\n    client_secret: {}",
+                    c.client_id, c.client_secret
+                );
+            }
+            if let Some((code, c)) = &d.desk {
+                println!(
+                    "  Community desk {code} API client (shown once; POST {public}/api/v1/transport-events):\n    client_id:     {}\n    client_secret: {}",
                     c.client_id, c.client_secret
                 );
             }

@@ -63,6 +63,8 @@ pub struct DemoSummary {
     pub credentials: Credentials,
     /// A 120 centre's code and API client.
     pub centre: Option<(String, Credentials)>,
+    /// A community desk's code and API client.
+    pub desk: Option<(String, Credentials)>,
     pub events: usize,
     pub cases: i64,
 }
@@ -76,6 +78,17 @@ struct Gen {
 }
 
 impl Gen {
+    /// A generator of one log's events, named after `prefix`, seeded with `seed`.
+    fn new(seed: u64, prefix: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            events: Vec::new(),
+            seq: 0,
+            prefix: prefix.to_string(),
+            now,
+        }
+    }
+
     fn push(&mut self, kind: &str, patient: &str, at: DateTime<Utc>, extra: Value) {
         // What would happen after now has not happened yet.
         if at > self.now {
@@ -134,6 +147,19 @@ impl Gen {
 
     fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
         Duration::seconds(self.rng.gen_range(lo * 60..=hi * 60))
+    }
+}
+
+/// The register's input for a demo 120 centre or community desk.
+fn source_input(code: &str, name: &str, district: &str, jurisdiction: &str) -> HospitalInput {
+    HospitalInput {
+        code: code.to_string(),
+        name: name.to_string(),
+        district: district.to_string(),
+        jurisdiction: jurisdiction.to_string(),
+        capacity: 0,
+        email: None,
+        designated_for: String::new(),
     }
 }
 
@@ -291,6 +317,8 @@ pub fn load(
     }
     let (calls, centre) = dispatch_traffic(conn, keys, policy, notifier, now, &posters)?;
     total += calls;
+    let (trips, desk) = community_traffic(conn, keys, policy, notifier, now)?;
+    total += trips;
     complaints(conn, keys, policy, notifier, now)?;
     hotline_loop(conn, keys, policy, notifier, now)?;
     hospital_loop(conn, notifier, now)?;
@@ -304,6 +332,7 @@ pub fn load(
         hospital,
         credentials,
         centre,
+        desk,
         events: total,
         cases,
     }))
@@ -1177,26 +1206,10 @@ fn dispatch_traffic(
     let mut total = 0;
     let mut first = None;
     for (ci, (code, name, district, jurisdiction, area, reach)) in CENTRES.iter().enumerate() {
-        let (centre, creds) = accounts::add_dispatch_centre(
-            conn,
-            &HospitalInput {
-                code: code.to_string(),
-                name: name.to_string(),
-                district: district.to_string(),
-                jurisdiction: jurisdiction.to_string(),
-                capacity: 0,
-                email: None,
-                designated_for: String::new(),
-            },
-        )?;
+        let (centre, creds) =
+            accounts::add_dispatch_centre(conn, &source_input(code, name, district, jurisdiction))?;
         first.get_or_insert((centre.code.clone(), creds));
-        let mut g = Gen {
-            rng: StdRng::seed_from_u64(120 + ci as u64),
-            events: Vec::new(),
-            seq: 0,
-            prefix: centre.code.clone(),
-            now,
-        };
+        let mut g = Gen::new(120 + ci as u64, &centre.code, now);
         // The hospitals' own logs of the ambulance patients, by hospital code.
         let mut at_hospitals: Vec<(usize, Gen)> = reach
             .iter()
@@ -1373,6 +1386,208 @@ fn dispatch_traffic(
         let batch = intake::Batch::prepare_dispatch(keys, poster, items)?;
         if let Some(r) = batch.rejected.first() {
             return Err(AppError::internal(format!("demo call log rejected: {r:?}")));
+        }
+        let engine = Engine::new(policy, notifier, shouzhen_store::now());
+        intake::ingest_group(conn, &engine, std::slice::from_ref(&batch))?;
+    }
+    Ok((total, first))
+}
+
+/// The community transport desks of the demo: (code, name, district, jurisdiction, the
+/// hospitals their residents go to).
+pub const DESKS: &[(&str, &str, &str, &str, &[&str])] = &[
+    (
+        "CY-SQ",
+        "朝阳区双井街道社区专班",
+        "朝阳区",
+        "beijing",
+        &["BJ-CY", "BJ-HD"],
+    ),
+    (
+        "PD-SQ",
+        "浦东新区塘桥街道社区专班",
+        "浦东新区",
+        "shanghai",
+        &["SH-PD", "SH-XH"],
+    ),
+];
+
+/// What becomes of one demo request.
+#[derive(Clone, Copy)]
+enum Trip {
+    /// Fetched in time, taken there and brought back.
+    Closed,
+    /// A special group's resident fetched after the 2 hours.
+    SlowSpecial,
+    /// Another resident fetched after the 6 hours.
+    SlowOrdinary,
+    /// Taken there, never brought back.
+    NotReturned,
+    /// Brought back after 14 hours.
+    LateReturn,
+    /// Cancelled by the resident within the hour.
+    Cancelled,
+    /// Fetched after 95 minutes (in time), the car sent after 80.
+    Waits,
+    /// The car sent at once, the resident fetched after 20 minutes.
+    Quick,
+}
+
+/// Three weeks of two desks' transport logs: special groups (dialysis, chemotherapy, oncology,
+/// pregnancy checks) among the requests, most fetched, taken and brought back in time, some
+/// fetched late, a special request passed over by a later ordinary one every few days, a
+/// resident never brought back, one cancelled. Returns the events posted and the first desk's
+/// credentials.
+fn community_traffic(
+    conn: &mut DbConn,
+    keys: &Keys,
+    policy: &Policy,
+    notifier: &Notifier,
+    now: DateTime<Utc>,
+) -> AppResult<(usize, Option<(String, Credentials)>)> {
+    let register = intake::reachable_hospitals(conn)?;
+    let mut total = 0;
+    let mut first = None;
+    for (di, (code, name, district, jurisdiction, hospitals)) in DESKS.iter().enumerate() {
+        let (desk, creds) =
+            accounts::add_community_desk(conn, &source_input(code, name, district, jurisdiction))?;
+        first.get_or_insert((desk.code.clone(), creds));
+        let mut g = Gen::new(300 + di as u64, &desk.code, now);
+        let start = now - Duration::days(DAYS);
+        let mut n = 0u32;
+        let mut request = |g: &mut Gen, at: DateTime<Utc>, purpose: &str, trip: Trip| {
+            n += 1;
+            let id = format!("{}-{:04}", desk.code, n);
+            let resident = format!("3101151970{:04}{:04}", di, n);
+            let special = purpose != "other";
+            let groups: &[&str] = match purpose {
+                "dialysis" => &["dialysis"],
+                "chemotherapy" => &["chemotherapy"],
+                "oncology" => &["oncology"],
+                "pregnancy_check" => &["pregnant"],
+                _ => &[],
+            };
+            let to = hospitals[n as usize % hospitals.len()];
+            g.push(
+                "request",
+                &resident,
+                at,
+                json!({"request_id": id, "purpose": purpose,
+                "groups": groups, "to_hospital": to}),
+            );
+            let step = |g: &mut Gen, kind: &str, at: DateTime<Utc>, more: Value| {
+                let mut e = json!({"request_id": id});
+                if let (Some(o), Value::Object(m)) = (e.as_object_mut(), more) {
+                    o.extend(m);
+                }
+                g.push(kind, "", at, e);
+            };
+            if let Trip::Cancelled = trip {
+                let when = at + g.minutes(10, 50);
+                step(
+                    g,
+                    "cancelled",
+                    when,
+                    json!({"reason": "居民病情好转，取消就医"}),
+                );
+                return;
+            }
+            let pickup = at
+                + match trip {
+                    Trip::Waits => Duration::minutes(95),
+                    Trip::Quick => Duration::minutes(20),
+                    Trip::SlowSpecial => g.minutes(130, 170),
+                    Trip::SlowOrdinary => g.minutes(370, 420),
+                    _ if special => g.minutes(20, 100),
+                    _ => g.minutes(30, 300),
+                };
+            let sent = match trip {
+                Trip::Waits | Trip::Quick => pickup - Duration::minutes(15),
+                _ => pickup - g.minutes(10, 20),
+            };
+            step(g, "dispatched", sent, json!({}));
+            step(g, "picked_up", pickup, json!({}));
+            let there = pickup + g.minutes(20, 50);
+            step(g, "at_hospital", there, json!({}));
+            let back = match trip {
+                Trip::NotReturned => None,
+                Trip::LateReturn => Some(there + g.minutes(14 * 60, 15 * 60)),
+                _ => Some(there + g.minutes(120, 480)),
+            };
+            if let Some(back) = back {
+                step(g, "returned", back, json!({"note": "闭环送回社区"}));
+            }
+        };
+        for day in 0..DAYS {
+            let base = start + Duration::days(day);
+            for _ in 0..6 {
+                let at = base + g.minutes(7 * 60, 17 * 60);
+                let purpose = [
+                    "dialysis",
+                    "chemotherapy",
+                    "oncology",
+                    "pregnancy_check",
+                    "other",
+                    "other",
+                    "other",
+                ][g.rng.gen_range(0..7)];
+                request(&mut g, at, purpose, Trip::Closed);
+            }
+            // Every few days something goes wrong.
+            match day % 5 {
+                0 => {
+                    // A dialysis patient asks at 6 in the morning; an ordinary request made ten
+                    // minutes later gets its car first (transport.priority).
+                    let six = base + Duration::hours(6);
+                    request(&mut g, six, "dialysis", Trip::Waits);
+                    request(&mut g, six + Duration::minutes(10), "other", Trip::Quick);
+                }
+                1 => request(
+                    &mut g,
+                    base + Duration::hours(10),
+                    "chemotherapy",
+                    Trip::SlowSpecial,
+                ),
+                2 => request(
+                    &mut g,
+                    base + Duration::hours(8),
+                    "other",
+                    Trip::SlowOrdinary,
+                ),
+                3 => request(
+                    &mut g,
+                    base + Duration::hours(11),
+                    "pregnancy_check",
+                    Trip::LateReturn,
+                ),
+                _ => request(&mut g, base + Duration::hours(14), "other", Trip::Cancelled),
+            }
+            if day == DAYS - 3 {
+                request(
+                    &mut g,
+                    base + Duration::hours(13),
+                    "oncology",
+                    Trip::NotReturned,
+                );
+            }
+        }
+        total += g.events.len();
+        let items = g
+            .events
+            .drain(..)
+            .enumerate()
+            .map(|(i, v)| intake::validate_transport(i, v, now, &register))
+            .collect();
+        let poster = Poster {
+            hospital_id: desk.id,
+            code: desk.code.clone(),
+            jurisdiction: desk.jurisdiction.clone(),
+        };
+        let batch = intake::Batch::prepare_transport(keys, poster, items)?;
+        if let Some(r) = batch.rejected.first() {
+            return Err(AppError::internal(format!(
+                "demo transport log rejected: {r:?}"
+            )));
         }
         let engine = Engine::new(policy, notifier, shouzhen_store::now());
         intake::ingest_group(conn, &engine, std::slice::from_ref(&batch))?;

@@ -69,6 +69,8 @@ pub struct CaseItem {
     pub hospital: Option<String>,
     /// The 120 dispatch centre's code (a centre's case; null for a hospital's)
     pub centre: Option<String>,
+    /// The community transport desk's code (a desk's case; null otherwise)
+    pub desk: Option<String>,
     pub district: String,
     pub occurred_at: String,
     pub opened_at: String,
@@ -220,6 +222,7 @@ pub async fn list(
             status: r.status,
             hospital: r.hospital,
             centre: r.centre,
+            desk: r.desk,
             district: r.district,
             occurred_at: rfc3339(r.occurred_at),
             opened_at: rfc3339(r.opened_at),
@@ -265,6 +268,8 @@ pub struct EvidenceEvent {
     pub hospital: String,
     /// The 120 centre's code, for a centre's event
     pub centre: Option<String>,
+    /// The community desk's code, for a desk's event
+    pub desk: Option<String>,
     #[serde(rename = "type")]
     pub kind: String,
     pub occurred_at: String,
@@ -326,6 +331,86 @@ pub struct CaseDetail {
     /// figures, and the calls that missed
     #[schema(value_type = Option<Object>)]
     pub day: Option<shouzhen_app::engine::DayReport>,
+    /// For a community desk's request (`transport.*`): the request's whole timeline
+    pub transport: Option<TransportTimeline>,
+    /// For `transport.priority`: the ordinary request whose car went first
+    pub passed_over_by: Option<TransportTimeline>,
+}
+
+/// One community transport request, step by step.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TransportTimeline {
+    pub request_id: String,
+    pub purpose: Option<String>,
+    /// Whether the resident is of a special group (2 hours' limit)
+    pub special: bool,
+    pub to_hospital: Option<String>,
+    /// requested, dispatched, picked_up, at_hospital, returned, cancelled: each with its
+    /// time, or null when it has not been logged
+    pub steps: Vec<TransportStep>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TransportStep {
+    pub step: String,
+    pub at: Option<String>,
+}
+
+impl TransportTimeline {
+    fn of(facts: &shouzhen_domain::transport::RequestFacts) -> Self {
+        let steps = [
+            ("request", facts.requested),
+            ("dispatched", facts.dispatched),
+            ("picked_up", facts.picked_up),
+            ("at_hospital", facts.at_hospital),
+            ("returned", facts.returned),
+            ("cancelled", facts.cancelled),
+        ]
+        .into_iter()
+        // A request is cancelled or not: the step is shown only when it was.
+        .filter(|(step, at)| *step != "cancelled" || at.is_some())
+        .map(|(step, at)| TransportStep {
+            step: step.to_string(),
+            at: at.map(|s| rfc3339(s.at)),
+        })
+        .collect();
+        Self {
+            request_id: facts.request_id.clone(),
+            purpose: facts.purpose.map(|p| p.as_str().to_string()),
+            special: facts.is_special(),
+            to_hospital: facts.to_hospital.clone(),
+            steps,
+        }
+    }
+}
+
+/// The timelines of a desk's request case: its request's, and for `transport.priority` that
+/// of the ordinary request its evidence names.
+fn transport_timelines(
+    conn: &mut shouzhen_store::db::DbConn,
+    subject: &str,
+    evidence: &[shouzhen_store::events::StoredEvent],
+) -> AppResult<(Option<TransportTimeline>, Option<TransportTimeline>)> {
+    let Some((desk, request)) = shouzhen_domain::transport::parse_request_subject(subject) else {
+        return Ok((None, None));
+    };
+    let other = evidence
+        .iter()
+        .filter(|e| e.is_transport())
+        .filter_map(|e| e.details.get("request_id").and_then(|r| r.as_str()))
+        .find(|r| *r != request)
+        .map(str::to_string);
+    let mut ids = vec![request.as_str()];
+    ids.extend(other.as_deref());
+    let rows = shouzhen_store::events::transport_rows(conn, desk, &ids)?;
+    let facts = shouzhen_domain::transport::RequestFacts::group(&rows);
+    let timeline = |id: &str| {
+        facts
+            .iter()
+            .find(|f| f.request_id == id)
+            .map(TransportTimeline::of)
+    };
+    Ok((timeline(&request), other.as_deref().and_then(timeline)))
 }
 
 /// One case as `staff` may see it: 404 when it is not theirs to see (for a hospital's staff,
@@ -366,13 +451,15 @@ pub fn load_detail(
         Some(h) => shouzhen_store::hospitals::by_id(conn, h)?,
         None => None,
     };
-    let (hospital, centre) = match source {
-        Some(s) if s.kind == shouzhen_store::hospitals::DISPATCH => (None, Some(s.code)),
-        Some(s) => (Some(s.code), None),
-        None => (None, None),
+    let (hospital, centre, desk) = match source {
+        Some(s) if s.kind == shouzhen_store::hospitals::DISPATCH => (None, Some(s.code), None),
+        Some(s) if s.kind == shouzhen_store::hospitals::COMMUNITY => (None, None, Some(s.code)),
+        Some(s) => (Some(s.code), None, None),
+        None => (None, None, None),
     };
     let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
     let events = shouzhen_store::events::by_ids(conn, &event_ids)?;
+    let (transport, passed_over_by) = transport_timelines(conn, &case.subject, &events)?;
     // The episode of a patient case: around its first hospital event with a patient.
     let anchor = events
         .iter()
@@ -410,6 +497,7 @@ pub fn load_detail(
         .map(|v| EvidenceEvent {
             hospital: v.hospital_code().unwrap_or_default().to_string(),
             centre: v.is_dispatch().then(|| v.source_code.clone()),
+            desk: v.is_transport().then(|| v.source_code.clone()),
             event_id: v.event_id,
             kind: v.kind,
             occurred_at: rfc3339(v.occurred_at),
@@ -465,6 +553,8 @@ pub fn load_detail(
         reply_due: case.reply_due.map(rfc3339),
         rectification_due: case.rectification_due.map(rfc3339),
         returns: case.returns,
+        transport,
+        passed_over_by,
         day: match shouzhen_domain::dispatch::parse_day_subject(&case.subject) {
             Some((centre, date)) => shouzhen_app::engine::day_report(conn, policy, centre, date)?,
             None => None,
@@ -476,6 +566,7 @@ pub fn load_detail(
             status: case.status,
             hospital,
             centre,
+            desk,
             district: case.district,
             occurred_at: rfc3339(case.occurred_at),
             opened_at: rfc3339(case.opened_at),

@@ -2,13 +2,12 @@
 //! (one event, a JSON array, or NDJSON), limits and answer.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
 
-use super::intake::{count, read_events};
+use super::intake::{SourceLog, post_source_log};
 use crate::auth::principal::DispatchPrincipal;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use shouzhen_app::intake::{self, Batch, IngestReport, Poster};
+use shouzhen_app::intake::{self, Batch, IngestReport};
 
 /// The JSON body of a dispatch request, as the description declares it: one event or an
 /// array of events (never deserialised as such: `intake::split_body` reads the body).
@@ -56,35 +55,10 @@ pub async fn post_events(
     state: web::Data<AppState>,
     DispatchPrincipal(centre): DispatchPrincipal,
 ) -> ApiResult<HttpResponse> {
-    let (values, _) = read_events(&req, payload).await?;
-    // The hospitals an ambulance may reach: the register's, as it is now.
-    let hospitals = state
-        .read(|conn| Ok(intake::reachable_hospitals(conn)?))
-        .await?;
-    let poster = Poster {
-        hospital_id: centre.hospital_id,
-        code: centre.code.clone(),
-        jurisdiction: centre.jurisdiction.clone(),
+    let log = SourceLog {
+        validate: intake::validate_dispatch,
+        prepare: Batch::prepare_dispatch,
+        what: "centre",
     };
-    let keys = state.keys.clone();
-    let batch = web::block(move || {
-        let now = Utc::now();
-        let items = values
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| intake::validate_dispatch(i, v, now, &hospitals))
-            .collect();
-        Batch::prepare_dispatch(&keys, poster, items)
-    })
-    .await??;
-    let report: IngestReport = state.ingest.submit(batch).await?;
-    count(&state, &report);
-    tracing::info!(
-        centre = %centre.code,
-        accepted = report.accepted,
-        duplicates = report.duplicates,
-        rejected = report.rejected.len(),
-        "dispatch events"
-    );
-    Ok(HttpResponse::Ok().json(report))
+    post_source_log(req, payload, state, centre, log).await
 }

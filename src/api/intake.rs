@@ -127,6 +127,78 @@ pub async fn read_events(
     Ok((values, body.len()))
 }
 
+/// Validates one event of a log against the register's hospitals.
+pub type Validate<E> = fn(
+    usize,
+    serde_json::Value,
+    chrono::DateTime<Utc>,
+    &BTreeSet<String>,
+) -> Result<E, intake::Rejection>;
+
+/// Pseudonymises, serialises and hashes a log's validated events.
+pub type Prepare<E> = fn(
+    &shouzhen_app::keys::Keys,
+    Poster,
+    Vec<Result<E, intake::Rejection>>,
+) -> Result<Batch, shouzhen_store::StoreError>;
+
+/// How a 120 centre's or a community desk's log is validated (against the register's
+/// hospitals) and prepared.
+pub struct SourceLog<E> {
+    pub validate: Validate<E>,
+    pub prepare: Prepare<E>,
+    /// What the log line calls the source ("centre", "desk").
+    pub what: &'static str,
+}
+
+/// Posts a 120 centre's or a community desk's events: read the body, validate each event
+/// against the register's hospitals (as it is now), prepare, store and judge through the
+/// intake writers; the answer is the intake's report.
+pub async fn post_source_log<E: Send + 'static>(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    source: crate::auth::HospitalPrincipal,
+    log: SourceLog<E>,
+) -> ApiResult<HttpResponse> {
+    let (values, _) = read_events(&req, payload).await?;
+    let hospitals = state
+        .read(|conn| Ok(intake::reachable_hospitals(conn)?))
+        .await?;
+    let poster = Poster {
+        hospital_id: source.hospital_id,
+        code: source.code.clone(),
+        jurisdiction: source.jurisdiction.clone(),
+    };
+    let keys = state.keys.clone();
+    let SourceLog {
+        validate,
+        prepare,
+        what,
+    } = log;
+    let batch = web::block(move || {
+        let now = Utc::now();
+        let items = values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| validate(i, v, now, &hospitals))
+            .collect();
+        prepare(&keys, poster, items)
+    })
+    .await??;
+    let report: IngestReport = state.ingest.submit(batch).await?;
+    count(&state, &report);
+    tracing::info!(
+        source = %source.code,
+        what,
+        accepted = report.accepted,
+        duplicates = report.duplicates,
+        rejected = report.rejected.len(),
+        "source log events"
+    );
+    Ok(HttpResponse::Ok().json(report))
+}
+
 /// The events a request stored, repeated and rejected, in the metrics.
 pub fn count(state: &AppState, report: &IngestReport) {
     let m = &state.metrics;

@@ -10,6 +10,7 @@ pub mod login;
 pub mod oauth;
 pub mod openapi;
 pub mod reports;
+pub mod transport;
 
 use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/v1/auth/login").post(login::login))
     .service(web::resource("/api/v1/intake-events").post(intake::post_events))
     .service(web::resource("/api/v1/dispatch-events").post(dispatch::post_events))
+    .service(web::resource("/api/v1/transport-events").post(transport::post_events))
     .service(web::resource("/api/v1/cases").get(cases::list))
     .service(web::resource("/api/v1/cases/{id}").get(cases::get))
     .service(web::resource("/api/v1/cases/{id}/actions").post(cases::act))

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::{Modify, OpenApi};
 
-use super::{cases, complaints, dispatch, health, intake, login, oauth, reports};
+use super::{cases, complaints, dispatch, health, intake, login, oauth, reports, transport};
 use crate::error::Problem;
 use shouzhen_domain::field::FieldError;
 
@@ -22,6 +22,7 @@ use shouzhen_domain::field::FieldError;
         login::login,
         intake::post_events,
         dispatch::post_events,
+        transport::post_events,
         cases::list,
         cases::get,
         cases::act,
@@ -39,7 +40,7 @@ use shouzhen_domain::field::FieldError;
         health::metrics,
     ),
     components(schemas(Problem, FieldError, oauth::TokenResponse, oauth::TokenForm, login::LoginRequest,
-        shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody, shouzhen_domain::dispatch::RawDispatchEvent, dispatch::DispatchBody,
+        shouzhen_app::intake::IngestReport, shouzhen_app::intake::Rejection, shouzhen_domain::event::RawEvent, intake::IntakeBody, shouzhen_domain::dispatch::RawDispatchEvent, dispatch::DispatchBody, shouzhen_domain::transport::RawTransportEvent, transport::TransportBody,
         cases::CasePage, cases::CaseItem, cases::CaseDetail, cases::ActionBody,
         shouzhen_app::complaints::ComplaintInput, complaints::Filed, complaints::PublicComplaint, complaints::TimelineEntry,
         complaints::RatingBody, complaints::QueueItem, complaints::StaffComplaint, complaints::ComplaintView, complaints::ComplaintActionBody, complaints::Revealed, shouzhen_app::board::BoardRow, shouzhen_app::board::HospitalLoop, shouzhen_app::board::CentreRow,
@@ -49,6 +50,7 @@ use shouzhen_domain::field::FieldError;
         (name = "auth", description = "Tokens for hospitals (client credentials) and inspectors (login)"),
         (name = "intake", description = "Hospitals' intake logs"),
         (name = "dispatch", description = "120 dispatch centres' call logs"),
+        (name = "transport", description = "Community desks' transport logs for sealed areas"),
         (name = "cases", description = "Violations flagged by the rule engine"),
         (name = "complaints", description = "Citizens' complaints (12320 style) and their tracking"),
         (name = "operations", description = "Health and metrics"),
@@ -70,7 +72,7 @@ impl Modify for SecuritySchemes {
                     "/oauth/token",
                     Scopes::new(),
                 ))],
-                "Machine clients (hospitals on intake, 120 dispatch centres on dispatch events): client-credentials grant; send the token as Bearer",
+                "Machine clients (hospitals on intake, 120 dispatch centres on dispatch events, community desks on transport events): client-credentials grant; send the token as Bearer",
             )),
         );
         components.add_security_scheme(

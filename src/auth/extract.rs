@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::principal::{DispatchPrincipal, HospitalPrincipal};
+use super::principal::{CommunityPrincipal, DispatchPrincipal, HospitalPrincipal};
 use super::token::{self, Claims};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -82,6 +82,9 @@ async fn machine(req: HttpRequest, role: Role) -> Result<HospitalPrincipal, ApiE
                 Role::Dispatch => {
                     "this endpoint is for 120 dispatch centres' clients; other tokens cannot use it"
                 }
+                Role::Community => {
+                    "this endpoint is for community transport desks' clients; other tokens cannot use it"
+                }
                 _ => "this endpoint is for hospital clients; other tokens cannot use it",
             }
             .into(),
@@ -122,6 +125,16 @@ impl FromRequest for DispatchPrincipal {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move { machine(req, Role::Dispatch).await.map(DispatchPrincipal) })
+    }
+}
+
+impl FromRequest for CommunityPrincipal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { machine(req, Role::Community).await.map(CommunityPrincipal) })
     }
 }
 

@@ -14,6 +14,10 @@ pub struct HospitalPrincipal {
 #[derive(Debug, Clone)]
 pub struct DispatchPrincipal(pub HospitalPrincipal);
 
+/// A community transport desk's machine client, authenticated by its Bearer token.
+#[derive(Debug, Clone)]
+pub struct CommunityPrincipal(pub HospitalPrincipal);
+
 /// Hospitals by client id, as the token check last read them, for a few seconds: a busy
 /// hospital's requests do not each read its row. Disabling a hospital takes effect on every
 /// instance within [`HospitalCache::TTL`].

@@ -621,6 +621,81 @@ fn dispatch_add_prints_a_centres_credentials_and_import_loads_its_call_log_once(
     );
 }
 
+#[test]
+fn community_add_registers_a_desk_and_import_loads_its_transport_log_once_naming_bad_lines() {
+    let env = Env::new();
+    assert!(
+        env.run(&["hospital", "add", "--code", "BJ-CY", "--name", "朝阳医院"])
+            .status
+            .success()
+    );
+    let bad = env.run(&[
+        "hospital",
+        "add",
+        "--code",
+        "BJ-X",
+        "--name",
+        "x",
+        "--designated-for",
+        "yellow",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("designated_for"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let out = env.run(&[
+        "community",
+        "add",
+        "--code",
+        "CY-SQ",
+        "--name",
+        "双井街道",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let creds: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(
+        creds["client_id"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("cd_")),
+        "{creds}"
+    );
+    let file = env.dir.path().join("trips.ndjson");
+    let mut lines = Vec::new();
+    for i in 0..100 {
+        lines.push(format!(r#"{{"event_id":"q{i}","type":"request","request_id":"R-{i}","occurred_at":"2022-05-23T08:00:00+08:00","patient":{{"ref":"r{i}"}},"purpose":"dialysis","to_hospital":"BJ-CY"}}"#));
+        lines.push(format!(r#"{{"event_id":"p{i}","type":"picked_up","request_id":"R-{i}","occurred_at":"2022-05-23T09:00:00+08:00"}}"#));
+    }
+    lines.push(r#"{"event_id":"x","type":"request","request_id":"R-x","occurred_at":"2022-05-23T08:00:00+08:00","patient":{"ref":"r"},"to_hospital":"BJ-CY"}"#.into());
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let path = file.to_str().expect("path");
+    let out = env.run(&["import", path, "--community", "CY-SQ", "--batch", "50"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("200 events stored, 0 duplicates, 1 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 201: purpose: is required on a request"),
+        "{stdout}"
+    );
+    let again = env.run(&["import", path, "--community", "CY-SQ"]);
+    assert!(
+        text(&again.stdout).contains("0 events stored, 200 duplicates, 1 rejected"),
+        "{}",
+        text(&again.stdout)
+    );
+    let out = env.run(&["import", path, "--community", "BJ-CY"]);
+    assert!(
+        text(&out.stderr).contains("--community: no community desk with code BJ-CY"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// A free TCP port on loopback.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

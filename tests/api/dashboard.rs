@@ -143,7 +143,7 @@ async fn the_queue_filters_exports_and_acts_from_the_page() {
     let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "id,rule,rule_title,severity,status,hospital,centre,district,occurred_at,opened_at,summary"
+        "id,rule,rule_title,severity,status,hospital,centre,district,occurred_at,opened_at,summary,desk"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(
@@ -714,6 +714,25 @@ async fn every_page_passes_the_w3c_html_validator() {
     assert_eq!((status, &body["rejected"]), (200, &json!([])), "{body}");
     let day_case = app.cases(&token, "rule=dispatch.answer_rate").await[0]["id"].clone();
     let clock_case = app.cases(&token, "rule=intake.unlogged_arrival").await[0]["id"].clone();
+    // A community desk: a dialysis request passed over by a later ordinary one (its page shows
+    // both requests' timelines).
+    let desk = app.desk_token("CY-SQ1").await;
+    let (status, body) = app
+        .post_json(
+            "/api/v1/transport-events",
+            Some(&desk),
+            &json!([
+                {"event_id": "s1", "type": "request", "request_id": "S", "occurred_at": "2026-11-20T08:00:00+08:00",
+                 "patient": {"ref": "r-1"}, "purpose": "dialysis", "to_hospital": code_of_case},
+                {"event_id": "s2", "type": "dispatched", "request_id": "S", "occurred_at": "2026-11-20T09:00:00+08:00"},
+                {"event_id": "o1", "type": "request", "request_id": "O", "occurred_at": "2026-11-20T08:10:00+08:00",
+                 "patient": {"ref": "r-2"}, "purpose": "other", "to_hospital": code_of_case},
+                {"event_id": "o2", "type": "dispatched", "request_id": "O", "occurred_at": "2026-11-20T08:20:00+08:00"}
+            ]),
+        )
+        .await;
+    assert_eq!((status, &body["rejected"]), (200, &json!([])), "{body}");
+    let priority_case = app.cases(&token, "rule=transport.priority").await[0]["id"].clone();
 
     let mut anonymous = Visitor::new(&app);
     let mut admin = Visitor::new(&app);
@@ -740,6 +759,7 @@ async fn every_page_passes_the_w3c_html_validator() {
             "/reports/bulletin".to_string(),
             format!("/cases/{day_case}"),
             format!("/cases/{clock_case}"),
+            format!("/cases/{priority_case}"),
         ];
         let own = [
             "/hospital".to_string(),
@@ -764,7 +784,7 @@ async fn every_page_passes_the_w3c_html_validator() {
             pages += 1;
         }
     }
-    assert_eq!(pages, 38);
+    assert_eq!(pages, 40);
     let out = std::process::Command::new(HTML_VALIDATOR)
         .args(["--root"])
         .arg(dir.path())

@@ -22,3 +22,4 @@ mod layering;
 mod record;
 mod reports;
 mod rules;
+mod transport;

@@ -185,6 +185,26 @@ impl TestApp {
         self.token_for(&creds).await
     }
 
+    /// Registers a community transport desk (in Beijing) and returns a Bearer token for it.
+    pub async fn desk_token(&self, code: &str) -> String {
+        let input = HospitalInput {
+            code: code.into(),
+            name: format!("{code} 社区"),
+            district: "朝阳区".into(),
+            jurisdiction: "beijing".into(),
+            capacity: 0,
+            email: None,
+            designated_for: String::new(),
+        };
+        let (_, creds) = self
+            .state
+            .db(move |conn| accounts::add_community_desk(conn, &input))
+            .await
+            .expect("add desk");
+        assert!(creds.client_id.starts_with("cd_"), "{}", creds.client_id);
+        self.token_for(&creds).await
+    }
+
     /// Registers a 120 dispatch centre (in Dandong) and returns a Bearer token for it.
     pub async fn centre_token(&self, code: &str) -> String {
         let input = HospitalInput {

@@ -100,6 +100,14 @@ pub fn add_dispatch_centre(
     add_source(conn, shouzhen_store::hospitals::DISPATCH, input)
 }
 
+/// Registers a community transport desk (a machine client like a 120 centre's).
+pub fn add_community_desk(
+    conn: &mut DbConn,
+    input: &HospitalInput,
+) -> AppResult<(Hospital, Credentials)> {
+    add_source(conn, shouzhen_store::hospitals::COMMUNITY, input)
+}
+
 /// Registers a log source of `kind` and makes its client credentials (the secret shown once).
 fn add_source(
     conn: &mut DbConn,
@@ -112,7 +120,7 @@ fn add_source(
     if kind != shouzhen_store::hospitals::HOSPITAL && !zones.is_empty() {
         errors.push(FieldError::new(
             "designated_for",
-            "is only for a hospital (a dispatch centre treats no patients)",
+            "is only for a hospital (a dispatch centre or a desk treats no patients)",
         ));
     }
     let designated_for = shouzhen_domain::event::OriginZone::designated_text(&zones);
@@ -124,10 +132,10 @@ fn add_source(
     if !errors.is_empty() {
         return Err(AppError::fields(errors));
     }
-    let prefix = if kind == shouzhen_store::hospitals::DISPATCH {
-        "dc"
-    } else {
-        "hc"
+    let prefix = match kind {
+        shouzhen_store::hospitals::DISPATCH => "dc",
+        shouzhen_store::hospitals::COMMUNITY => "cd",
+        _ => "hc",
     };
     let credentials = Credentials {
         client_id: format!("{prefix}_{}", random_token(12)),
@@ -152,7 +160,7 @@ fn add_source(
     match shouzhen_store::hospitals::insert(conn, &new) {
         Ok(h) => Ok((h, credentials)),
         Err(e) if db::is_unique_violation(&e) => Err(AppError::Conflict(format!(
-            "the code {} is already registered (to a hospital or a dispatch centre)",
+            "the code {} is already registered (to a hospital, a dispatch centre or a desk)",
             input.code
         ))),
         Err(e) => Err(e.into()),

@@ -17,6 +17,7 @@ use shouzhen_domain::rules::{
     dispatch_answer_rate, dispatch_delay, dispatch_fleet_short, dispatch_unanswered, feed_silent,
     first_diagnosis_shirked, handover_delay, refusal, special_group_refused,
 };
+use shouzhen_domain::transport;
 use shouzhen_store::cases::{Action, Case, REINSTATE, WITHDRAW};
 use shouzhen_store::db::{self, DbConn};
 use shouzhen_store::deadlines::{self, Change};
@@ -24,6 +25,9 @@ use shouzhen_store::deadlines::{self, Change};
 /// How far around the touched events a patient's history is read: episodes are at most a few
 /// days long, so a month each side holds every event that can matter.
 const HISTORY_MARGIN_DAYS: i64 = 30;
+/// How far around a desk's touched requests its other requests are judged with them
+/// (`transport.priority`: the ordinary request served before a waiting special one).
+pub const PRIORITY_WINDOW: Duration = Duration::days(1);
 /// Feeds are noted alive to the minute.
 const FEED_GRAIN: Duration = Duration::minutes(1);
 
@@ -347,6 +351,70 @@ impl<'a> Engine<'a> {
             verdicts.push(dispatch_answer_rate::evaluate(&day, &setting, self.now));
             verdicts.push(dispatch_unanswered::evaluate(&day, &setting, self.now));
             verdicts.extend(dispatch_fleet_short::evaluate(&day, &setting));
+        }
+        self.apply(conn, verdicts)
+    }
+
+    /// The transport rules over community desks' requests, given as (desk id, request id) with
+    /// the span of their touched events: `transport.wait`, `transport.no_return` (deadlines
+    /// until they are decided) and `transport.priority`. Every request of the desk with an
+    /// event within [`PRIORITY_WINDOW`] of the span is judged with them, so that a special
+    /// request and the ordinary one served before it are judged together in whichever order
+    /// they arrive.
+    pub fn transport(
+        &self,
+        conn: &mut DbConn,
+        requests: &BTreeMap<(i64, String), (NaiveDateTime, NaiveDateTime)>,
+    ) -> QueryResult<Effects> {
+        let mut by_desk: BTreeMap<i64, (NaiveDateTime, NaiveDateTime, BTreeSet<&str>)> =
+            BTreeMap::new();
+        for ((desk, id), (from, to)) in requests {
+            let e = by_desk
+                .entry(*desk)
+                .or_insert((*from, *to, BTreeSet::new()));
+            e.0 = e.0.min(*from);
+            e.1 = e.1.max(*to);
+            e.2.insert(id);
+        }
+        let setting = self.setting();
+        let mut verdicts = Vec::new();
+        for (desk_id, (from, to, touched)) in by_desk {
+            let Some(desk) = shouzhen_store::hospitals::by_id(conn, desk_id)? else {
+                continue;
+            };
+            let mut ids: BTreeSet<String> = shouzhen_store::events::requests_between(
+                conn,
+                desk_id,
+                from - PRIORITY_WINDOW,
+                to + PRIORITY_WINDOW,
+            )?
+            .into_iter()
+            .collect();
+            ids.extend(touched.iter().map(|s| s.to_string()));
+            let subjects: Vec<String> = ids
+                .iter()
+                .map(|id| transport::request_subject(desk_id, id))
+                .collect();
+            db::lock_subjects(conn, &subjects)?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let rows = shouzhen_store::events::transport_rows(conn, desk_id, &ids)?;
+            let facts = transport::RequestFacts::group(&rows);
+            let who = rules::Source {
+                id: desk.id,
+                name: &desk.name,
+                jurisdiction: &desk.jurisdiction,
+            };
+            for request in &facts {
+                verdicts.extend(rules::transport_wait::evaluate(
+                    &who, request, &setting, self.now,
+                ));
+                verdicts.extend(rules::transport_no_return::evaluate(
+                    &who, request, &setting, self.now,
+                ));
+                verdicts.extend(rules::transport_priority::evaluate(
+                    &who, request, &facts, &setting,
+                ));
+            }
         }
         self.apply(conn, verdicts)
     }

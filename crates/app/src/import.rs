@@ -1,4 +1,5 @@
-//! `shouzhen import FILE --hospital CODE` (or `--dispatch CODE`, a 120 centre's call log):
+//! `shouzhen import FILE --hospital CODE` (or `--dispatch CODE`, a 120 centre's call log, or
+//! `--community CODE`, a community desk's transport log):
 //! NDJSON bulk load through the same validation, storage and rules as the API, one transaction
 //! per batch, with a progress bar.
 
@@ -30,6 +31,7 @@ pub struct Importer<'a> {
 pub enum Source<'a> {
     Hospital(&'a str),
     Dispatch(&'a str),
+    Community(&'a str),
 }
 
 /// One line, validated as its source's event. A file holds one source's lines, so the
@@ -38,6 +40,7 @@ pub enum Source<'a> {
 enum Item {
     Intake(Result<shouzhen_domain::event::IntakeEvent, Rejection>),
     Dispatch(Result<shouzhen_domain::dispatch::DispatchEvent, Rejection>),
+    Transport(Result<shouzhen_domain::transport::TransportEvent, Rejection>),
 }
 
 /// Loads the file; the error is the message for the user (also when events were rejected).
@@ -59,11 +62,17 @@ pub fn run(
             "--dispatch: no dispatch centre",
             c,
         ),
+        Source::Community(c) => (
+            shouzhen_store::hospitals::COMMUNITY,
+            "--community: no community desk",
+            c,
+        ),
     };
     let h = shouzhen_store::hospitals::source_by_code(&mut conn, kind, code)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{what} with code {code}"))?;
-    // The hospitals a centre's ambulances may reach, or a closure's patients be diverted to.
+    // The hospitals a centre's ambulances may reach, a desk's residents be taken to, or a
+    // closure's patients be diverted to.
     let hospitals = intake::reachable_hospitals(&mut conn).map_err(|e| e.to_string())?;
     let poster = Poster {
         hospital_id: h.id,
@@ -95,6 +104,9 @@ pub fn run(
             (Ok(v), Source::Dispatch(_)) => {
                 Item::Dispatch(intake::validate_dispatch(index, v, now, &hospitals))
             }
+            (Ok(v), Source::Community(_)) => {
+                Item::Transport(intake::validate_transport(index, v, now, &hospitals))
+            }
             (Err(e), _) => {
                 let bad = Rejection::new(
                     index,
@@ -104,6 +116,7 @@ pub fn run(
                 match source {
                     Source::Hospital(_) => Item::Intake(Err(bad)),
                     Source::Dispatch(_) => Item::Dispatch(Err(bad)),
+                    Source::Community(_) => Item::Transport(Err(bad)),
                 }
             }
         };
@@ -171,18 +184,22 @@ fn flush(
         return Ok(());
     }
     let lines: Vec<usize> = pending.iter().map(|(l, _)| *l).collect();
-    let (mut intake_items, mut dispatch_items) = (Vec::new(), Vec::new());
+    let (mut intake_items, mut dispatch_items, mut transport_items) =
+        (Vec::new(), Vec::new(), Vec::new());
     for (_, item) in pending.drain(..) {
         match item {
             Item::Intake(i) => intake_items.push(i),
             Item::Dispatch(d) => dispatch_items.push(d),
+            Item::Transport(t) => transport_items.push(t),
         }
     }
-    // A file is one source's: one of the two is empty.
-    let batch = if dispatch_items.is_empty() {
-        intake::Batch::prepare(state.keys, poster.clone(), intake_items)
-    } else {
+    // A file is one source's: two of the three are empty.
+    let batch = if !dispatch_items.is_empty() {
         intake::Batch::prepare_dispatch(state.keys, poster.clone(), dispatch_items)
+    } else if !transport_items.is_empty() {
+        intake::Batch::prepare_transport(state.keys, poster.clone(), transport_items)
+    } else {
+        intake::Batch::prepare(state.keys, poster.clone(), intake_items)
     }
     .map_err(|e| format!("database: {e}"))?;
     let engine = Engine::new(state.policy, state.notifier, shouzhen_store::now());
@@ -245,6 +262,14 @@ fn judge(conn: &mut DbConn, state: &Importer<'_>, touched: Touched) -> Result<us
     for chunk in days.chunks(50) {
         let part = chunk.iter().copied().collect();
         opened += shouzhen_store::db::write_tx(conn, |c| engine.centre_days(c, &part))
+            .map_err(|e| format!("database: {e}"))?
+            .opened
+            .len();
+    }
+    let requests: Vec<_> = touched.requests.into_iter().collect();
+    for chunk in requests.chunks(500) {
+        let part = chunk.iter().cloned().collect();
+        opened += shouzhen_store::db::write_tx(conn, |c| engine.transport(c, &part))
             .map_err(|e| format!("database: {e}"))?
             .opened
             .len();

@@ -2,7 +2,7 @@
 //! partial index of open deadlines by due time, never a scan of the events) and re-evaluates
 //! their subjects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -64,6 +64,15 @@ fn evaluate(
         RuleId::ClosureTooLong | RuleId::ContinuityNoDiversion => {
             match closure_too_long::parse_closure_subject(&d.subject) {
                 Some((hospital_id, closure_id)) => engine.closure(conn, hospital_id, closure_id)?,
+                None => Effects::default(),
+            }
+        }
+        RuleId::TransportWait | RuleId::TransportNoReturn => {
+            match shouzhen_domain::transport::parse_request_subject(&d.subject) {
+                Some((desk, request)) => engine.transport(
+                    conn,
+                    &BTreeMap::from([((desk, request), (d.due_at, d.due_at))]),
+                )?,
                 None => Effects::default(),
             }
         }

@@ -44,12 +44,14 @@ pub fn check_district(staff: &Staff, case: &Case) -> AppResult<()> {
     Ok(())
 }
 
-/// Whether a case is about a 120 dispatch centre rather than a hospital.
-fn is_centre_case(conn: &mut DbConn, case: &Case) -> AppResult<bool> {
+/// The kind of source a case is about when it is not a hospital (a 120 dispatch centre, a
+/// community desk): such cases have no staff here to forward them to.
+fn non_hospital_source(conn: &mut DbConn, case: &Case) -> AppResult<Option<String>> {
     Ok(match case.hospital_id {
         Some(id) => shouzhen_store::hospitals::by_id(conn, id)?
-            .is_some_and(|h| h.kind == shouzhen_store::hospitals::DISPATCH),
-        None => false,
+            .map(|h| h.kind)
+            .filter(|k| k != shouzhen_store::hospitals::HOSPITAL),
+        None => None,
     })
 }
 
@@ -85,10 +87,17 @@ pub fn apply(
                 req.action, case.status
             ))
         })?;
-        if req.action == "forward" && is_centre_case(conn, &case)? {
-            return Err(AppError::Conflict(
-                "a 120 centre's case is not forwarded: the centre has no staff here to reply; the inspectors take it up themselves".into(),
-            ));
+        if req.action == "forward"
+            && let Some(kind) = non_hospital_source(conn, &case)?
+        {
+            let who = if kind == shouzhen_store::hospitals::COMMUNITY {
+                "a community desk's case is not forwarded: the desk"
+            } else {
+                "a 120 centre's case is not forwarded: the centre"
+            };
+            return Err(AppError::Conflict(format!(
+                "{who} has no staff here to reply; the inspectors take it up themselves"
+            )));
         }
         let assignee_id = match (&req.action[..], req.assignee.as_deref()) {
             ("assign", Some(email)) => {

@@ -3,14 +3,17 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds of log sources in the register (the store's `hospitals.kind`): a hospital, and a
-/// 120 dispatch centre.
+/// The kinds of log sources in the register (the store's `hospitals.kind`): a hospital, a 120
+/// dispatch centre, and a community transport desk.
 pub const HOSPITAL_SOURCE: &str = "hospital";
 pub const DISPATCH_SOURCE: &str = "dispatch";
+pub const COMMUNITY_SOURCE: &str = "community";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// A community transport desk's machine client (its transport log for sealed areas).
+    Community,
     /// A 120 dispatch centre's machine client (its call log).
     Dispatch,
     /// A hospital's machine client (its systems posting their logs).
@@ -28,6 +31,7 @@ pub enum Role {
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Community => "community",
             Self::Dispatch => "dispatch",
             Self::Hospital => "hospital",
             Self::HospitalStaff => "hospital",
@@ -38,17 +42,18 @@ impl Role {
         }
     }
 
-    /// A machine client's role (a hospital's or a dispatch centre's systems), never a user's.
+    /// A machine client's role (a hospital's, a dispatch centre's or a community desk's
+    /// systems), never a user's.
     pub fn is_machine(self) -> bool {
-        matches!(self, Self::Dispatch | Self::Hospital)
+        matches!(self, Self::Community | Self::Dispatch | Self::Hospital)
     }
 
     /// The role of a log source's machine client, by the source's kind in the register.
     pub fn of_source(kind: &str) -> Self {
-        if kind == DISPATCH_SOURCE {
-            Self::Dispatch
-        } else {
-            Self::Hospital
+        match kind {
+            DISPATCH_SOURCE => Self::Dispatch,
+            COMMUNITY_SOURCE => Self::Community,
+            _ => Self::Hospital,
         }
     }
 

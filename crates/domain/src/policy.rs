@@ -16,6 +16,8 @@
 //!                                 # (percent), dispatch.fleet_short (ambulances, with area)
 //! area = "主城区"                  # dispatch.fleet_short only: the area the count is for
 //! window_minutes = 120            # complaint.unlogged only: either side of the complaint's time
+//! ordinary_limit_hours = 6        # transport.wait only: residents of no special group (the
+//!                                 # limit is the special groups'); or ordinary_limit_minutes
 //! source = "003 第三条：原则上要在15分钟内完成接诊和交接工作"
 //!
 //! [[jurisdiction]]                # where a jurisdiction is (referral.unapproved)
@@ -126,6 +128,9 @@ struct RawSetting {
     count: Option<u32>,
     area: Option<String>,
     window_minutes: Option<i64>,
+    /// transport.wait only: the limit for residents of no special group.
+    ordinary_limit_minutes: Option<i64>,
+    ordinary_limit_hours: Option<i64>,
     source: Option<String>,
 }
 
@@ -142,6 +147,8 @@ pub struct PackSetting {
     /// dispatch.fleet_short: the area `count` is for.
     pub area: Option<String>,
     pub window: Option<Duration>,
+    /// transport.wait: the limit for residents of no special group.
+    pub ordinary_limit: Option<Duration>,
     pub source: String,
 }
 
@@ -411,6 +418,24 @@ impl Policy {
             if raw.window_minutes.is_some_and(|m| m <= 0) {
                 return Err(format!("{}: must be positive", at("window_minutes")));
             }
+            let ordinary_limit = match (raw.ordinary_limit_minutes, raw.ordinary_limit_hours) {
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "{}: give one of ordinary_limit_minutes, ordinary_limit_hours",
+                        at("ordinary_limit")
+                    ));
+                }
+                (m, h) => m.map(Duration::minutes).or(h.map(Duration::hours)),
+            };
+            if ordinary_limit.is_some() && rule != RuleId::TransportWait {
+                return Err(format!(
+                    "{}: only transport.wait has a limit for ordinary residents",
+                    at("ordinary_limit")
+                ));
+            }
+            if ordinary_limit.is_some_and(|l| l <= Duration::zero()) {
+                return Err(format!("{}: must be positive", at("ordinary_limit")));
+            }
             self.settings.push(PackSetting {
                 jurisdiction: raw.jurisdiction.trim().to_string(),
                 rule,
@@ -422,6 +447,7 @@ impl Policy {
                 count: raw.count,
                 area,
                 window: raw.window_minutes.map(Duration::minutes),
+                ordinary_limit,
                 source: raw.source.unwrap_or_else(|| "policy pack".to_string()),
             });
         }
@@ -459,6 +485,9 @@ impl Policy {
             }
             if p.window.is_some() {
                 s.window = p.window;
+            }
+            if p.ordinary_limit.is_some() {
+                s.ordinary_limit = p.ordinary_limit;
             }
             s.source = p.source.clone();
         }
@@ -600,6 +629,9 @@ impl Policy {
                     }
                     for (area, c) in &s.areas {
                         thresholds.push(format!("{area} {c}"));
+                    }
+                    if let Some(o) = s.ordinary_limit {
+                        thresholds.push(format!("others {}", describe_duration(o)));
                     }
                     if let Some(w) = s.window {
                         thresholds.push(format!("window ±{}", describe_duration(w)));

@@ -552,6 +552,8 @@ pub struct CaseRow {
     pub hospital: Option<String>,
     /// The 120 centre's code (a centre's case).
     pub centre: Option<String>,
+    /// The community desk's code (a desk's case).
+    pub desk: Option<String>,
     pub district: String,
     pub occurred_at: NaiveDateTime,
     pub opened_at: NaiveDateTime,
@@ -579,11 +581,10 @@ struct SelectedRow {
 
 impl From<SelectedRow> for CaseRow {
     fn from(r: SelectedRow) -> Self {
-        let centre = r.source_kind.as_deref() == Some(crate::hospitals::DISPATCH);
-        let (hospital, centre) = if centre {
-            (None, r.source_code)
-        } else {
-            (r.source_code, None)
+        let (hospital, centre, desk) = match r.source_kind.as_deref() {
+            Some(crate::hospitals::DISPATCH) => (None, r.source_code, None),
+            Some(crate::hospitals::COMMUNITY) => (None, None, r.source_code),
+            _ => (r.source_code, None, None),
         };
         Self {
             id: r.id,
@@ -592,6 +593,7 @@ impl From<SelectedRow> for CaseRow {
             status: r.status,
             hospital,
             centre,
+            desk,
             district: r.district,
             occurred_at: r.occurred_at,
             opened_at: r.opened_at,
@@ -607,9 +609,12 @@ fn rows(selected: Vec<SelectedRow>) -> Vec<CaseRow> {
 }
 
 impl CaseRow {
-    /// The code of the case's hospital or centre.
+    /// The code of the case's hospital, centre or desk.
     pub fn source(&self) -> Option<&str> {
-        self.hospital.as_deref().or(self.centre.as_deref())
+        self.hospital
+            .as_deref()
+            .or(self.centre.as_deref())
+            .or(self.desk.as_deref())
     }
 
     /// The deadline the hospital must meet now: its reply while forwarded, its rectification

@@ -11,6 +11,7 @@ use shouzhen_domain::dispatch::{CallEvent, DispatchBody, DispatchKind, FleetStat
 use shouzhen_domain::event::{Acuity, EventBody, OriginZone};
 use shouzhen_domain::record::EventContent;
 use shouzhen_domain::rules::{AmbulanceLeg, EventView};
+use shouzhen_domain::transport::{TransportBody, TransportRow};
 
 /// A row to insert: its content (what `row_hash` covers) and its two hashes.
 #[derive(Debug)]
@@ -298,7 +299,7 @@ pub struct StoredEvent {
     /// The hospital or 120 centre that logged it.
     pub source_code: String,
     pub source_name: String,
-    /// `hospital` or `dispatch`.
+    /// `hospital`, `dispatch` or `community`.
     pub source_kind: String,
     pub jurisdiction: String,
     pub occurred_at: NaiveDateTime,
@@ -315,11 +316,19 @@ impl StoredEvent {
         self.source_kind == crate::hospitals::DISPATCH
     }
 
+    pub fn is_transport(&self) -> bool {
+        self.source_kind == crate::hospitals::COMMUNITY
+    }
+
     /// The hospital the event is at: the source for a hospital's event, the hospital a
-    /// centre's event names (`at_hospital`, `handed_over`) for a centre's.
+    /// centre's event names (`at_hospital`, `handed_over`) for a centre's, the hospital a
+    /// desk's request takes the resident to for a desk's.
     pub fn hospital_code(&self) -> Option<&str> {
+        let named = |field: &str| self.details.get(field).and_then(|h| h.as_str());
         if self.is_dispatch() {
-            self.details.get("hospital").and_then(|h| h.as_str())
+            named("hospital")
+        } else if self.is_transport() {
+            named("to_hospital")
         } else {
             Some(&self.source_code)
         }
@@ -729,6 +738,59 @@ pub fn legs_for_patients(
                 handed_over,
             });
         }
+    }
+    Ok(out)
+}
+
+/// The ids of a community desk's requests with an event in `[from, to]`.
+pub fn requests_between(
+    conn: &mut DbConn,
+    desk_id: i64,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    let ids: Vec<Option<String>> = intake_events::table
+        .filter(intake_events::hospital_id.eq(desk_id))
+        .filter(intake_events::occurred_at.between(from, to))
+        .select(intake_events::call_id)
+        .distinct()
+        .load(conn)?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
+/// Every event of a desk's requests `request_ids` (the `(hospital_id, call_id)` index), with
+/// its body.
+pub fn transport_rows(
+    conn: &mut DbConn,
+    desk_id: i64,
+    request_ids: &[&str],
+) -> QueryResult<Vec<TransportRow>> {
+    let mut out = Vec::new();
+    for chunk in request_ids.chunks(IN_CHUNK) {
+        let rows: Vec<(i64, String, NaiveDateTime, String)> = intake_events::table
+            .filter(intake_events::hospital_id.eq(desk_id))
+            .filter(intake_events::call_id.eq_any(chunk))
+            .select((
+                intake_events::id,
+                intake_events::event_id,
+                intake_events::occurred_at,
+                intake_events::payload,
+            ))
+            .load(conn)?;
+        out.extend(rows.into_iter().filter_map(|(row_id, event_id, at, payload)| {
+            match serde_json::from_str::<TransportBody>(&payload) {
+                Ok(body) => Some(TransportRow {
+                    row_id,
+                    event_id,
+                    at,
+                    body,
+                }),
+                Err(e) => {
+                    tracing::error!(row_id, error = %e, "stored transport payload does not parse");
+                    None
+                }
+            }
+        }));
     }
     Ok(out)
 }

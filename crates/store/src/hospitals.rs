@@ -8,7 +8,9 @@ use crate::schema::hospitals;
 /// The kinds of log sources in the register (`hospitals.kind`): a hospital, and a 120
 /// dispatch centre. Both post their logs the same way; only a hospital is a hospital to the
 /// rules, the board, complaints and hospital users.
-pub use shouzhen_domain::actor::{DISPATCH_SOURCE as DISPATCH, HOSPITAL_SOURCE as HOSPITAL};
+pub use shouzhen_domain::actor::{
+    COMMUNITY_SOURCE as COMMUNITY, DISPATCH_SOURCE as DISPATCH, HOSPITAL_SOURCE as HOSPITAL,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = hospitals)]
@@ -28,7 +30,7 @@ pub struct Hospital {
     pub last_received_at: Option<NaiveDateTime>,
     /// Where the hospital's notices go (forwarded cases, returns, reminders).
     pub email: Option<String>,
-    /// [`HOSPITAL`] or [`DISPATCH`].
+    /// [`HOSPITAL`], [`DISPATCH`] or [`COMMUNITY`].
     pub kind: String,
     /// The zones it is designated for, comma-separated (`sealed,controlled`); empty for none.
     pub designated_for: String,

@@ -17,10 +17,11 @@ async fn admin_page(
                 shouzhen_store::users::all(conn)?,
                 shouzhen_store::hospitals::all(conn)?,
                 shouzhen_store::hospitals::all_of(conn, shouzhen_store::hospitals::DISPATCH)?,
+                shouzhen_store::hospitals::all_of(conn, shouzhen_store::hospitals::COMMUNITY)?,
             ))
         })
         .await;
-    let (users, hospitals, centres) = match loaded {
+    let (users, hospitals, centres, desks) = match loaded {
         Ok(v) => v,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
@@ -30,6 +31,7 @@ async fn admin_page(
             "hospital": u.hospital_id.and_then(|h| hospitals.iter().find(|x| x.id == h)).map(|h| h.code.clone())})).collect::<Vec<_>>(),
         "hospitals": hospitals,
         "centres": centres,
+        "desks": desks,
         "secret": secret,
         "error": error,
     });

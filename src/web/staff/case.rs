@@ -21,13 +21,18 @@ pub(super) fn timeline(
         .iter()
         .map(|e| {
             let reasons = e.details["reasons"].as_array().map(|r| r.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-            let who = match &e.centre {
+            let who = match e.centre.as_ref().or(e.desk.as_ref()) {
                 Some(c) if e.hospital.is_empty() => c.clone(),
                 Some(c) => format!("{c} → {}", e.hospital),
                 None => e.hospital.clone(),
             };
+            // A desk's events share some types with a centre's: their own names.
+            let kind = match &e.desk {
+                Some(_) => format!("transport_{}", e.kind),
+                None => e.kind.clone(),
+            };
             let facts = facts(web, l, &e.details);
-            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{}", e.kind)), "who": who, "text": format!("{} {} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons, facts).trim_end().to_string()}))
+            (e.occurred_at.clone(), json!({"at": china_text(&e.occurred_at), "kind": web.t(l, &format!("dash.kinds.{kind}")), "who": who, "text": format!("{} {} {} {}", e.event_id, e.patient.clone().unwrap_or_default(), reasons, facts).trim_end().to_string()}))
         })
         .chain(detail.evidence.complaints.iter().map(|c| {
             (c.occurred_at.clone(), json!({"at": china_text(&c.occurred_at), "kind": web.t(l, "dash.kinds.complaint"), "who": c.tracking_code, "text": c.description}))
@@ -79,6 +84,31 @@ fn facts(web: &crate::web::Web, l: Lang, details: &Value) -> String {
         }
     }
     out.join(" · ")
+}
+
+/// A community request's timeline for the case page: each step's name and China time.
+fn transport_view(
+    web: &crate::web::Web,
+    l: Lang,
+    t: &crate::api::cases::TransportTimeline,
+) -> Value {
+    let steps: Vec<Value> = t
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "label": web.t(l, &format!("dash.kinds.transport_{}", s.step)),
+                "at": s.at.as_deref().map(china_text).unwrap_or_else(|| web.t(l, "dash.clock_none")),
+            })
+        })
+        .collect();
+    json!({
+        "request_id": t.request_id,
+        "purpose": t.purpose.as_deref().map(|p| web.t(l, &format!("dash.purposes.{p}"))),
+        "group": web.t(l, if t.special { "dash.transport_special" } else { "dash.transport_ordinary" }),
+        "to_hospital": t.to_hospital,
+        "steps": steps,
+    })
 }
 
 /// A handover case's two clocks, side by side: when the 120 centre and the hospital each logged
@@ -141,6 +171,7 @@ async fn render_case(
                 .hospital
                 .as_ref()
                 .or(detail.case.centre.as_ref())
+                .or(detail.case.desk.as_ref())
             {
                 Some(code) => shouzhen_store::hospitals::any_by_code(conn, code)?.map(|h| h.name),
                 None => None,
@@ -190,6 +221,8 @@ async fn render_case(
         "day_share": detail.day.as_ref().and_then(|d| d.share).map(|s| format!("{s:.1}")),
         "day_answer_rate": detail.day.as_ref().and_then(|d| d.answer_rate).map(|s| format!("{s:.1}")),
         "clocks": clocks(web, l, &detail),
+        "transport": detail.transport.as_ref().map(|t| transport_view(web, l, t)),
+        "passed_over_by": detail.passed_over_by.as_ref().map(|t| transport_view(web, l, t)),
         "reply_due": detail.reply_due.as_deref().map(china_text),
         "rectification_due": detail.rectification_due.as_deref().map(china_text),
         "can_accept": actions.contains(&"accept"),

@@ -123,10 +123,12 @@ pub async fn dashboard(
         let rows = shouzhen_store::cases::queue(conn, &f, after, PAGE)?;
         let overdue = shouzhen_store::cases::overdue(conn, &f, shouzhen_store::now(), PAGE)?;
         let mut hospitals = shouzhen_store::hospitals::all(conn)?;
-        hospitals.extend(shouzhen_store::hospitals::all_of(
-            conn,
+        for kind in [
             shouzhen_store::hospitals::DISPATCH,
-        )?);
+            shouzhen_store::hospitals::COMMUNITY,
+        ] {
+            hospitals.extend(shouzhen_store::hospitals::all_of(conn, kind)?);
+        }
         let complaints = shouzhen_store::complaints::queue(conn, f.district.as_deref(), None, 20)?;
         let mut complaint_rows = Vec::new();
         for c in complaints {
@@ -203,7 +205,7 @@ pub async fn dashboard(
             "id": r.id, "rule": r.rule, "rule_title": rule_title(l, &r.rule), "severity": r.severity,
             "severity_label": web.t(l, &format!("dash.severities.{}", r.severity)),
             "status_label": web.t(l, &format!("dash.statuses.{}", r.status)),
-            "hospital": r.source(), "centre": r.centre.is_some(), "opened": china(r.opened_at), "summary": r.summary,
+            "hospital": r.source(), "centre": r.centre.is_some(), "desk": r.desk.is_some(), "opened": china(r.opened_at), "summary": r.summary,
             "deadline": r.pending_deadline().map(china),
             "overdue": r.pending_deadline().is_some_and(|d| d < now),
         })).collect::<Vec<_>>(),
@@ -258,7 +260,7 @@ pub async fn export(
     let l = lang(&req);
     // Streamed a page at a time (keyset), so that memory stays flat however many cases match.
     let head = Bytes::from_static(
-        "\u{feff}id,rule,rule_title,severity,status,hospital,centre,district,occurred_at,opened_at,summary\r\n"
+        "\u{feff}id,rule,rule_title,severity,status,hospital,centre,district,occurred_at,opened_at,summary,desk\r\n"
             .as_bytes(),
     );
     let pages = futures_util::stream::unfold(Some(None), move |after| {
@@ -320,6 +322,7 @@ fn csv_lines(rows: Vec<shouzhen_store::cases::CaseRow>, l: Lang) -> String {
                 shouzhen_domain::time::rfc3339(r.occurred_at),
                 shouzhen_domain::time::rfc3339(r.opened_at),
                 r.summary,
+                r.desk.unwrap_or_default(),
             ],
         );
     }

@@ -16,6 +16,7 @@ use event::{IntakeEvent, Logged, PatientId, RawEvent};
 use serde_json::Value;
 use shouzhen_domain::dispatch::{DispatchEvent, DispatchKind, RawDispatchEvent};
 use shouzhen_domain::field::FieldError;
+use shouzhen_domain::transport::{RawTransportEvent, TransportEvent};
 use shouzhen_store::db::{self, DbConn};
 
 /// At most this many events in one request.
@@ -206,6 +207,30 @@ pub fn validate_dispatch(
     }
 }
 
+/// Validates one parsed JSON value as a community desk's event. Whether a request's
+/// `to_hospital` is registered is checked against `hospitals` (read once per request).
+pub fn validate_transport(
+    index: usize,
+    value: Value,
+    now: DateTime<Utc>,
+    hospitals: &BTreeSet<String>,
+) -> Result<TransportEvent, Rejection> {
+    let (event_id, raw): (_, RawTransportEvent) = read_raw(index, value)?;
+    let ev =
+        TransportEvent::parse(raw, now).map_err(|e| Rejection::new(index, event_id.clone(), e))?;
+    match &ev.body.to_hospital {
+        Some(h) if !hospitals.contains(h) => Err(Rejection::new(
+            index,
+            event_id,
+            vec![FieldError::new(
+                "to_hospital",
+                "is not a registered hospital",
+            )],
+        )),
+        _ => Ok(ev),
+    }
+}
+
 /// The keyed pseudonym of the patient: identity numbers link across hospitals; a hospital's own
 /// reference links within that hospital only.
 fn patient_key(keys: &Keys, hospital_id: i64, patient: &PatientId) -> String {
@@ -231,10 +256,22 @@ pub struct Touched {
     /// 120 centres' China days, as (centre id, date): those of fleet statuses here; those of
     /// calls are added as the calls are judged.
     pub days: BTreeSet<(i64, NaiveDate)>,
+    /// Community transport requests, as (desk id, request id), with their events' times.
+    pub requests: BTreeMap<(i64, String), (NaiveDateTime, NaiveDateTime)>,
 }
 
 impl Touched {
-    fn add(&mut self, ev: &Prepared, source_id: i64) {
+    fn add(&mut self, ev: &Prepared, source_id: i64, log: Log) {
+        if log == Log::Transport {
+            // A desk's events are judged by request; its residents' hospital events are the
+            // hospitals' to judge.
+            if let Some(r) = &ev.call {
+                let span = self.requests.entry((source_id, r.clone()));
+                let span = span.or_insert((ev.occurred, ev.occurred));
+                *span = (span.0.min(ev.occurred), span.1.max(ev.occurred));
+            }
+            return;
+        }
         if let Some(k) = &ev.key {
             self.add_patient(k.clone(), ev.occurred);
         }
@@ -244,7 +281,7 @@ impl Touched {
         if let Some(c) = &ev.call {
             self.calls.insert((source_id, c.clone()));
         }
-        if ev.kind == DispatchKind::FleetStatus.as_str() {
+        if log == Log::Dispatch && ev.kind == DispatchKind::FleetStatus.as_str() {
             self.days
                 .insert((source_id, shouzhen_domain::time::china_date(ev.occurred)));
         }
@@ -261,6 +298,10 @@ impl Touched {
         self.closures.extend(other.closures);
         self.calls.extend(other.calls);
         self.days.extend(other.days);
+        for (request, (from, to)) in other.requests {
+            let span = self.requests.entry(request).or_insert((from, to));
+            *span = (span.0.min(from), span.1.max(to));
+        }
         self.span = match (self.span, other.span) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
             (x, None) | (None, x) => x,
@@ -302,15 +343,23 @@ impl Prepared {
     }
 }
 
+/// Which log a batch is of. A 120 centre's call log and a community desk's transport log are
+/// stored and chained like a hospital's, but no hospital rule judges them and they keep no
+/// hospital's feed alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    Hospital,
+    Dispatch,
+    Transport,
+}
+
 /// One request's events, prepared: what the write transaction needs and nothing more.
 #[derive(Debug)]
 pub struct Batch {
     pub poster: Poster,
     pub events: Vec<Prepared>,
     pub rejected: Vec<Rejection>,
-    /// A 120 centre's call log: stored and chained like a hospital's, but no hospital rule
-    /// judges it and it keeps no hospital's feed alive.
-    pub dispatch: bool,
+    pub log: Log,
 }
 
 /// The columns of a stored event besides its id, patient and body.
@@ -352,6 +401,20 @@ impl LoggedBody for shouzhen_domain::dispatch::DispatchBody {
     }
 }
 
+impl LoggedBody for shouzhen_domain::transport::TransportBody {
+    fn columns(&self) -> Columns {
+        Columns {
+            kind: self.kind.as_str(),
+            acuity: None,
+            occurred: self.occurred_naive(),
+            closure: None,
+            // The request's id, in the column a call's id takes: the request's events are read
+            // by it.
+            call: Some(self.request_id.clone()),
+        }
+    }
+}
+
 impl Batch {
     /// Pseudonymises, serialises and hashes a hospital's valid events; keeps the rejections.
     pub fn prepare(
@@ -359,7 +422,17 @@ impl Batch {
         poster: Poster,
         items: Vec<Result<IntakeEvent, Rejection>>,
     ) -> Result<Self, shouzhen_store::StoreError> {
-        Self::prepare_log(keys, poster, items, false)
+        Self::prepare_log(keys, poster, items, Log::Hospital)
+    }
+
+    /// [`Batch::prepare`] for a community desk's events: a resident's `id_number` is
+    /// pseudonymised with the hospitals' key, so that the resident links to their logs.
+    pub fn prepare_transport(
+        keys: &Keys,
+        poster: Poster,
+        items: Vec<Result<TransportEvent, Rejection>>,
+    ) -> Result<Self, shouzhen_store::StoreError> {
+        Self::prepare_log(keys, poster, items, Log::Transport)
     }
 
     /// [`Batch::prepare`] for a 120 centre's events: a patient's `id_number` is pseudonymised
@@ -370,14 +443,14 @@ impl Batch {
         poster: Poster,
         items: Vec<Result<DispatchEvent, Rejection>>,
     ) -> Result<Self, shouzhen_store::StoreError> {
-        Self::prepare_log(keys, poster, items, true)
+        Self::prepare_log(keys, poster, items, Log::Dispatch)
     }
 
     fn prepare_log<B: LoggedBody>(
         keys: &Keys,
         poster: Poster,
         items: Vec<Result<Logged<B>, Rejection>>,
-        dispatch: bool,
+        log: Log,
     ) -> Result<Self, shouzhen_store::StoreError> {
         let mut events = Vec::with_capacity(items.len());
         let mut rejected = Vec::new();
@@ -413,7 +486,7 @@ impl Batch {
             poster,
             events,
             rejected,
-            dispatch,
+            log,
         })
     }
 
@@ -474,7 +547,7 @@ pub fn ingest_group(
                 match outcome {
                     Stored::New => {
                         report.accepted += 1;
-                        touched.add(ev, *hospital_id);
+                        touched.add(ev, *hospital_id, batches[*b].log);
                     }
                     Stored::Duplicate => report.duplicates += 1,
                     Stored::Conflict => report.rejected.push(conflict(ev.index, &ev.event_id)),
@@ -484,7 +557,7 @@ pub fn ingest_group(
         let mut alive = BTreeSet::new();
         for (batch, report) in batches.iter().zip(reports.iter_mut()) {
             report.rejected.sort_by_key(|r| r.index);
-            if report.accepted + report.duplicates > 0 && !batch.dispatch {
+            if report.accepted + report.duplicates > 0 && batch.log == Log::Hospital {
                 alive.insert((batch.poster.hospital_id, batch.poster.jurisdiction.as_str()));
             }
         }
@@ -526,10 +599,10 @@ pub fn store_only(
                 }
             }
             // A re-run after an interruption judges the duplicates too.
-            touched.add(ev, poster.hospital_id);
+            touched.add(ev, poster.hospital_id, batch.log);
         }
         report.rejected.sort_by_key(|r| r.index);
-        if report.accepted + report.duplicates > 0 && !batch.dispatch {
+        if report.accepted + report.duplicates > 0 && batch.log == Log::Hospital {
             let alive = [(poster.hospital_id, poster.jurisdiction.as_str())];
             engine.feed_alive(conn, &stored.to_touch(engine, &alive))?;
         }
@@ -563,6 +636,7 @@ pub fn evaluate(
         effects.extend(engine.closure(conn, *hospital_id, closure_id)?);
     }
     effects.extend(engine.centre_days(conn, &days)?);
+    effects.extend(engine.transport(conn, &touched.requests)?);
     Ok(effects)
 }
 

@@ -350,6 +350,7 @@ impl Notifier {
                 .unwrap_or_default(),
             source_label: match &hospital {
                 Some(h) if h.kind == shouzhen_store::hospitals::DISPATCH => "120 急救中心",
+                Some(h) if h.kind == shouzhen_store::hospitals::COMMUNITY => "社区转运专班",
                 _ => "医院",
             },
             district: &case.district,

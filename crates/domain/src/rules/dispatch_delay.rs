@@ -22,11 +22,7 @@ pub static INFO: RuleInfo = RuleInfo {
 };
 
 /// The centre a call belongs to, as the rule names it.
-pub struct Centre<'a> {
-    pub id: i64,
-    pub name: &'a str,
-    pub jurisdiction: &'a str,
-}
+pub use super::Source as Centre;
 
 pub fn evaluate(
     centre: &Centre<'_>,

@@ -25,6 +25,9 @@ pub mod refusal;
 pub mod special_group_refused;
 #[cfg(test)]
 mod testing;
+pub mod transport_no_return;
+pub mod transport_priority;
+pub mod transport_wait;
 
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -77,6 +80,12 @@ pub enum RuleId {
     ClosureCriticalUnit,
     #[serde(rename = "continuity.no_diversion")]
     ContinuityNoDiversion,
+    #[serde(rename = "transport.wait")]
+    TransportWait,
+    #[serde(rename = "transport.priority")]
+    TransportPriority,
+    #[serde(rename = "transport.no_return")]
+    TransportNoReturn,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -131,7 +140,7 @@ pub struct RuleInfo {
     pub default_count: Option<u32>,
 }
 
-pub const ALL: [RuleId; 22] = [
+pub const ALL: [RuleId; 25] = [
     RuleId::RefusalProhibitedReason,
     RuleId::RefusalOperationalReason,
     RuleId::SpecialGroupRefused,
@@ -154,6 +163,9 @@ pub const ALL: [RuleId; 22] = [
     RuleId::ReferralUnapproved,
     RuleId::ClosureCriticalUnit,
     RuleId::ContinuityNoDiversion,
+    RuleId::TransportWait,
+    RuleId::TransportPriority,
+    RuleId::TransportNoReturn,
 ];
 
 impl RuleId {
@@ -181,6 +193,9 @@ impl RuleId {
             Self::ReferralUnapproved => "referral.unapproved",
             Self::ClosureCriticalUnit => "closure.critical_unit",
             Self::ContinuityNoDiversion => "continuity.no_diversion",
+            Self::TransportWait => "transport.wait",
+            Self::TransportPriority => "transport.priority",
+            Self::TransportNoReturn => "transport.no_return",
         }
     }
 
@@ -212,6 +227,9 @@ impl RuleId {
             Self::ReferralUnapproved => &referral_unapproved::INFO,
             Self::ClosureCriticalUnit => &closure_critical_unit::INFO,
             Self::ContinuityNoDiversion => &continuity_no_diversion::INFO,
+            Self::TransportWait => &transport_wait::INFO,
+            Self::TransportPriority => &transport_priority::INFO,
+            Self::TransportNoReturn => &transport_no_return::INFO,
         }
     }
 }
@@ -225,6 +243,9 @@ pub struct Setting {
     pub count: Option<u32>,
     /// The window around a time (complaint.unlogged only).
     pub window: Option<Duration>,
+    /// transport.wait only: the limit for a resident of no special group (the `limit` is
+    /// the special groups').
+    pub ordinary_limit: Option<Duration>,
     /// Counts per area (dispatch.fleet_short only: ambulances required on line).
     pub areas: std::collections::BTreeMap<String, u32>,
     /// Where this setting comes from (built-in default or a policy pack's source line).
@@ -241,6 +262,8 @@ impl Setting {
             count: info.default_count,
             window: (rule == RuleId::ComplaintUnlogged)
                 .then_some(complaint_unlogged::DEFAULT_WINDOW),
+            ordinary_limit: (rule == RuleId::TransportWait)
+                .then_some(transport_wait::DEFAULT_ORDINARY),
             areas: std::collections::BTreeMap::new(),
             source: format!("built-in default; policy sources {}", info.sources),
         }
@@ -251,6 +274,25 @@ impl Setting {
         self.limit
             .or(rule.info().default_limit)
             .unwrap_or_else(|| Duration::hours(24))
+    }
+}
+
+/// The log source a centre's or a desk's rule names: its register row, name and jurisdiction.
+pub struct Source<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub jurisdiction: &'a str,
+}
+
+impl Source<'_> {
+    /// The verdict of `rule` about this source's `subject`.
+    pub fn verdict(&self, rule: RuleId, subject: String, outcome: Outcome) -> Verdict {
+        Verdict {
+            rule,
+            subject,
+            hospital_id: Some(self.id),
+            outcome,
+        }
     }
 }
 

@@ -186,3 +186,57 @@ pub fn judge_day(calls: &[CallFacts], now: &str, evaluate: DayRule) -> Outcome {
     };
     evaluate(&day, &defaults, cn(now)).outcome
 }
+
+/// The community desk of the transport rules' tests (id 5, built-in defaults).
+pub const DESK: crate::rules::Source<'static> = crate::rules::Source {
+    id: 5,
+    name: "某街道社区",
+    jurisdiction: "beijing",
+};
+
+/// Request `id` for `purpose` made `made` minutes after 08:00 on 2022-07-01 (China time), with
+/// its other events as (type, minutes after 08:00); the request is row 1, the others 2, 3, ...
+pub fn request(
+    id: &str,
+    purpose: crate::transport::Purpose,
+    made: i64,
+    events: &[(&str, i64)],
+) -> crate::transport::RequestFacts {
+    request_rows(id, purpose, made, events, 0)
+}
+
+/// [`request`] with rows counted from `base` (the request is `base + 1`).
+pub fn request_rows(
+    id: &str,
+    purpose: crate::transport::Purpose,
+    made: i64,
+    events: &[(&str, i64)],
+    base: i64,
+) -> crate::transport::RequestFacts {
+    use crate::transport::{TransportBody, TransportKind, TransportRow};
+    let start = cn("2022-07-01 08:00");
+    let row = |n: i64, kind: TransportKind, mins: i64| {
+        let at = start + Duration::minutes(mins);
+        TransportRow {
+            row_id: base + n,
+            event_id: format!("{id}-{n}"),
+            at,
+            body: TransportBody {
+                kind,
+                occurred_at: at.and_utc(),
+                request_id: id.into(),
+                groups: Vec::new(),
+                purpose: (kind == TransportKind::Request).then_some(purpose),
+                to_hospital: None,
+                reason: None,
+                note: None,
+            },
+        }
+    };
+    let mut rows = vec![row(1, TransportKind::Request, made)];
+    for (n, (kind, mins)) in events.iter().enumerate() {
+        let kind = TransportKind::parse(kind).unwrap_or_else(|| panic!("no kind {kind}"));
+        rows.push(row(n as i64 + 2, kind, *mins));
+    }
+    crate::transport::RequestFacts::group(&rows).remove(0)
+}
