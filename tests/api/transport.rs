@@ -368,3 +368,108 @@ async fn a_desk_s_case_is_not_forwarded() {
         "{body}"
     );
 }
+
+#[actix_web::test]
+async fn a_transport_complaint_links_to_the_desks_cases_for_its_hospital_and_time_either_way() {
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    app.add_hospital("BJ-HD").await;
+    let desk = app.desk_token("CY-SQ1").await;
+    let sup = app.supervisor_token().await;
+    let file = |hospital: &'static str, t: String| {
+        let app = &app;
+        async move {
+            let body = json!({"hospital": hospital, "category": "transport", "occurred_at": t,
+                              "description": "约车后一直没有车来接"});
+            let (status, r) = app.post_json("/api/v1/complaints", None, &body).await;
+            assert_eq!(status, 201, "{r}");
+            r["tracking_code"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    // Before the desk's log: a complaint about the hospital the resident was going to, and one
+    // about another hospital.
+    let early = file("BJ-CY", at("09:00", 0)).await;
+    file("BJ-HD", at("09:00", 0)).await;
+    post(
+        &app,
+        &desk,
+        json!([request("C1", &at("08:00", 0), "dialysis")]),
+    )
+    .await;
+    let late = file("BJ-CY", at("12:00", 0)).await;
+    let cases = cases_of(&app, &sup, "transport.wait").await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    let (_, detail) = app
+        .get(&format!("/api/v1/cases/{}", cases[0]["id"]), Some(&sup))
+        .await;
+    let mut linked: Vec<String> = detail["evidence"]["complaints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["tracking_code"].as_str().map(str::to_string))
+        .collect();
+    linked.sort();
+    let mut expected = vec![early, late];
+    expected.sort();
+    assert_eq!(linked, expected);
+}
+
+#[actix_web::test]
+async fn the_board_shows_each_districts_transport_share_and_emergency_and_dialysis_closures() {
+    let app = TestApp::spawn().await;
+    let h = app.hospital_token("BJ-CY").await;
+    let desk = app.desk_token("CY-SQ1").await;
+    let day = Utc::now() - Duration::days(2);
+    let t = |mins: i64| (day + Duration::minutes(mins)).to_rfc3339();
+    let picked =
+        |id: &str, mins: i64| ev(&format!("{id}-pick"), "picked_up", id, &t(mins), json!({}));
+    post(
+        &app,
+        &desk,
+        json!([
+            request("G1", &t(0), "dialysis"),
+            picked("G1", 60),
+            request("G2", &t(0), "other"),
+            picked("G2", 7 * 60),
+            // Cancelled within its limit: not counted.
+            request("G3", &t(0), "other"),
+            ev(
+                "G3-c",
+                "cancelled",
+                "G3",
+                &t(30),
+                json!({"reason": "不需要了"})
+            ),
+        ]),
+    )
+    .await;
+    let closure = |id: &str, kind: &str| {
+        json!({"event_id": id, "type": "closure_start", "occurred_at": t(0),
+               "closure": {"id": id, "scope": "unit", "kind": kind, "department": format!("{kind}科")}})
+    };
+    app.post_events(
+        &h,
+        json!([closure("K1", "emergency"), closure("K2", "fever_clinic")]),
+    )
+    .await;
+    let (status, page) = app.get_text("/hospitals").await;
+    assert_eq!(status, 200);
+    let table = page
+        .split("id=\"districts\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .unwrap_or_default()
+        .to_string();
+    let row = table
+        .split("<tr>")
+        .find(|r| r.contains("朝阳区"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("<td>2</td>") && row.contains("50.0 %"),
+        "{row}"
+    );
+    assert!(
+        row.contains("BJ-CY 医院 · 急诊") && !row.contains("发热门诊"),
+        "{row}"
+    );
+}

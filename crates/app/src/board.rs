@@ -110,29 +110,13 @@ pub fn board(
             h.id,
             now - Duration::hours(CROWDING_HOURS),
         )?;
-        let closure_events =
-            shouzhen_store::reports::closure_events_since(conn, h.id, now - Duration::days(60))?;
-        let mut closures = Vec::new();
-        for (kind, id, at, payload) in &closure_events {
-            if kind != "closure_start" || *at > now {
-                continue;
-            }
-            let ended = closure_events
-                .iter()
-                .any(|(k, i, t, _)| k == "closure_end" && i == id && t >= at && *t <= now);
-            if !ended {
-                let body: Option<shouzhen_domain::event::EventBody> =
-                    serde_json::from_str(payload).ok();
-                let label = body
-                    .and_then(|b| b.closure)
-                    .map(|c| match c.scope {
-                        shouzhen_domain::event::ClosureScope::Facility => "facility".to_string(),
-                        _ => c.department.unwrap_or_else(|| c.scope.as_str().to_string()),
-                    })
-                    .unwrap_or_default();
-                closures.push(label);
-            }
-        }
+        let closures = in_force(conn, h.id, now)?
+            .into_iter()
+            .map(|c| match c.scope {
+                shouzhen_domain::event::ClosureScope::Facility => "facility".to_string(),
+                _ => c.department.unwrap_or_else(|| c.scope.as_str().to_string()),
+            })
+            .collect();
         let violations_90d = shouzhen_store::reports::cases_since(
             conn,
             h.id,
@@ -153,6 +137,123 @@ pub fn board(
         });
     }
     Ok(rows)
+}
+
+/// The closures of a hospital in force at `now` (started within the last 60 days, not ended).
+pub fn in_force(
+    conn: &mut DbConn,
+    hospital_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<shouzhen_domain::event::Closure>> {
+    let events =
+        shouzhen_store::reports::closure_events_since(conn, hospital_id, now - Duration::days(60))?;
+    let mut closures = Vec::new();
+    // A closure restated (a later `closure_start` naming its diversion) is one closure.
+    let mut seen = std::collections::BTreeSet::new();
+    for (kind, id, at, payload) in &events {
+        if kind != "closure_start" || *at > now || !seen.insert(id) {
+            continue;
+        }
+        let ended = events
+            .iter()
+            .any(|(k, i, t, _)| k == "closure_end" && i == id && t >= at && *t <= now);
+        if ended {
+            continue;
+        }
+        if let Some(c) = serde_json::from_str::<shouzhen_domain::event::EventBody>(payload)
+            .ok()
+            .and_then(|b| b.closure)
+        {
+            closures.push(c);
+        }
+    }
+    Ok(closures)
+}
+
+/// A district on the public board: how its community desks fetched sealed-area residents over
+/// the last 30 days, and its hospitals' emergency and dialysis closures in force.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DistrictRow {
+    pub district: String,
+    /// Requests made in the last 30 days whose limit has passed or that were picked up
+    /// (those cancelled within their limit left out)
+    pub requests: u32,
+    /// Of them picked up within their limit (2 hours for special groups, 6 for others)
+    pub picked_up_in_time: u32,
+    /// The share, in percent (none without requests)
+    pub share: Option<f64>,
+    /// Emergency and dialysis closures in force: "hospital · unit"
+    pub critical_closures: Vec<String>,
+}
+
+/// Each district of an enabled hospital or desk: its transport share and critical closures.
+pub fn districts(
+    conn: &mut DbConn,
+    policy: &shouzhen_domain::policy::Policy,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<DistrictRow>> {
+    use shouzhen_domain::rules::{RuleId, transport_wait};
+    let mut rows: std::collections::BTreeMap<String, DistrictRow> = Default::default();
+    let row = |rows: &mut std::collections::BTreeMap<String, DistrictRow>, d: &str| {
+        rows.entry(d.to_string()).or_insert_with(|| DistrictRow {
+            district: d.to_string(),
+            requests: 0,
+            picked_up_in_time: 0,
+            share: None,
+            critical_closures: Vec::new(),
+        });
+    };
+    let from = now - Duration::days(CENTRE_DAYS);
+    for desk in shouzhen_store::hospitals::all_of(conn, shouzhen_store::hospitals::COMMUNITY)?
+        .into_iter()
+        .filter(|d| !d.disabled)
+    {
+        let ids = shouzhen_store::events::requests_between(conn, desk.id, from, now)?;
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let rows_of = shouzhen_store::events::transport_rows(conn, desk.id, &ids)?;
+        row(&mut rows, &desk.district);
+        let Some(r) = rows.get_mut(&desk.district) else {
+            continue;
+        };
+        for req in shouzhen_domain::transport::RequestFacts::group(&rows_of) {
+            let Some(made) = req.requested.filter(|m| from <= m.at && m.at <= now) else {
+                continue;
+            };
+            let s = policy.setting(RuleId::TransportWait, &desk.jurisdiction, made.at);
+            let due = made.at + transport_wait::limit_for(&req, &s);
+            let in_time = req.picked_up.is_some_and(|p| p.at <= due && p.at <= now);
+            let cancelled_in_time =
+                req.picked_up.is_none() && req.cancelled.is_some_and(|c| c.at <= due);
+            if cancelled_in_time || (!in_time && due > now) {
+                continue;
+            }
+            r.requests += 1;
+            r.picked_up_in_time += u32::from(in_time);
+        }
+    }
+    for h in shouzhen_store::hospitals::all(conn)?
+        .into_iter()
+        .filter(|h| !h.disabled)
+    {
+        row(&mut rows, &h.district);
+        for c in in_force(conn, h.id, now)? {
+            use shouzhen_domain::event::ClosureKind;
+            if matches!(c.kind, Some(ClosureKind::Emergency | ClosureKind::Dialysis)) {
+                let unit = shouzhen_domain::rules::closure_too_long::closed_part(&c);
+                if let Some(r) = rows.get_mut(&h.district) {
+                    r.critical_closures.push(format!("{} · {unit}", h.name));
+                }
+            }
+        }
+    }
+    Ok(rows
+        .into_values()
+        .map(|mut r| {
+            r.share = (r.requests > 0)
+                .then(|| f64::from(r.picked_up_in_time) * 100.0 / f64::from(r.requests));
+            r
+        })
+        .collect())
 }
 
 /// A 120 centre's row on the public board: its last 30 days' calls.

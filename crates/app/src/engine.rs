@@ -816,22 +816,52 @@ fn wanted_key(
     wanted.contains(&key).then_some(key)
 }
 
+/// The registered hospital a desk's request case bears on (the request's `to_hospital`): the
+/// one a citizen's complaint of category `transport` names.
+pub fn request_hospital(conn: &mut DbConn, subject: &str) -> QueryResult<Option<String>> {
+    let Some((desk, request)) = transport::parse_request_subject(subject) else {
+        return Ok(None);
+    };
+    let rows = shouzhen_store::events::transport_rows(conn, desk, &[request.as_str()])?;
+    Ok(transport::RequestFacts::group(&rows)
+        .into_iter()
+        .next()
+        .and_then(|f| f.to_hospital))
+}
+
+/// The hospital whose complaints bear on a case: its own, or for a desk's request case the
+/// hospital the resident was taken to.
+fn complained_of(conn: &mut DbConn, case: &Case) -> QueryResult<Option<i64>> {
+    if transport::parse_request_subject(&case.subject).is_none() {
+        return Ok(case.hospital_id);
+    }
+    Ok(match request_hospital(conn, &case.subject)? {
+        Some(code) => shouzhen_store::hospitals::by_code(conn, &code)?.map(|h| h.id),
+        None => None,
+    })
+}
+
 /// Links the complaints that corroborate a newly opened case (the twin of
 /// `complaints::link_to_cases`, so that the order of case and complaint does not matter).
 fn link_complaints(conn: &mut DbConn, opened: &[Case]) -> QueryResult<()> {
     // Each case's hospital and the categories of complaint that bear on its rule.
-    let wanted: Vec<(&Case, i64, Vec<&str>)> = opened
-        .iter()
-        .filter_map(|case| {
-            let (hospital_id, rule) = (case.hospital_id?, RuleId::parse(&case.rule)?);
-            let categories: Vec<&str> = shouzhen_domain::complaint::CATEGORIES
-                .iter()
-                .copied()
-                .filter(|c| shouzhen_domain::complaint::rules_for(c).contains(&rule))
-                .collect();
-            (!categories.is_empty()).then_some((case, hospital_id, categories))
-        })
-        .collect();
+    let mut wanted: Vec<(&Case, i64, Vec<&str>)> = Vec::new();
+    for case in opened {
+        let Some(rule) = RuleId::parse(&case.rule) else {
+            continue;
+        };
+        let categories: Vec<&str> = shouzhen_domain::complaint::CATEGORIES
+            .iter()
+            .copied()
+            .filter(|c| shouzhen_domain::complaint::rules_for(c).contains(&rule))
+            .collect();
+        if categories.is_empty() {
+            continue;
+        }
+        if let Some(hospital_id) = complained_of(conn, case)? {
+            wanted.push((case, hospital_id, categories));
+        }
+    }
     let (Some(from), Some(to)) = (
         wanted.iter().map(|(c, ..)| c.occurred_at).min(),
         wanted.iter().map(|(c, ..)| c.occurred_at).max(),

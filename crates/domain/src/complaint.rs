@@ -30,6 +30,7 @@ pub fn rules_for(category: &str) -> &'static [RuleId] {
         "refused_other" => &[
             RefusalOperationalReason,
             SpecialGroupRefused,
+            DesignatedRefused,
             FirstDiagnosisShirked,
         ],
         "pushed_away" => &[
@@ -38,8 +39,10 @@ pub fn rules_for(category: &str) -> &'static [RuleId] {
             RefusalOperationalReason,
         ],
         "handover_delay" => &[HandoverDelay],
-        "closure" => &[ClosureTooLong],
+        "closure" => &[ClosureTooLong, ClosureCriticalUnit, ContinuityNoDiversion],
         "special_group_care" => &[SpecialGroupRefused],
+        // A desk's cases, linked by the hospital the resident was taken to.
+        "transport" => &[TransportWait, TransportPriority, TransportNoReturn],
         _ => &[],
     }
 }

@@ -719,6 +719,21 @@ pub fn matching(
         .load(conn)
 }
 
+/// The cases of any of `rules` whatever their source, that happened between `from` and `to`:
+/// (id, subject).
+pub fn of_rules_between(
+    conn: &mut DbConn,
+    rules: &[&str],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<(i64, String)>> {
+    cases::table
+        .filter(cases::rule.eq_any(rules))
+        .filter(cases::occurred_at.between(from, to))
+        .select((cases::id, cases::subject))
+        .load(conn)
+}
+
 /// Applies a `QueueFilter` (its hospital resolved to an id by [`hospital_id`]) to a boxed query
 /// over `cases`, joined to `hospitals` or not: one definition of the
 /// filters for the queue, the API list and the counts.

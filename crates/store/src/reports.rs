@@ -36,6 +36,7 @@ pub fn closure_events_since(
         .filter(intake_events::hospital_id.eq(hospital_id))
         .filter(intake_events::kind.eq_any(["closure_start", "closure_end"]))
         .filter(intake_events::occurred_at.ge(since))
+        .order((intake_events::occurred_at.asc(), intake_events::id.asc()))
         .select((
             intake_events::kind,
             intake_events::closure_id,

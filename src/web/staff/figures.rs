@@ -279,6 +279,31 @@ pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             })
         })
         .collect();
-    let data = json!({"title": web.t(l, "dash.board_title"), "rows": rows, "centres": centres});
+    let policy = state.policy.clone();
+    let districts = match state
+        .read(move |conn| {
+            Ok(shouzhen_app::board::districts(
+                conn,
+                &policy,
+                shouzhen_store::now(),
+            )?)
+        })
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => return actix_web::ResponseError::error_response(&e),
+    };
+    let districts: Vec<Value> = districts
+        .iter()
+        .map(|d| {
+            json!({
+                "district": d.district, "requests": d.requests,
+                "share": percent(d.share),
+                "closures": if d.critical_closures.is_empty() { web.t(l, "dash.none") } else { d.critical_closures.join("；") },
+                "closed": !d.critical_closures.is_empty(),
+            })
+        })
+        .collect();
+    let data = json!({"title": web.t(l, "dash.board_title"), "rows": rows, "centres": centres, "districts": districts});
     state.web.page(&req, StatusCode::OK, "board", l, data)
 }

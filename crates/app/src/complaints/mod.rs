@@ -354,13 +354,25 @@ pub fn link_to_cases(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<usiz
     };
     let rules: Vec<&str> = rules_for(&c.category).iter().map(|r| r.as_str()).collect();
     let window = Duration::hours(24);
-    let ids = shouzhen_store::cases::matching(
-        conn,
-        hospital_id,
-        &rules,
-        c.occurred_at - window,
-        c.occurred_at + window,
-    )?;
+    let (from, to) = (c.occurred_at - window, c.occurred_at + window);
+    let mut ids = shouzhen_store::cases::matching(conn, hospital_id, &rules, from, to)?;
+    // A desk's request cases bear on the hospital the resident was taken to.
+    let transport: Vec<&str> = rules
+        .iter()
+        .copied()
+        .filter(|r| r.starts_with("transport."))
+        .collect();
+    if !transport.is_empty()
+        && let Some(h) = shouzhen_store::hospitals::by_id(conn, hospital_id)?
+    {
+        for (id, subject) in shouzhen_store::cases::of_rules_between(conn, &transport, from, to)? {
+            if crate::engine::request_hospital(conn, &subject)?.as_deref() == Some(h.code.as_str())
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+    }
     for id in &ids {
         shouzhen_store::cases::link_evidence(conn, *id, &[], &[c.id])?;
     }
