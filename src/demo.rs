@@ -608,7 +608,8 @@ fn referrals_out(g: &mut Gen, start: DateTime<Utc>, jurisdiction: &str, patient_
 /// Closures: a fever clinic for a day; a dialysis unit for four days (diverted to `divert_to`
 /// where there is one, else not: `continuity.no_diversion`); at every other hospital its
 /// emergency department too long; at one hospital a facility closure still in force after three
-/// days. The emergency, dialysis and facility closures are `closure.critical_unit` cases.
+/// days, and at another its emergency room closed since this morning. The emergency, dialysis
+/// and facility closures are `closure.critical_unit` cases.
 fn closures(
     g: &mut Gen,
     start: DateTime<Utc>,
@@ -670,6 +671,17 @@ fn closures(
             "facility",
             ("other", ""),
             end - Duration::hours(72),
+            None,
+        );
+    }
+    // 北京市海淀医院's emergency room closed this morning and still closed: on the board.
+    if index == 1 {
+        close(
+            g,
+            format!("{}-C5", g.prefix),
+            "unit",
+            ("emergency", "急诊抢救室"),
+            end - Duration::hours(6),
             None,
         );
     }
