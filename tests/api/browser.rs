@@ -587,3 +587,82 @@ async fn an_inspector_reads_a_centres_day_and_an_ambulances_two_clocks() {
     // The board: 2 calls, half within 10 s, all answered.
     assert_eq!(r["board"][0][0], "DD-120 急救中心", "{r}");
 }
+
+#[actix_web::test]
+async fn an_inspector_reads_a_transport_request_passed_over_and_the_districts_board() {
+    if !browser_available() {
+        eprintln!("skipped: install chromium and run `npm ci` in tests/browser (as .ci/run does)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.add_hospital("BJ-CY").await;
+    let desk = app.desk_token("CY-SQ1").await;
+    let t = |hh_mm: &str| format!("2022-07-01T{hh_mm}:00+08:00");
+    let (status, body) = app
+        .post_json(
+            "/api/v1/transport-events",
+            Some(&desk),
+            &serde_json::json!([
+                {"event_id": "s1", "type": "request", "request_id": "S-1", "occurred_at": t("08:00"),
+                 "patient": {"ref": "r-1"}, "purpose": "dialysis", "to_hospital": "BJ-CY"},
+                {"event_id": "s2", "type": "dispatched", "request_id": "S-1", "occurred_at": t("09:00")},
+                {"event_id": "s3", "type": "picked_up", "request_id": "S-1", "occurred_at": t("09:20")},
+                {"event_id": "o1", "type": "request", "request_id": "O-1", "occurred_at": t("08:10"),
+                 "patient": {"ref": "r-2"}, "purpose": "other", "to_hospital": "BJ-CY"},
+                {"event_id": "o2", "type": "dispatched", "request_id": "O-1", "occurred_at": t("08:20")}
+            ]),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["rejected"]),
+        (200, &serde_json::json!([])),
+        "{body}"
+    );
+    app.supervisor_token().await;
+    let r = run_script(
+        "transport.mjs",
+        vec![
+            app.address.clone(),
+            "supervisor@wjw.example.cn".into(),
+            "a long enough password".into(),
+            "CY-SQ1".into(),
+        ],
+    )
+    .await;
+    // The queue names the desk where a hospital's case names the hospital.
+    assert!(
+        r["queue"][0][4]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("CY-SQ1"),
+        "{r}"
+    );
+    assert_eq!(r["desk"], "CY-SQ1 CY-SQ1 社区", "{r}");
+    // Requested, dispatched, picked up; not yet at hospital nor back.
+    assert_eq!(
+        r["transport"],
+        serde_json::json!([
+            ["社区用车申请", "2022-07-01 08:00"],
+            ["社区派车", "2022-07-01 09:00"],
+            ["接到居民", "2022-07-01 09:20"],
+            ["送达医院", "未记录"],
+            ["送回社区", "未记录"]
+        ]),
+        "{r}"
+    );
+    assert_eq!(
+        r["passed_over_by"][1],
+        serde_json::json!(["社区派车", "2022-07-01 08:20"]),
+        "{r}"
+    );
+    assert_eq!(r["transport_en"][0][0], "Transport requested", "{r}");
+    // The board's district row: the desk's requests of 2022 are older than 30 days.
+    let row = r["districts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|row| row[0] == "朝阳区")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(row[1], "0", "{r}");
+}
