@@ -627,6 +627,33 @@ pub async fn centres(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(load_centres(&state).await?))
 }
 
+/// The districts on the public board: each one's share of the last 30 days' community
+/// transport requests picked up within their limit, and its hospitals' emergency and dialysis
+/// closures in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/districts",
+    tag = "transport",
+    responses((status = 200, description = "Districts", body = [shouzhen_app::board::DistrictRow]))
+)]
+pub async fn districts(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(load_districts(&state).await?))
+}
+
+/// The board's districts as of now (on the read replica, if there is one).
+pub async fn load_districts(state: &AppState) -> ApiResult<Vec<shouzhen_app::board::DistrictRow>> {
+    let policy = state.policy.clone();
+    state
+        .read(move |conn| {
+            Ok(shouzhen_app::board::districts(
+                conn,
+                &policy,
+                shouzhen_store::now(),
+            )?)
+        })
+        .await
+}
+
 /// The board's centres as of now (on the read replica, if there is one).
 pub async fn load_centres(state: &AppState) -> ApiResult<Vec<shouzhen_app::board::CentreRow>> {
     let policy = state.policy.clone();

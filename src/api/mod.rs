@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api/v1/cases/{id}/actions").post(cases::act))
     .service(web::resource("/api/v1/hospitals").get(complaints::hospitals))
     .service(web::resource("/api/v1/centres").get(complaints::centres))
+    .service(web::resource("/api/v1/districts").get(complaints::districts))
     .service(web::resource("/api/v1/reports/complaints").get(reports::complaints))
     .service(
         web::resource("/api/v1/complaints")

@@ -34,6 +34,7 @@ use shouzhen_domain::field::FieldError;
         complaints::reveal,
         complaints::hospitals,
         complaints::centres,
+        complaints::districts,
         reports::complaints,
         health::healthz,
         health::readyz,

@@ -253,17 +253,7 @@ pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             })
         })
         .collect();
-    let policy = state.policy.clone();
-    let centres = match state
-        .read(move |conn| {
-            Ok(shouzhen_app::board::centres(
-                conn,
-                &policy,
-                shouzhen_store::now(),
-            )?)
-        })
-        .await
-    {
+    let centres = match crate::api::complaints::load_centres(&state).await {
         Ok(c) => c,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
@@ -279,17 +269,7 @@ pub async fn board(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
             })
         })
         .collect();
-    let policy = state.policy.clone();
-    let districts = match state
-        .read(move |conn| {
-            Ok(shouzhen_app::board::districts(
-                conn,
-                &policy,
-                shouzhen_store::now(),
-            )?)
-        })
-        .await
-    {
+    let districts = match crate::api::complaints::load_districts(&state).await {
         Ok(d) => d,
         Err(e) => return actix_web::ResponseError::error_response(&e),
     };
