@@ -473,3 +473,53 @@ async fn the_board_shows_each_districts_transport_share_and_emergency_and_dialys
         "{row}"
     );
 }
+
+#[actix_web::test]
+async fn an_escalated_desk_case_is_emailed_naming_the_desk_and_its_steps() {
+    let app = TestApp::builder()
+        .var("SHOUZHEN_ESCALATION_TO", "wjw@health.example.cn")
+        .var("SHOUZHEN_OUTBOX_INTERVAL", "300")
+        .spawn()
+        .await;
+    app.add_hospital("BJ-CY").await;
+    let desk = app.desk_token("CY-SQ1").await;
+    let sup = app.supervisor_token().await;
+    post(
+        &app,
+        &desk,
+        json!([
+            request("E1", &at("08:00", 0), "dialysis"),
+            ev("E1-pick", "picked_up", "E1", &at("11:00", 0), json!({})),
+        ]),
+    )
+    .await;
+    let cases = cases_of(&app, &sup, "transport.wait").await;
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{}/actions", cases[0]["id"]),
+            Some(&sup),
+            &json!({"action": "escalate", "note": "请街道说明"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rows = app
+        .state
+        .db(|conn| Ok(shouzhen_store::outbox::all(conn)?))
+        .await
+        .expect("outbox");
+    assert_eq!(rows.len(), 1);
+    let text = &rows[0].body_text;
+    assert!(
+        text.contains("社区转运专班：CY-SQ1 社区（CY-SQ1）"),
+        "{text}"
+    );
+    assert!(
+        text.contains("社区用车申请") && text.contains("接到居民"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("110101196"),
+        "no resident identifier: {text}"
+    );
+}

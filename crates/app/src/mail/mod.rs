@@ -172,7 +172,20 @@ pub fn severity_zh(s: &str) -> &'static str {
     }
 }
 
-fn kind_zh(kind: &str) -> &'static str {
+/// An event's type in words; a community desk's events (`transport`) by their own names, since
+/// some share a 120 centre's types.
+fn kind_zh(kind: &str, transport: bool) -> &'static str {
+    if transport {
+        return match kind {
+            "request" => "社区用车申请",
+            "dispatched" => "社区派车",
+            "picked_up" => "接到居民",
+            "at_hospital" => "送达医院",
+            "returned" => "送回社区",
+            "cancelled" => "申请取消",
+            _ => "记录",
+        };
+    }
     match kind {
         "arrival" => "到院",
         "handover" => "交接",
@@ -312,8 +325,8 @@ impl Notifier {
             .into_iter()
             .map(|v| EventLine {
                 time: china(v.occurred_at),
+                kind: kind_zh(&v.kind, v.is_transport()).to_string(),
                 hospital: v.source_name,
-                kind: kind_zh(&v.kind).to_string(),
             })
             .collect();
         let hospital_name = hospital
