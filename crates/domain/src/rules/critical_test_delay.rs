@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDateTime};
 
-use super::history::china_time;
+use super::history::{Lookup, china_time};
 use super::human;
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
 use crate::event::{Acuity, EventKind, TestKind, TestStatus};
@@ -28,6 +28,16 @@ pub fn evaluate(
     now: NaiveDateTime,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
+    let episodes = history.episodes(episode_gap);
+    let antigen_tests = Lookup::new(&history.events, |e| {
+        e.kind() == EventKind::Test && e.body.test.is_some_and(|t| t.kind == TestKind::Antigen)
+    });
+    let departures = Lookup::new(&history.events, |e| {
+        matches!(
+            e.kind(),
+            EventKind::Refusal | EventKind::Transfer | EventKind::Discharge
+        )
+    });
     for (i, arrival) in history.events.iter().enumerate() {
         if arrival.kind() != EventKind::Arrival
             || arrival.body.acuity != Some(Acuity::Critical)
@@ -42,21 +52,10 @@ pub fn evaluate(
         );
         let limit = s.limit_or_default(RuleId::CriticalTestDelay);
         let due = arrival.occurred_at + limit;
-        let episode = history.episode_of(i, episode_gap);
-        let at_this_hospital_after = |e: &&crate::rules::EventView| {
-            e.hospital_id == arrival.hospital_id && e.occurred_at >= arrival.occurred_at
-        };
-        let test = episode.iter().filter(at_this_hospital_after).find(|e| {
-            e.kind() == EventKind::Test && e.body.test.is_some_and(|t| t.kind == TestKind::Antigen)
-        });
-        // A patient who left the hospital before the deadline could not be tested there; the
-        // refusal and transfer rules judge that.
-        let left = episode.iter().filter(at_this_hospital_after).find(|e| {
-            matches!(
-                e.kind(),
-                EventKind::Refusal | EventKind::Transfer | EventKind::Discharge
-            )
-        });
+        // The first antigen test and the first departure at this hospital from the arrival on.
+        let (h, t, episode) = (arrival.hospital_id, arrival.occurred_at, episodes.of(i));
+        let test = antigen_tests.first_from(h, t, episode.clone());
+        let left = departures.first_from(h, t, episode);
         let outcome = if !s.enabled {
             Outcome::Clear
         } else {

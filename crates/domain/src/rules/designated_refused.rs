@@ -25,8 +25,9 @@ pub fn evaluate(
     episode_gap: Duration,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    for (ev, episode) in history.refusals(episode_gap) {
-        let zone = PatientHistory::zone_for(episode, ev);
+    for act in history.refusals(episode_gap) {
+        let ev = act.ev;
+        let zone = act.zone();
         let s = setting(RuleId::DesignatedRefused, &ev.jurisdiction, ev.occurred_at);
         let outcome = match zone {
             Some(zone) if s.enabled && ev.designated_for.contains(&zone) => {
@@ -41,7 +42,7 @@ pub fn evaluate(
                         zone_zh(zone),
                         ev.event_id
                     ),
-                    evidence: PatientHistory::with_arrival(episode, ev),
+                    evidence: act.evidence(),
                     complaints: Vec::new(),
                 })
             }

@@ -1,9 +1,11 @@
 //! `first_diagnosis.shirked` (首诊负责制): the first hospital of a critical or urgent patient's
 //! episode refuses or transfers the patient without any treatment.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, NaiveDateTime};
 
-use super::history::{acuity_zh, china_time, is_critical_or_urgent};
+use super::history::{Episodes, Lookup, acuity_zh, china_time, is_critical_or_urgent};
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
 use crate::event::EventKind;
 
@@ -20,11 +22,19 @@ pub static INFO: RuleInfo = RuleInfo {
     default_count: None,
 };
 
+/// Each refusal and transfer of the history. Episodes are cut once per gap in force (the gap
+/// is the rule's setting where each act happened), and the treatment before an act is found by
+/// a binary search, so that a long history costs one pass.
 pub fn evaluate(
     history: &PatientHistory,
     setting: &dyn Fn(RuleId, &str, NaiveDateTime) -> Setting,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
+    let arrivals = history.arrivals();
+    let treatments = Lookup::new(&history.events, |e| e.kind() == EventKind::Treatment);
+    let mut episodes: HashMap<Duration, Episodes> = HashMap::new();
+    // The chain of hospitals of each episode a finding names, by (gap, first event).
+    let mut chains: HashMap<(Duration, usize), String> = HashMap::new();
     for (i, ev) in history.events.iter().enumerate() {
         if !matches!(ev.kind(), EventKind::Refusal | EventKind::Transfer) {
             continue;
@@ -35,21 +45,24 @@ pub fn evaluate(
             ev.occurred_at,
         );
         let gap = s.limit_or_default(RuleId::FirstDiagnosisShirked);
-        let episode = history.episode_of(i, gap);
-        let acuity = PatientHistory::acuity_for(episode, ev);
-        let first_here = episode
-            .first()
-            .is_some_and(|f| f.hospital_id == ev.hospital_id);
-        let before: Vec<_> = episode
-            .iter()
-            .filter(|e| e.hospital_id == ev.hospital_id && e.occurred_at <= ev.occurred_at)
-            .collect();
-        let treated = before.iter().any(|e| e.kind() == EventKind::Treatment);
+        let episodes = episodes.entry(gap).or_insert_with(|| history.episodes(gap));
+        let act = history.act(episodes, &arrivals, i);
+        let acuity = act.acuity();
+        let first = &history.events[act.range.start];
+        let first_here = first.hospital_id == ev.hospital_id;
+        let treated = treatments
+            .first_within(ev.hospital_id, act.range.clone())
+            .is_some_and(|t| t.occurred_at <= ev.occurred_at);
         let outcome = if s.enabled && first_here && is_critical_or_urgent(acuity) && !treated {
-            let chain = PatientHistory::chain(episode);
-            let mut evidence: Vec<i64> = before.iter().map(|e| e.row_id).collect();
-            if !evidence.contains(&ev.row_id) {
-                evidence.push(ev.row_id);
+            let chain = chains
+                .entry((gap, act.range.start))
+                .or_insert_with(|| PatientHistory::chain(act.episode).join(" → "));
+            // The episode's first event (here), the arrival the act belongs to, the act.
+            let mut evidence = vec![first.row_id];
+            for row in act.arrival.map(|a| a.row_id).into_iter().chain([ev.row_id]) {
+                if !evidence.contains(&row) {
+                    evidence.push(row);
+                }
             }
             Outcome::Violation(Finding {
                 severity: s.severity,
@@ -64,7 +77,7 @@ pub fn evaluate(
                         "转出"
                     },
                     acuity_zh(acuity),
-                    chain.join(" → "),
+                    chain,
                     ev.event_id
                 ),
                 evidence,

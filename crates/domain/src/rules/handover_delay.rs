@@ -1,9 +1,11 @@
 //! `handover.delay`: an ambulance patient not handed over within the limit (15 minutes): the
 //! handover came late, or none was recorded by then.
 
+use std::collections::HashSet;
+
 use chrono::{Duration, NaiveDateTime};
 
-use super::history::{SAME_ARRIVAL, china_time};
+use super::history::{Lookup, SAME_ARRIVAL, china_time};
 use super::human;
 use super::{
     EventView, Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict,
@@ -146,7 +148,9 @@ pub fn evaluate(
     now: NaiveDateTime,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    let mut paired: Vec<i64> = Vec::new();
+    let mut paired: HashSet<i64> = HashSet::new();
+    let episodes = history.episodes(episode_gap);
+    let ends = Lookup::new(&history.events, |e| ends_wait(e.kind()));
     for (i, arrival) in history.events.iter().enumerate() {
         if arrival.kind() != EventKind::Arrival
             || arrival.body.arrived_by != Some(ArrivedBy::Ambulance)
@@ -157,13 +161,10 @@ pub fn evaluate(
         let start = leg
             .map(|l| l.at.min(arrival.occurred_at))
             .unwrap_or(arrival.occurred_at);
-        let episode = history.episode_of(i, episode_gap);
-        let next = episode.iter().find(|e| {
-            e.hospital_id == arrival.hospital_id && ends_wait(e.kind()) && e.occurred_at >= start
-        });
+        let next = ends.first_from(arrival.hospital_id, start, episodes.of(i));
         let clock = match leg {
             Some(l) => {
-                paired.push(l.row_id);
+                paired.insert(l.row_id);
                 // The arrival judged alone before the ambulance's log came is now judged as
                 // the ambulance's: its own subject is cleared.
                 verdicts.push(Verdict::on_event(
@@ -196,15 +197,13 @@ pub fn evaluate(
         let end = end_of(next, leg.and_then(|l| l.handed_over));
         verdicts.push(judge(clock, end, setting, now));
     }
+    let everything = 0..history.events.len();
     for leg in history.legs.iter().filter(|l| !paired.contains(&l.row_id)) {
         // No arrival in the hospital's log: the ambulance's clock alone, ended by what the
         // hospital logged of the patient there afterwards or by the centre's handover.
-        let next = history.events.iter().find(|e| {
-            e.hospital_id == leg.hospital_id
-                && ends_wait(e.kind())
-                && e.occurred_at >= leg.at
-                && e.occurred_at - leg.at <= SAME_ARRIVAL
-        });
+        let next = ends
+            .first_from(leg.hospital_id, leg.at, everything.clone())
+            .filter(|e| e.occurred_at - leg.at <= SAME_ARRIVAL);
         let clock = Clock {
             subject_row: leg.row_id,
             at: leg.at,

@@ -7,7 +7,6 @@ use chrono::{Duration, NaiveDateTime};
 use super::history::china_time;
 use super::human;
 use super::{Finding, Outcome, PatientHistory, RuleId, RuleInfo, Setting, Severity, Verdict};
-use crate::event::EventKind;
 
 pub static INFO: RuleInfo = RuleInfo {
     id: RuleId::IntakeUnloggedArrival,
@@ -28,17 +27,17 @@ pub fn evaluate(
     now: NaiveDateTime,
 ) -> Vec<Verdict> {
     let rule = RuleId::IntakeUnloggedArrival;
+    let arrivals = history.arrivals();
+    let everything = 0..history.events.len();
     history
         .legs
         .iter()
         .map(|leg| {
             let s = setting(rule, &leg.jurisdiction, leg.at);
             let limit = s.limit_or_default(rule);
-            let logged = history.events.iter().any(|e| {
-                e.hospital_id == leg.hospital_id
-                    && e.kind() == EventKind::Arrival
-                    && (e.occurred_at - leg.at).abs() <= limit
-            });
+            let logged = arrivals
+                .first_from(leg.hospital_id, leg.at - limit, everything.clone())
+                .is_some_and(|e| e.occurred_at - leg.at <= limit);
             let due = leg.at + limit;
             let outcome = if !s.enabled || logged {
                 Outcome::Clear
@@ -74,6 +73,7 @@ pub fn evaluate(
 mod tests {
     use super::*;
     use crate::event::ArrivedBy;
+    use crate::event::EventKind;
     use crate::rules::history::AmbulanceLeg;
     use crate::rules::testing::*;
 

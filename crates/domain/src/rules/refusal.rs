@@ -64,8 +64,9 @@ pub fn evaluate(
     episode_gap: Duration,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    for (ev, episode) in history.refusals(episode_gap) {
-        let acuity = PatientHistory::acuity_for(episode, ev);
+    for act in history.refusals(episode_gap) {
+        let ev = act.ev;
+        let acuity = act.acuity();
         for (rule, matches) in [
             (
                 RuleId::RefusalProhibitedReason,
@@ -82,7 +83,7 @@ pub fn evaluate(
                 .filter(|r| matches(*r, acuity))
                 .collect();
             let outcome = if s.enabled && is_critical_or_urgent(acuity) && !reasons.is_empty() {
-                let evidence = PatientHistory::with_arrival(episode, ev);
+                let evidence = act.evidence();
                 Outcome::Violation(Finding {
                     severity: s.severity,
                     occurred_at: ev.occurred_at,

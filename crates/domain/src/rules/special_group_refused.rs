@@ -25,15 +25,16 @@ pub fn evaluate(
     episode_gap: Duration,
 ) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
-    for (ev, episode) in history.refusals(episode_gap) {
-        let groups = PatientHistory::groups_for(episode, ev);
+    for act in history.refusals(episode_gap) {
+        let ev = act.ev;
+        let groups = act.groups();
         let s = setting(
             RuleId::SpecialGroupRefused,
             &ev.jurisdiction,
             ev.occurred_at,
         );
         let outcome = if s.enabled && !groups.is_empty() {
-            let evidence = PatientHistory::with_arrival(episode, ev);
+            let evidence = act.evidence();
             Outcome::Violation(Finding {
                 severity: s.severity,
                 occurred_at: ev.occurred_at,
