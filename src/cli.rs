@@ -549,7 +549,7 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<(), String> {
     if demo {
         print_demo(&public, loaded.as_ref());
     }
-    // The server stops gracefully on SIGTERM or Ctrl-C: in-flight requests finish (up to 30 s).
+    // The server stops on SIGTERM or Ctrl-C (`startup::stop_on_signal`): within 30 s.
     let result = app.server.await.map_err(|e| e.to_string());
     let _ = app.stop.send(true);
     tracing::info!("stopped");

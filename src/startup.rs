@@ -72,6 +72,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, String> {
             notifier: notifier.clone(),
             metrics: metrics.clone(),
             committed: ingest_committed.clone(),
+            stopping: Default::default(),
         },
         writers,
     );
@@ -113,10 +114,13 @@ impl Application {
                 .wrap(from_fn(telemetry::observe))
                 .configure(crate::api::configure)
         })
-        .shutdown_timeout(30)
+        // Signals are handled below, so that the ingest writers stop with the server.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE)
         .listen(listener)
         .map_err(|e| e.to_string())?
         .run();
+        actix_web::rt::spawn(stop_on_signal(server.handle(), state.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         actix_web::rt::spawn(shouzhen_app::sweeper::run(
             state.pool.clone(),
@@ -154,6 +158,37 @@ impl Application {
             stop,
         })
     }
+}
+
+/// How long the server waits for requests in flight when it stops (seconds): the ingest
+/// writers stop after the part they are committing (well within a second), so that the process
+/// exits within 30 seconds of SIGTERM with every request answered or cut off between parts.
+const SHUTDOWN_GRACE: u64 = 20;
+
+/// On SIGTERM or Ctrl-C: stops accepting connections, tells the ingest writers to stop after
+/// their current part (what remains of their requests gets a 503), and lets the server finish
+/// the requests in flight for up to [`SHUTDOWN_GRACE`] seconds.
+async fn stop_on_signal(server: actix_web::dev::ServerHandle, state: web::Data<AppState>) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!(
+        "stopping: no new connections; requests in flight finish or are cut off between parts"
+    );
+    state.ingest.stop();
+    server.stop(true).await;
 }
 
 /// Checkpoints the SQLite write-ahead log beside the writers (see [`db::checkpoint`]): again as

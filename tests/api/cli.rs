@@ -705,12 +705,14 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
-    let env = Env::new();
+/// Starts `shouzhen` with `args` on a free port: the process, the port, and its stdout's lines.
+fn serve(
+    env: &Env,
+    args: &[&str],
+) -> (std::process::Child, u16, std::sync::mpsc::Receiver<String>) {
     let port = free_port();
     let mut child = env
-        .command(&["serve", "--demo"])
+        .command(args)
         .env("SHOUZHEN_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -723,6 +725,13 @@ fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
             let _ = tx.send(line);
         }
     });
+    (child, port, rx)
+}
+
+#[test]
+fn serve_demo_loads_data_answers_and_stops_on_sigterm() {
+    let env = Env::new();
+    let (mut child, port, rx) = serve(&env, &["serve", "--demo"]);
     let started = Instant::now();
     let mut printed = Vec::new();
     while !printed
@@ -887,4 +896,120 @@ fn a_process_exiting_while_connections_open_does_not_crash() {
             text(&out.stdout)
         );
     }
+}
+
+/// SIGTERM while a hospital's request of 10,000 events of one patient is being committed: the
+/// process stops accepting, answers or cuts off the request between two of its parts, and exits
+/// within 30 seconds; every event stored is judged (a case for each stored refusal) and every
+/// chain verifies.
+#[test]
+fn sigterm_during_a_large_request_exits_in_time_with_no_partial_write() {
+    let env = Env::new();
+    let out = env.run(&[
+        "hospital",
+        "add",
+        "--code",
+        "BIG",
+        "--name",
+        "大医院",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let creds: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (mut child, port, rx) = serve(&env, &["serve"]);
+    let started = Instant::now();
+    while !rx
+        .recv_timeout(Duration::from_secs(1))
+        .is_ok_and(|l| l.contains("listening on"))
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "did not start");
+    }
+    let base = chrono::DateTime::parse_from_rfc3339("2022-07-01T08:00:00+08:00").expect("time");
+    let events: Vec<Value> = (0..5_000)
+        .flat_map(|i| {
+            let t = base + chrono::Duration::minutes(2 * i);
+            [
+                serde_json::json!({"event_id": format!("a{i}"), "type": "arrival", "occurred_at": t.to_rfc3339(),
+                       "patient": {"ref": "the-one"}, "acuity": "critical", "arrived_by": "walk_in"}),
+                serde_json::json!({"event_id": format!("r{i}"), "type": "refusal",
+                       "occurred_at": (t + chrono::Duration::minutes(1)).to_rfc3339(),
+                       "patient": {"ref": "the-one"}, "reasons": ["health_code"]}),
+            ]
+        })
+        .collect();
+    let pid = child.id().to_string();
+    let (answer, stopped_after) = actix_web::rt::System::new().block_on(async move {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut resp = client
+            .post(format!("{base}/oauth/token"))
+            .send_form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", creds["client_id"].as_str().expect("id")),
+                (
+                    "client_secret",
+                    creds["client_secret"].as_str().expect("secret"),
+                ),
+            ])
+            .await
+            .expect("token");
+        let token: Value = resp.json().await.expect("json");
+        let token = token["access_token"].as_str().expect("token").to_string();
+        let request = actix_web::rt::spawn(async move {
+            let resp = client
+                .post(format!("{base}/api/v1/intake-events"))
+                .bearer_auth(&token)
+                .send_json(&Value::Array(events))
+                .await;
+            resp.map(|r| r.status().as_u16()).ok()
+        });
+        // The request is under way (its body sent, its first part being committed).
+        actix_web::rt::time::sleep(Duration::from_millis(1500)).await;
+        let signalled = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        (request.await.expect("request"), signalled)
+    });
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(
+            stopped_after.elapsed() < Duration::from_secs(30),
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Answered in full, or told to send it again (503), or cut off with the connection.
+    assert!(matches!(answer, Some(200) | Some(503) | None), "{answer:?}");
+    // Whatever was stored was judged with it, and every chain verifies.
+    let url = shouzhen_store::db::DatabaseUrl::parse(&env.url).expect("url");
+    let mut conn = shouzhen_store::db::Manager::new(url)
+        .connect_once()
+        .expect("connect");
+    use diesel::prelude::*;
+    use shouzhen_store::schema::{cases, intake_events};
+    let refusals: i64 = intake_events::table
+        .filter(intake_events::kind.eq("refusal"))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    let judged: i64 = cases::table
+        .filter(cases::rule.eq("refusal.prohibited_reason"))
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(refusals, judged, "stored refusals without their case");
+    if answer == Some(200) {
+        assert_eq!(refusals, 5_000);
+    }
+    let verify = env.run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    assert!(text(&verify.stdout).contains("every chain intact"));
 }

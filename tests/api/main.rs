@@ -7,6 +7,7 @@
 mod common;
 
 mod actions;
+mod big_requests;
 mod browser;
 mod chain_rules;
 mod cli;

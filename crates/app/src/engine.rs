@@ -431,8 +431,17 @@ impl<'a> Engine<'a> {
             conn,
             &closure_too_long::closure_subject(hospital_id, closure_id),
         )?;
-        let events = shouzhen_store::events::for_closure(conn, hospital_id, closure_id)?;
         let setting = self.setting();
+        // Past the diversion's limit, only the first end matters to the rules.
+        let events =
+            shouzhen_store::events::for_closure_rules(conn, hospital_id, closure_id, |start| {
+                setting(
+                    RuleId::ContinuityNoDiversion,
+                    &start.jurisdiction,
+                    start.occurred_at,
+                )
+                .limit_or_default(RuleId::ContinuityNoDiversion)
+            })?;
         let verdicts = [
             closure_too_long::evaluate(&events, &setting, self.now),
             rules::closure_critical_unit::evaluate(&events, &setting),
@@ -736,15 +745,24 @@ impl<'a> Engine<'a> {
         for (rule, subject) in under_review {
             shouzhen_store::cases::record_clear(conn, rule, &subject, self.now)?;
         }
+        // Only the evidence not linked yet: a long history re-judged finds its cases' evidence
+        // linked already, and a read of it costs a fraction of inserting it again.
+        let ids: Vec<i64> = gained.keys().copied().collect();
+        let linked = shouzhen_store::cases::evidence_of_all(conn, &ids)?;
+        for (id, (events, complaints)) in gained.iter_mut() {
+            if let Some((had_events, had_complaints)) = linked.get(id) {
+                events.retain(|e| !had_events.contains(e));
+                complaints.retain(|c| !had_complaints.contains(c));
+            }
+        }
         let gained: Vec<(i64, &[i64], &[i64])> = gained
             .iter()
+            .filter(|(_, (events, complaints))| !events.is_empty() || !complaints.is_empty())
             .map(|(id, (events, complaints))| (*id, events.as_slice(), complaints.as_slice()))
             .collect();
         shouzhen_store::cases::insert_links(conn, &gained)?;
         link_complaints(conn, &opened)?;
-        for case in &opened {
-            crate::notify::case_opened(conn, self.notifier, case, self.now)?;
-        }
+        crate::notify::cases_opened(conn, self.notifier, &opened, self.now)?;
         effects.opened.extend(opened);
         Ok(effects)
     }

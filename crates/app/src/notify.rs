@@ -12,28 +12,35 @@ use shouzhen_store::{QueryResult, cases::Case, deadlines};
 /// The deadline rule that re-escalates unacknowledged high-severity cases.
 pub const UNACKNOWLEDGED: &str = "escalation.unacknowledged";
 
-/// Called in the transaction that opens `case`.
-pub fn case_opened(
+/// Called in the transaction that opens `cases` (which the caller logs once it commits): the
+/// emails of the high-severity ones and of `complaint.unanswered`, and the acknowledgement
+/// deadlines of the high-severity ones, written together.
+pub fn cases_opened(
     conn: &mut DbConn,
     notifier: &Notifier,
-    case: &Case,
+    cases: &[Case],
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    tracing::info!(case = case.id, rule = %case.rule, severity = %case.severity, "case opened");
-    let high = case.severity == "high";
-    if high || case.rule == RuleId::ComplaintUnanswered.as_str() {
-        notifier.case_email(conn, case, Trigger::Opened, None, 0, None)?;
-    }
-    if high {
-        deadlines::schedule(
-            conn,
-            UNACKNOWLEDGED,
-            &format!("case:{}", case.id),
-            case.hospital_id,
-            now + notifier.ack_limit,
-        )?;
-    }
-    Ok(())
+    let high = |case: &Case| case.severity == "high";
+    let emailed: Vec<&Case> = cases
+        .iter()
+        .filter(|c| high(c) || c.rule == RuleId::ComplaintUnanswered.as_str())
+        .collect();
+    notifier.opened_emails(conn, &emailed)?;
+    let deadlines: deadlines::Changes = cases
+        .iter()
+        .filter(|c| high(c))
+        .map(|case| {
+            (
+                (UNACKNOWLEDGED.to_string(), format!("case:{}", case.id)),
+                deadlines::Change::Schedule {
+                    hospital_id: case.hospital_id,
+                    due_at: now + notifier.ack_limit,
+                },
+            )
+        })
+        .collect();
+    deadlines::write(conn, &deadlines)
 }
 
 /// Called in the transaction of an inspector's `escalate` action (`round` counts escalations,

@@ -276,19 +276,51 @@ pub fn for_patients(
     Ok(out)
 }
 
-/// The events of one closure of one hospital.
-pub fn for_closure(
+/// What the closure rules read of one closure of one hospital: its first start, the first end
+/// at or after it, and every start and end up to `reach(first start)` after it (a diversion named
+/// in time); not the restatements of a closure that stays closed for weeks. Three seeks of the
+/// index on (hospital, closure, kind, time), whatever the closure's length. Empty without a
+/// start.
+pub fn for_closure_rules(
     conn: &mut DbConn,
     hospital_id: i64,
     closure_id: &str,
+    reach: impl FnOnce(&EventView) -> chrono::Duration,
 ) -> QueryResult<Vec<EventView>> {
-    let rows: Vec<Row> = intake_events::table
-        .inner_join(hospitals::table)
-        .filter(intake_events::hospital_id.eq(hospital_id))
-        .filter(intake_events::closure_id.eq(closure_id))
+    const START: &str = "closure_start";
+    const END: &str = "closure_end";
+    let of_closure = || {
+        intake_events::table
+            .inner_join(hospitals::table)
+            .filter(intake_events::hospital_id.eq(hospital_id))
+            .filter(intake_events::closure_id.eq(closure_id))
+    };
+    // The first of a kind, from a time on (PostgreSQL's timestamps start later than chrono's).
+    let first_of = |conn: &mut DbConn, kind: &str, from: Option<NaiveDateTime>| {
+        let mut q = of_closure()
+            .filter(intake_events::kind.eq(kind))
+            .order((intake_events::occurred_at.asc(), intake_events::id.asc()))
+            .select(view_columns!())
+            .into_boxed();
+        if let Some(from) = from {
+            q = q.filter(intake_events::occurred_at.ge(from));
+        }
+        q.first::<Row>(conn).optional()
+    };
+    let Some(start) = first_of(conn, START, None)?.and_then(view) else {
+        return Ok(Vec::new());
+    };
+    let until = start.occurred_at + reach(&start);
+    let mut rows: Vec<Row> = of_closure()
+        .filter(intake_events::kind.eq_any([START, END]))
+        .filter(intake_events::occurred_at.le(until))
         .select(view_columns!())
         .load(conn)?;
-    Ok(rows.into_iter().filter_map(view).collect())
+    rows.extend(first_of(conn, END, Some(start.occurred_at))?);
+    let mut events: Vec<EventView> = rows.into_iter().filter_map(view).collect();
+    events.sort_by_key(|e| (e.occurred_at, e.row_id));
+    events.dedup_by_key(|e| e.row_id);
+    Ok(events)
 }
 
 /// A stored event of either log as a case's evidence shows it.

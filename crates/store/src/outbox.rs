@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::{self, DbConn};
+use crate::db::DbConn;
 use crate::schema::outbox;
 
 pub const PENDING: &str = "pending";
@@ -43,39 +43,55 @@ pub struct Email {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-/// Writes the email unless one with the same `dedupe_key` exists.
-pub fn enqueue(conn: &mut DbConn, email: &NewEmail<'_>) -> QueryResult<()> {
+/// Writes emails, each unless one with the same `dedupe_key` exists: one insert per 1,000.
+pub fn enqueue_all(conn: &mut DbConn, emails: &[NewEmail<'_>]) -> QueryResult<()> {
     let now = crate::now();
-    // A stable Message-ID per row: receivers can drop a copy the one crash window may cause.
-    let message_id = format!("<{}@shouzhen>", uuid::Uuid::new_v4());
-    let status = if email.recipients.is_empty() {
-        RECORDED
-    } else {
-        PENDING
-    };
-    let inserted = db::savepoint(conn, |c| {
-        diesel::insert_into(outbox::table)
-            .values((
+    let rows: Vec<_> = emails
+        .iter()
+        .map(|email| {
+            (
                 outbox::dedupe_key.eq(&email.dedupe_key),
-                outbox::message_id.eq(&message_id),
+                // A stable Message-ID per row: receivers can drop a copy the one crash window
+                // may cause.
+                outbox::message_id.eq(format!("<{}@shouzhen>", uuid::Uuid::new_v4())),
                 outbox::case_id.eq(email.case_id),
                 outbox::kind.eq(email.kind),
                 outbox::recipients.eq(email.recipients.join(",")),
                 outbox::subject.eq(&email.subject),
                 outbox::body_text.eq(&email.body_text),
                 outbox::body_html.eq(&email.body_html),
-                outbox::status.eq(status),
+                outbox::status.eq(if email.recipients.is_empty() {
+                    RECORDED
+                } else {
+                    PENDING
+                }),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(now),
                 outbox::created_at.eq(now),
-            ))
-            .execute(c)
-    });
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(e) if db::is_unique_violation(&e) => Ok(()),
-        Err(e) => Err(e),
+            )
+        })
+        .collect();
+    // Built per backend: diesel's MultiConnection has no upserts.
+    macro_rules! insert {
+        ($rows:expr) => {
+            diesel::insert_into(outbox::table)
+                .values($rows)
+                .on_conflict(outbox::dedupe_key)
+                .do_nothing()
+        };
     }
+    for chunk in rows.chunks(1_000) {
+        match conn {
+            DbConn::Pg(c) => insert!(chunk).execute(c),
+            DbConn::Sqlite(c) => insert!(chunk).execute(c),
+        }?;
+    }
+    Ok(())
+}
+
+/// Writes the email unless one with the same `dedupe_key` exists.
+pub fn enqueue(conn: &mut DbConn, email: &NewEmail<'_>) -> QueryResult<()> {
+    enqueue_all(conn, std::slice::from_ref(email))
 }
 
 /// Runs `deliver` on the next due email, claimed while it runs: on PostgreSQL inside a

@@ -8,7 +8,9 @@
 //! transaction at a time store its events, so two writers sharing a hospital would take turns
 //! on its lock with two small groups where one writer makes one larger group.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,8 +22,17 @@ use crate::metrics::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::{Pool, PooledConn};
 
-/// A group holds at most this many events (one full request is a group of its own).
-const GROUP_EVENTS: usize = 10_000;
+/// A group holds at most this many events; a request of more is committed in parts, each a
+/// transaction of its own ([`Writer::commit_part`]).
+const GROUP_EVENTS: usize = 2_000;
+/// How long one part should hold the write lock: the parts of a large request adapt their size
+/// to it, so that other hospitals' requests, sign-ins and the sweeper take their turns between
+/// them (well within a second each) however costly the request's events are to judge.
+const PART_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
+/// The smallest part (the first part of a request has `GROUP_EVENTS` events). Each part
+/// judges its patients' whole history again, so parts much smaller than this would spend
+/// more time on the history than on the part.
+const PART_MIN: usize = 500;
 /// Requests that may wait for a writer before `submit` waits for room.
 const QUEUE_DEPTH: usize = 1_024;
 
@@ -38,21 +49,28 @@ pub struct Writer {
     pub metrics: Arc<Metrics>,
     /// Woken after each commit: the SQLite checkpointer follows the writers with it.
     pub committed: Arc<tokio::sync::Notify>,
+    /// Set by [`IngestQueue::stop`].
+    pub stopping: Arc<AtomicBool>,
 }
 
 pub struct IngestQueue {
     /// One queue per writer thread; emptied only while the queue is being dropped.
     writers: Vec<mpsc::Sender<Job>>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Set when the service stops: the writers answer what remains of their requests with a
+    /// 503 after the part they are committing.
+    stopping: Arc<AtomicBool>,
 }
 
 impl IngestQueue {
     /// Starts `writers` writer threads. They end when the queue is dropped.
     pub fn start(writer: Writer, writers: usize) -> Self {
+        let stopping = writer.stopping.clone();
         let writer = Arc::new(writer);
         let mut queue = Self {
             writers: Vec::new(),
             threads: Vec::new(),
+            stopping,
         };
         for n in 0..writers.max(1) {
             let (tx, mut rx) = mpsc::channel(QUEUE_DEPTH);
@@ -69,6 +87,13 @@ impl IngestQueue {
             }
         }
         queue
+    }
+
+    /// The service is stopping: requests still waiting, and what remains of a request being
+    /// committed in parts, are answered with a 503 (what was committed stays: sent again, those
+    /// events come back as duplicates).
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
     }
 
     /// Stores and judges one request's events; returns after they are committed.
@@ -90,6 +115,13 @@ fn stopped() -> AppError {
     AppError::Unavailable("the ingest writers have stopped".into())
 }
 
+fn stopping(stored: usize) -> AppError {
+    AppError::Unavailable(format!(
+        "the service is stopping; {stored} of the request's events were stored and judged \
+         before it stopped: send the request again (those come back as duplicates)"
+    ))
+}
+
 /// Closes the queue and waits for the writers to commit what they hold and end, so that the
 /// pool's connections are closed here, before the process may exit, not by a writer thread
 /// racing the exit.
@@ -102,9 +134,25 @@ impl Drop for IngestQueue {
     }
 }
 
+/// A request larger than a group, being committed a part at a time.
+struct InParts {
+    poster: super::Poster,
+    log: super::Log,
+    rest: std::iter::Peekable<std::vec::IntoIter<super::Prepared>>,
+    /// What the parts committed so far add up to.
+    report: IngestReport,
+    /// The next part's number of events.
+    size: usize,
+    reply: oneshot::Sender<AppResult<IngestReport>>,
+}
+
 impl Writer {
     /// Commits groups until the queue closes. A panic (a bug) fails its group's requests (their
     /// replies are dropped: a 500) but not the writer, which its hospitals' requests need.
+    ///
+    /// A request larger than a group is committed in parts ([`Writer::commit_part`]), taking
+    /// turns with the groups of requests that come meanwhile (and with other large requests),
+    /// so that one hospital's large request delays another's small one by one part at most.
     ///
     /// While requests keep coming, the writer keeps its connection from one group to the next
     /// (the pool would check it with a round trip each time); it gives the connection back
@@ -112,15 +160,95 @@ impl Writer {
     /// checked one.
     fn run(&self, rx: &mut mpsc::Receiver<Job>) {
         let mut held: Option<PooledConn> = None;
-        while let Some(jobs) = next_group(rx, || held = None) {
-            let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.commit(&mut held, jobs)
-            }));
-            if committed.is_err() {
-                held = None;
-                tracing::error!("an ingest writer panicked; its group's requests failed");
+        let mut carried: Option<Job> = None;
+        let mut large: VecDeque<InParts> = VecDeque::new();
+        loop {
+            let waiting = if large.is_empty() {
+                match next_group(rx, &mut carried, || held = None) {
+                    Some(jobs) => jobs,
+                    None => break,
+                }
+            } else {
+                waiting_group(rx, &mut carried)
+            };
+            let (big, small): (Vec<Job>, Vec<Job>) = waiting
+                .into_iter()
+                .partition(|job| job.batch.len() > GROUP_EVENTS);
+            large.extend(big.into_iter().map(InParts::new));
+            if self.stopping.load(Ordering::SeqCst) {
+                for job in small {
+                    let _ = job.reply.send(Err(stopping(0)));
+                }
+                for request in large.drain(..) {
+                    let stored = request.report.accepted + request.report.duplicates;
+                    let _ = request.reply.send(Err(stopping(stored)));
+                }
+                continue;
+            }
+            if !small.is_empty() {
+                let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.commit(&mut held, small)
+                }));
+                if committed.is_err() {
+                    held = None;
+                    tracing::error!("an ingest writer panicked; its group's requests failed");
+                }
+            }
+            if let Some(request) = large.pop_front() {
+                let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.commit_part(&mut held, request)
+                }));
+                match more {
+                    Ok(Some(request)) => large.push_back(request),
+                    Ok(None) => {}
+                    Err(_) => {
+                        held = None;
+                        tracing::error!("an ingest writer panicked; its request failed");
+                    }
+                }
             }
         }
+    }
+
+    /// Commits the next part of a large request, each part stored and judged in a transaction
+    /// of its own, so that no transaction holds the write lock (on SQLite) or the hospital's
+    /// chain (on PostgreSQL) for long: the first part has `GROUP_EVENTS` events, each next one
+    /// the size that the last one's time says takes about `PART_TARGET`. Each event is still
+    /// stored and judged together or not at all; the report adds up the parts. Returns the
+    /// request if parts remain; else answers it. If a part fails, the parts committed before
+    /// stay (sent again, they are duplicates).
+    fn commit_part(&self, held: &mut Option<PooledConn>, mut request: InParts) -> Option<InParts> {
+        let part = Batch {
+            poster: request.poster.clone(),
+            events: request.rest.by_ref().take(request.size).collect(),
+            rejected: Vec::new(),
+            log: request.log,
+        };
+        let started = std::time::Instant::now();
+        match self.ingest(held, std::slice::from_ref(&part)) {
+            Ok(mut done) => {
+                let done = done.remove(0);
+                let took = started.elapsed().as_secs_f64().max(1e-3);
+                let fit = (request.size as f64 * PART_TARGET.as_secs_f64() / took) as usize;
+                request.size = fit.clamp(PART_MIN, GROUP_EVENTS).min(request.size * 2);
+                let report = &mut request.report;
+                report.accepted += done.accepted;
+                report.duplicates += done.duplicates;
+                report.rejected.extend(done.rejected);
+                report.effects.extend(done.effects);
+            }
+            Err(e) => {
+                let _ = request.reply.send(Err(e));
+                return None;
+            }
+        }
+        if request.rest.peek().is_some() {
+            return Some(request);
+        }
+        let mut report = request.report;
+        report.rejected.sort_by_key(|r| r.index);
+        let _ = request.reply.send(Ok(report));
+        None
     }
 
     /// Commits a group; if the group fails, each request is tried alone, so that one request's
@@ -183,33 +311,60 @@ impl Writer {
         };
         self.committed.notify_one();
         self.metrics.group_commits.inc();
+        // Logged once committed: a rolled-back group opened nothing.
         for report in &reports {
             for case in &report.effects.opened {
                 self.metrics
                     .cases_opened
                     .with_label_values(&[case.rule.as_str()])
                     .inc();
+                tracing::info!(case = case.id, rule = %case.rule, severity = %case.severity, "case opened");
             }
         }
         Ok(reports)
     }
 }
 
-/// Takes every request already waiting, up to `GROUP_EVENTS` events; if none is, calls
-/// `idle` and waits for one. `None` when the queue is closed.
-fn next_group(rx: &mut mpsc::Receiver<Job>, idle: impl FnOnce()) -> Option<Vec<Job>> {
-    let first = match rx.try_recv() {
-        Ok(job) => job,
-        Err(mpsc::error::TryRecvError::Empty) => {
-            idle();
-            rx.blocking_recv()?
+/// The requests waiting now, without waiting for one (between two parts of a large request):
+/// the one carried over, then others up to `GROUP_EVENTS` events, as [`next_group`] takes them.
+fn waiting_group(rx: &mut mpsc::Receiver<Job>, carried: &mut Option<Job>) -> Vec<Job> {
+    if carried.is_none() {
+        match rx.try_recv() {
+            Ok(job) => *carried = Some(job),
+            Err(_) => return Vec::new(),
         }
-        Err(mpsc::error::TryRecvError::Disconnected) => return None,
+    }
+    next_group(rx, carried, || {}).unwrap_or_default()
+}
+
+/// Takes the request carried over from the last group, then every request already waiting,
+/// up to `GROUP_EVENTS` events (the request that would pass it is carried over to the next
+/// group; a request larger alone is a group of its own); if none is waiting, calls `idle` and
+/// waits for one. `None` when the queue is closed.
+fn next_group(
+    rx: &mut mpsc::Receiver<Job>,
+    carried: &mut Option<Job>,
+    idle: impl FnOnce(),
+) -> Option<Vec<Job>> {
+    let first = match carried.take() {
+        Some(job) => job,
+        None => match rx.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                idle();
+                rx.blocking_recv()?
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+        },
     };
     let mut events = first.batch.len();
     let mut jobs = vec![first];
     while events < GROUP_EVENTS {
         match rx.try_recv() {
+            Ok(job) if events + job.batch.len() > GROUP_EVENTS => {
+                *carried = Some(job);
+                break;
+            }
             Ok(job) => {
                 events += job.batch.len();
                 jobs.push(job);
@@ -218,4 +373,26 @@ fn next_group(rx: &mut mpsc::Receiver<Job>, idle: impl FnOnce()) -> Option<Vec<J
         }
     }
     Some(jobs)
+}
+
+impl InParts {
+    fn new(job: Job) -> Self {
+        let Batch {
+            poster,
+            events,
+            rejected,
+            log,
+        } = job.batch;
+        Self {
+            poster,
+            log,
+            rest: events.into_iter().peekable(),
+            report: IngestReport {
+                rejected,
+                ..Default::default()
+            },
+            size: GROUP_EVENTS,
+            reply: job.reply,
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 pub mod worker;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveDateTime};
 use handlebars::Handlebars;
@@ -292,10 +292,39 @@ impl Notifier {
         round: i64,
         to: Option<Vec<String>>,
     ) -> QueryResult<()> {
-        let hospital = match case.hospital_id {
-            Some(id) => shouzhen_store::hospitals::by_id(conn, id)?,
-            None => None,
-        };
+        let mut facts = CaseFacts::read(conn, &[case])?;
+        let email = self.compose_case(&mut facts, case, trigger, note, round, to)?;
+        shouzhen_store::outbox::enqueue(conn, &email)
+    }
+
+    /// Writes the emails of cases just opened into the outbox, with one read of their
+    /// hospitals, evidence and events and one insert for all (a large request may open
+    /// thousands of cases in one transaction).
+    pub fn opened_emails(&self, conn: &mut DbConn, cases: &[&Case]) -> QueryResult<()> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let mut facts = CaseFacts::read(conn, cases)?;
+        let emails = cases
+            .iter()
+            .map(|case| self.compose_case(&mut facts, case, Trigger::Opened, None, 0, None))
+            .collect::<QueryResult<Vec<_>>>()?;
+        shouzhen_store::outbox::enqueue_all(conn, &emails)
+    }
+
+    /// The email about `case`, from what [`CaseFacts`] read.
+    fn compose_case(
+        &self,
+        facts: &mut CaseFacts,
+        case: &Case,
+        trigger: Trigger,
+        note: Option<&str>,
+        round: i64,
+        to: Option<Vec<String>>,
+    ) -> QueryResult<shouzhen_store::outbox::NewEmail<'static>> {
+        let hospital = case
+            .hospital_id
+            .and_then(|id| facts.hospitals.get(&id).cloned().flatten());
         let recipients = to.unwrap_or_else(|| {
             if trigger.to_hospital() {
                 // No address known: the notice is recorded in the outbox, not sent.
@@ -320,13 +349,14 @@ impl Notifier {
         .map(china);
         let rule = RuleId::parse(&case.rule);
         let info = rule.map(|r| r.info());
-        let (event_ids, complaint_ids) = shouzhen_store::cases::evidence_of(conn, case.id)?;
-        let events = shouzhen_store::events::by_ids(conn, &event_ids)?
-            .into_iter()
+        let (event_ids, complaint_ids) = facts.evidence.remove(&case.id).unwrap_or_default();
+        let events = event_ids
+            .iter()
+            .filter_map(|id| facts.events.get(id))
             .map(|v| EventLine {
                 time: china(v.occurred_at),
                 kind: kind_zh(&v.kind, v.is_transport()).to_string(),
-                hospital: v.source_name,
+                hospital: v.source_name.clone(),
             })
             .collect();
         let hospital_name = hospital
@@ -394,7 +424,7 @@ impl Notifier {
             body_text: render(&self.text)?,
             body_html: render(&self.html)?,
         };
-        shouzhen_store::outbox::enqueue(conn, &email)
+        Ok(email)
     }
 
     /// Writes the email about a complaint of the hotline loop into the outbox, once per
@@ -514,5 +544,40 @@ impl Notifier {
     /// The case as its hospital's staff open it.
     pub fn hospital_link(&self, case_id: i64) -> String {
         format!("{}/hospital/cases/{case_id}", self.public_url)
+    }
+}
+
+/// What the emails of some cases show besides the cases: their hospitals, their evidence and
+/// its events, read together.
+struct CaseFacts {
+    hospitals: HashMap<i64, Option<shouzhen_store::hospitals::Hospital>>,
+    evidence: shouzhen_store::cases::Evidence,
+    events: HashMap<i64, shouzhen_store::events::StoredEvent>,
+}
+
+impl CaseFacts {
+    fn read(conn: &mut DbConn, cases: &[&Case]) -> QueryResult<Self> {
+        let mut hospitals = HashMap::new();
+        for id in cases.iter().filter_map(|c| c.hospital_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = hospitals.entry(id) {
+                slot.insert(shouzhen_store::hospitals::by_id(conn, id)?);
+            }
+        }
+        let ids: Vec<i64> = cases.iter().map(|c| c.id).collect();
+        let evidence = shouzhen_store::cases::evidence_of_all(conn, &ids)?;
+        let rows: BTreeSet<i64> = evidence
+            .values()
+            .flat_map(|(e, _)| e.iter().copied())
+            .collect();
+        let rows: Vec<i64> = rows.into_iter().collect();
+        let events = shouzhen_store::events::by_ids(conn, &rows)?
+            .into_iter()
+            .map(|v| (v.row_id, v))
+            .collect();
+        Ok(Self {
+            hospitals,
+            evidence,
+            events,
+        })
     }
 }

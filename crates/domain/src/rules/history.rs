@@ -461,8 +461,7 @@ mod tests {
                     .filter(|e| e.kind() == EventKind::Arrival && e.hospital_id == ev.hospital_id)
             };
             let expected = here()
-                .filter(|e| e.occurred_at <= ev.occurred_at)
-                .last()
+                .rfind(|e| e.occurred_at <= ev.occurred_at)
                 .inspect(|_| before += 1)
                 .or_else(|| here().next().inspect(|_| after += 1));
             assert_eq!(

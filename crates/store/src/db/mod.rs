@@ -214,10 +214,15 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     )
 }
 
+/// How long a SQLite writer waits for its turn, as long as the busy timeout set on each
+/// connection: then "database is locked" (a 503, try again).
+const SQLITE_WRITE_WAIT: Duration = Duration::from_secs(10);
+
 /// Runs `f` in a write transaction. On SQLite the transaction takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so that two writers queue on the busy timeout instead of one failing
-/// when it upgrades a read lock; on PostgreSQL it is an ordinary transaction. Nested
-/// `conn.transaction(..)` calls inside `f` become savepoints on both.
+/// (`BEGIN IMMEDIATE`), so that two writers queue instead of one failing when it upgrades a
+/// read lock, and this process's writers take it in the order they asked for it
+/// ([`WriteGate`]); on PostgreSQL it is an ordinary transaction. Nested `conn.transaction(..)`
+/// calls inside `f` become savepoints on both.
 pub fn write_tx<T, E>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -229,6 +234,7 @@ where
     if matches!(conn, DbConn::Pg(_)) {
         return conn.transaction(f);
     }
+    let _turn = WriteGate::of(conn)?.enter(SQLITE_WRITE_WAIT)?;
     if let DbConn::Sqlite(c) = conn {
         AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
     }
@@ -255,6 +261,137 @@ where
             Err(e)
         }
     }
+}
+
+/// Whether a write could begin now: the write lock had within `wait` (readiness). On SQLite a
+/// turn at the gate and `BEGIN IMMEDIATE` under a busy timeout of `wait`; on PostgreSQL the
+/// lock an insert of events takes (`ROW EXCLUSIVE` on `intake_events`, which a server in
+/// recovery or read-only refuses) under a lock timeout of `wait`. Nothing is written.
+pub fn write_probe(conn: &mut DbConn, wait: Duration) -> QueryResult<()> {
+    let ms = wait.as_millis();
+    match conn {
+        DbConn::Pg(pg) => pg.transaction(|pg| {
+            pg.batch_execute(&format!(
+                "SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {}; \
+                 SET LOCAL transaction_read_only = off; \
+                 LOCK TABLE intake_events IN ROW EXCLUSIVE MODE",
+                ms * 2
+            ))
+        }),
+        DbConn::Sqlite(_) => {
+            let _turn = WriteGate::of(conn)?.enter(wait)?;
+            let DbConn::Sqlite(c) = conn else {
+                unreachable!("matched above")
+            };
+            c.batch_execute(&format!("PRAGMA busy_timeout = {ms}"))?;
+            let began = c.batch_execute("BEGIN IMMEDIATE");
+            if began.is_ok() {
+                c.batch_execute("ROLLBACK")?;
+            }
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}",
+                SQLITE_WRITE_WAIT.as_millis()
+            ))?;
+            began
+        }
+    }
+}
+
+/// The order in which this process's SQLite writers of one database file take its write lock:
+/// first come, first served. SQLite's busy handler polls (every 100 ms once it has waited a
+/// while), so a writer that commits and begins again at once (an ingest writer committing a
+/// large request in parts) would take the lock again before writers that have waited longer:
+/// the gate queues it behind them. A ticket lock: each writer draws a number and waits for it
+/// to be served; a writer that stops waiting leaves its number to be skipped.
+pub struct WriteGate {
+    state: std::sync::Mutex<Tickets>,
+    turn: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct Tickets {
+    next: u64,
+    serving: u64,
+    abandoned: std::collections::BTreeSet<u64>,
+}
+
+/// The gates, one per database file (a test process opens many).
+static GATES: std::sync::Mutex<Vec<(String, &'static WriteGate)>> =
+    std::sync::Mutex::new(Vec::new());
+
+#[derive(QueryableByName)]
+struct MainFile {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    file: String,
+}
+
+/// A writer's turn at the gate; the next writer's begins when it is dropped.
+pub struct Turn(&'static WriteGate);
+
+impl WriteGate {
+    /// The gate of the database file `conn` writes to (a gate lives as long as the process).
+    fn of(conn: &mut DbConn) -> QueryResult<&'static WriteGate> {
+        let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .get_result::<MainFile>(conn)?
+            .file;
+        let mut gates = GATES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, gate)) = gates.iter().find(|(f, _)| *f == file) {
+            return Ok(gate);
+        }
+        let gate: &'static WriteGate = Box::leak(Box::new(WriteGate {
+            state: Default::default(),
+            turn: Default::default(),
+        }));
+        gates.push((file, gate));
+        Ok(gate)
+    }
+
+    /// Waits for this writer's turn, at most `wait`; then "database is locked".
+    fn enter(&'static self, wait: Duration) -> QueryResult<Turn> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = state.next;
+        state.next += 1;
+        while state.serving != ticket {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                state.abandoned.insert(ticket);
+                return Err(locked());
+            }
+            state = self
+                .turn
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        Ok(Turn(self))
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.serving += 1;
+        // Numbers whose writers stopped waiting are skipped.
+        loop {
+            let serving = state.serving;
+            if !state.abandoned.remove(&serving) {
+                break;
+            }
+            state.serving += 1;
+        }
+        drop(state);
+        self.0.turn.notify_all();
+    }
+}
+
+/// SQLite's own words for a write lock not had in time, so that callers treat it as such
+/// (transient: a 503).
+fn locked() -> diesel::result::Error {
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new("database is locked (waited for this process's other writers)".to_string()),
+    )
 }
 
 /// Runs `f` in a savepoint, so that a failed statement (a duplicate key) does not abort the
