@@ -46,6 +46,7 @@ async fn thousands_of_events_of_one_patient_are_judged_whole_while_another_hospi
     let app = std::rc::Rc::new(TestApp::spawn().await);
     let big = app.hospital_token("BIG-1").await;
     let other = app.hospital_token("OTHER-1").await;
+    app.inspector_token().await;
     // 6,000 events: more than one part (a part has at most 2,000).
     let pairs = 3_000;
     let body = one_patient(pairs);
@@ -55,8 +56,8 @@ async fn thousands_of_events_of_one_patient_are_judged_whole_while_another_hospi
             .post_json("/api/v1/intake-events", Some(&big), &body)
             .await
     });
-    // Another hospital's single events, one after another until the big request is answered:
-    // at least one of them is answered before it.
+    // Another hospital's single events and an inspector's sign-ins, one after another until the
+    // big request is answered: at least one of each is answered before it.
     let mut answered_meanwhile = 0;
     let mut k = 0;
     while !request.is_finished() {
@@ -69,6 +70,14 @@ async fn thousands_of_events_of_one_patient_are_judged_whole_while_another_hospi
             .await;
         assert_eq!(status, 200, "{report}");
         assert_eq!(report["accepted"], 1, "{report}");
+        let (status, body) = app
+            .post_json(
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": "inspector@wjw.example.cn", "password": "a long enough password"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
         if !request.is_finished() {
             answered_meanwhile += 1;
         }
@@ -79,7 +88,7 @@ async fn thousands_of_events_of_one_patient_are_judged_whole_while_another_hospi
     assert_eq!(report["accepted"], 2 * pairs, "{report}");
     assert!(
         answered_meanwhile >= 1,
-        "no other hospital's event was answered while the big request ran"
+        "no other hospital's event or sign-in was answered while the big request ran"
     );
     // Every refusal judged: a case each, under both rules it breaks.
     for rule in ["refusal.prohibited_reason", "first_diagnosis.shirked"] {

@@ -228,7 +228,11 @@ impl Writer {
         match self.ingest(held, std::slice::from_ref(&part)) {
             Ok(mut done) => {
                 let done = done.remove(0);
-                let took = started.elapsed().as_secs_f64().max(1e-3);
+                let took = started.elapsed();
+                if let Some(conn) = held.as_deref() {
+                    shouzhen_store::db::yield_writes(conn, took);
+                }
+                let took = took.as_secs_f64().max(1e-3);
                 let fit = (request.size as f64 * PART_TARGET.as_secs_f64() / took) as usize;
                 request.size = fit.clamp(PART_MIN, GROUP_EVENTS).min(request.size * 2);
                 let report = &mut request.report;

@@ -263,6 +263,17 @@ where
     }
 }
 
+/// Lets other writers in after a writer held the lock for `held` and is about to take it again
+/// (the parts of a large request). On SQLite, writers outside the gate (statements without a
+/// transaction of their own) wait in SQLite's busy handler, which polls every 100 ms once it
+/// has waited a while: a pause that long lets each of them in; shorter after a short hold. A
+/// no-op on PostgreSQL, whose writers wait on the rows they need, not on one lock.
+pub fn yield_writes(conn: &DbConn, held: Duration) {
+    if matches!(conn, DbConn::Sqlite(_)) {
+        std::thread::sleep((held / 4).min(Duration::from_millis(100)));
+    }
+}
+
 /// Whether a write could begin now: the write lock had within `wait` (readiness). On SQLite a
 /// turn at the gate and `BEGIN IMMEDIATE` under a busy timeout of `wait`; on PostgreSQL the
 /// lock an insert of events takes (`ROW EXCLUSIVE` on `intake_events`, which a server in
