@@ -787,51 +787,43 @@ struct Known {
 }
 
 impl Known {
-    /// Two queries whatever the number of rules: every rule's deadlines, every rule's cases.
+    /// Two queries (per 1,000 subjects) whatever the number of rules: the deadlines and the
+    /// cases of the (rule, subject) pairs the verdicts name.
     fn load(conn: &mut DbConn, verdicts: &[Verdict]) -> QueryResult<Self> {
-        let mut rules = BTreeSet::new();
-        let mut wanted_deadlines = HashSet::new();
-        let mut wanted_cases = HashSet::new();
+        let mut wanted_deadlines: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let mut wanted_cases: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for v in verdicts {
-            rules.insert(v.rule.as_str());
-            wanted_deadlines.insert((v.rule.as_str(), deadline_subject(v)));
-            wanted_cases.insert((v.rule.as_str(), v.subject.clone()));
+            let rule = v.rule.as_str();
+            wanted_deadlines
+                .entry(rule)
+                .or_default()
+                .insert(deadline_subject(v));
+            wanted_cases.entry(rule).or_default().insert(&v.subject);
         }
-        let rules: Vec<&str> = rules.into_iter().collect();
-        let subjects = |wanted: &HashSet<(&str, String)>| -> Vec<String> {
-            let set: BTreeSet<&String> = wanted.iter().map(|(_, s)| s).collect();
-            set.into_iter().cloned().collect()
-        };
-        // The queries match every rule with every subject; only the pairs asked for count.
+        let deadline_pairs: BTreeMap<&str, Vec<&str>> = wanted_deadlines
+            .iter()
+            .map(|(rule, subjects)| (*rule, subjects.iter().map(String::as_str).collect()))
+            .collect();
+        let case_pairs: BTreeMap<&str, Vec<&str>> = wanted_cases
+            .into_iter()
+            .map(|(rule, subjects)| (rule, subjects.into_iter().collect()))
+            .collect();
         let mut known = Self {
             deadlines: HashMap::new(),
             cases: HashMap::new(),
         };
-        for (rule, subject, due) in deadlines::open_for(conn, &rules, &subjects(&wanted_deadlines))?
-        {
-            if let Some(key) = wanted_key(&wanted_deadlines, &rule, subject) {
-                known.deadlines.insert(key, due);
+        for (rule, subject, due) in deadlines::open_for(conn, &deadline_pairs)? {
+            if let Some(rule) = RuleId::parse(&rule) {
+                known.deadlines.insert((rule.as_str(), subject), due);
             }
         }
-        for (rule, subject, id, status) in
-            shouzhen_store::cases::status_for(conn, &rules, &subjects(&wanted_cases))?
-        {
-            if let Some(key) = wanted_key(&wanted_cases, &rule, subject) {
-                known.cases.insert(key, (id, status));
+        for (rule, subject, id, status) in shouzhen_store::cases::status_for(conn, &case_pairs)? {
+            if let Some(rule) = RuleId::parse(&rule) {
+                known.cases.insert((rule.as_str(), subject), (id, status));
             }
         }
         Ok(known)
     }
-}
-
-/// The `(rule, subject)` key of a stored row, if it is one of the pairs asked for.
-fn wanted_key(
-    wanted: &HashSet<(&'static str, String)>,
-    rule: &str,
-    subject: String,
-) -> Option<(&'static str, String)> {
-    let key = (RuleId::parse(rule)?.as_str(), subject);
-    wanted.contains(&key).then_some(key)
 }
 
 /// The registered hospital a desk's request case bears on (the request's `to_hospital`): the

@@ -45,22 +45,27 @@ pub fn by_rule_subject(conn: &mut DbConn, rule: &str, subject: &str) -> QueryRes
         .optional()
 }
 
-/// The cases of `rules` among `subjects`: (rule, subject, id, status). One query for every
-/// rule (per 1,000 subjects); the caller keeps the (rule, subject) pairs it asked for.
+/// The cases of the given (rule, subjects) pairs: (rule, subject, id, status). One query per
+/// 1,000 subjects, each rule's subjects matched with that rule only (`rule = r AND subject IN
+/// (..)`, one clause a rule): a seek per pair asked for, however many rules a pass judged.
 pub fn status_for(
     conn: &mut DbConn,
-    rules: &[&str],
-    subjects: &[String],
+    wanted: &std::collections::BTreeMap<&str, Vec<&str>>,
 ) -> QueryResult<Vec<(String, String, i64, String)>> {
     let mut out = Vec::new();
-    for chunk in subjects.chunks(1_000) {
-        out.extend(
-            cases::table
-                .filter(cases::rule.eq_any(rules))
-                .filter(cases::subject.eq_any(chunk))
-                .select((cases::rule, cases::subject, cases::id, cases::status))
-                .load::<(String, String, i64, String)>(conn)?,
-        );
+    for part in crate::pairs_in_parts(wanted, 1_000) {
+        let mut q = cases::table
+            .select((cases::rule, cases::subject, cases::id, cases::status))
+            .into_boxed();
+        for (i, (rule, subjects)) in part.into_iter().enumerate() {
+            let clause = cases::rule.eq(rule).and(cases::subject.eq_any(subjects));
+            q = if i == 0 {
+                q.filter(clause)
+            } else {
+                q.or_filter(clause)
+            };
+        }
+        out.extend(q.load::<(String, String, i64, String)>(conn)?);
     }
     Ok(out)
 }

@@ -119,21 +119,29 @@ pub fn write(conn: &mut DbConn, changes: &Changes) -> QueryResult<()> {
     Ok(())
 }
 
-/// The unsettled deadlines of `rules` among `subjects`: (rule, subject, due time). One query
-/// for every rule (per 1,000 subjects); the caller keeps the (rule, subject) pairs it asked for.
+/// The unsettled deadlines of the given (rule, subjects) pairs: (rule, subject, due time). One
+/// query per 1,000 subjects, each rule's subjects matched with that rule only.
 pub fn open_for(
     conn: &mut DbConn,
-    rules: &[&str],
-    subjects: &[String],
+    wanted: &std::collections::BTreeMap<&str, Vec<&str>>,
 ) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
     let mut out = Vec::new();
-    for chunk in subjects.chunks(1_000) {
+    for part in crate::pairs_in_parts(wanted, 1_000) {
+        let mut q = deadlines::table
+            .select((deadlines::rule, deadlines::subject, deadlines::due_at))
+            .into_boxed();
+        for (i, (rule, subjects)) in part.into_iter().enumerate() {
+            let clause = deadlines::rule
+                .eq(rule)
+                .and(deadlines::subject.eq_any(subjects));
+            q = if i == 0 {
+                q.filter(clause)
+            } else {
+                q.or_filter(clause)
+            };
+        }
         out.extend(
-            deadlines::table
-                .filter(deadlines::rule.eq_any(rules))
-                .filter(deadlines::subject.eq_any(chunk))
-                .filter(open())
-                .select((deadlines::rule, deadlines::subject, deadlines::due_at))
+            q.filter(open())
                 .load::<(String, String, NaiveDateTime)>(conn)?,
         );
     }

@@ -34,3 +34,26 @@ pub use diesel::r2d2::PoolError;
 pub fn now() -> NaiveDateTime {
     shouzhen_domain::time::to_micros(Utc::now().naive_utc())
 }
+
+/// (rule, subjects) pairs in parts of at most `limit` subjects each (a rule's subjects may span
+/// parts), for queries that match each rule with its own subjects.
+pub(crate) fn pairs_in_parts<'a>(
+    wanted: &'a std::collections::BTreeMap<&'a str, Vec<&'a str>>,
+    limit: usize,
+) -> Vec<Vec<(&'a str, &'a [&'a str])>> {
+    let mut parts: Vec<Vec<(&str, &[&str])>> = Vec::new();
+    let mut room = 0;
+    for (rule, subjects) in wanted {
+        for chunk in subjects.chunks(limit) {
+            if room < chunk.len() || parts.is_empty() {
+                parts.push(Vec::new());
+                room = limit;
+            }
+            room -= chunk.len();
+            if let Some(part) = parts.last_mut() {
+                part.push((rule, chunk));
+            }
+        }
+    }
+    parts
+}

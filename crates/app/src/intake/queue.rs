@@ -22,14 +22,17 @@ use crate::metrics::Metrics;
 use shouzhen_domain::policy::Policy;
 use shouzhen_store::db::{Pool, PooledConn};
 
-/// A group holds at most this many events; a request of more is committed in parts, each a
-/// transaction of its own ([`Writer::commit_part`]).
-const GROUP_EVENTS: usize = 2_000;
+/// A request of more events than this is committed in parts, each a transaction of its own
+/// ([`Writer::commit_part`]); the first part has this many.
+const PART_EVENTS: usize = 2_000;
+/// A group holds at most this many events, fewer when the last group's time says that so many
+/// would hold the write lock past `PART_TARGET` (but always `PART_EVENTS`).
+const GROUP_EVENTS: usize = 10_000;
 /// How long one part should hold the write lock: the parts of a large request adapt their size
 /// to it, so that other hospitals' requests, sign-ins and the sweeper take their turns between
 /// them (well within a second each) however costly the request's events are to judge.
 const PART_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
-/// The smallest part (the first part of a request has `GROUP_EVENTS` events). Each part
+/// The smallest part (the first part of a request has `PART_EVENTS` events). Each part
 /// judges its patients' whole history again, so parts much smaller than this would spend
 /// more time on the history than on the part.
 const PART_MIN: usize = 500;
@@ -162,18 +165,20 @@ impl Writer {
         let mut held: Option<PooledConn> = None;
         let mut carried: Option<Job> = None;
         let mut large: VecDeque<InParts> = VecDeque::new();
+        // The most events a group may hold: what the last group's time says fits `PART_TARGET`.
+        let mut cap = GROUP_EVENTS;
         loop {
             let waiting = if large.is_empty() {
-                match next_group(rx, &mut carried, || held = None) {
+                match next_group(rx, &mut carried, cap, || held = None) {
                     Some(jobs) => jobs,
                     None => break,
                 }
             } else {
-                waiting_group(rx, &mut carried)
+                waiting_group(rx, &mut carried, cap)
             };
             let (big, small): (Vec<Job>, Vec<Job>) = waiting
                 .into_iter()
-                .partition(|job| job.batch.len() > GROUP_EVENTS);
+                .partition(|job| job.batch.len() > PART_EVENTS);
             large.extend(big.into_iter().map(InParts::new));
             if self.stopping.load(Ordering::SeqCst) {
                 for job in small {
@@ -186,9 +191,14 @@ impl Writer {
                 continue;
             }
             if !small.is_empty() {
+                let (events, started) = (
+                    small.iter().map(|j| j.batch.len()).sum(),
+                    std::time::Instant::now(),
+                );
                 let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     self.commit(&mut held, small)
                 }));
+                cap = fitting(events, started.elapsed()).max(PART_EVENTS);
                 if committed.is_err() {
                     held = None;
                     tracing::error!("an ingest writer panicked; its group's requests failed");
@@ -212,7 +222,7 @@ impl Writer {
 
     /// Commits the next part of a large request, each part stored and judged in a transaction
     /// of its own, so that no transaction holds the write lock (on SQLite) or the hospital's
-    /// chain (on PostgreSQL) for long: the first part has `GROUP_EVENTS` events, each next one
+    /// chain (on PostgreSQL) for long: the first part has `PART_EVENTS` events, each next one
     /// the size that the last one's time says takes about `PART_TARGET`. Each event is still
     /// stored and judged together or not at all; the report adds up the parts. Returns the
     /// request if parts remain; else answers it. If a part fails, the parts committed before
@@ -232,9 +242,7 @@ impl Writer {
                 if let Some(conn) = held.as_deref() {
                     shouzhen_store::db::yield_writes(conn, took);
                 }
-                let took = took.as_secs_f64().max(1e-3);
-                let fit = (request.size as f64 * PART_TARGET.as_secs_f64() / took) as usize;
-                request.size = fit.clamp(PART_MIN, GROUP_EVENTS).min(request.size * 2);
+                request.size = fitting(request.size, took).max(PART_MIN);
                 let report = &mut request.report;
                 report.accepted += done.accepted;
                 report.duplicates += done.duplicates;
@@ -330,24 +338,34 @@ impl Writer {
 }
 
 /// The requests waiting now, without waiting for one (between two parts of a large request):
-/// the one carried over, then others up to `GROUP_EVENTS` events, as [`next_group`] takes them.
-fn waiting_group(rx: &mut mpsc::Receiver<Job>, carried: &mut Option<Job>) -> Vec<Job> {
+/// the one carried over, then others up to `cap` events, as [`next_group`] takes them.
+fn waiting_group(rx: &mut mpsc::Receiver<Job>, carried: &mut Option<Job>, cap: usize) -> Vec<Job> {
     if carried.is_none() {
         match rx.try_recv() {
             Ok(job) => *carried = Some(job),
             Err(_) => return Vec::new(),
         }
     }
-    next_group(rx, carried, || {}).unwrap_or_default()
+    next_group(rx, carried, cap, || {}).unwrap_or_default()
+}
+
+/// How many events fit `PART_TARGET`, if `events` took `took` (at most `GROUP_EVENTS`, and at
+/// most twice as many as before, so that one fast group does not make the next one too large).
+fn fitting(events: usize, took: std::time::Duration) -> usize {
+    let per_event = took.as_secs_f64().max(1e-4) / events.max(1) as f64;
+    ((PART_TARGET.as_secs_f64() / per_event) as usize)
+        .min(GROUP_EVENTS)
+        .min(events * 2)
 }
 
 /// Takes the request carried over from the last group, then every request already waiting,
-/// up to `GROUP_EVENTS` events (the request that would pass it is carried over to the next
+/// up to `cap` events (the request that would pass it is carried over to the next
 /// group; a request larger alone is a group of its own); if none is waiting, calls `idle` and
 /// waits for one. `None` when the queue is closed.
 fn next_group(
     rx: &mut mpsc::Receiver<Job>,
     carried: &mut Option<Job>,
+    cap: usize,
     idle: impl FnOnce(),
 ) -> Option<Vec<Job>> {
     let first = match carried.take() {
@@ -363,9 +381,9 @@ fn next_group(
     };
     let mut events = first.batch.len();
     let mut jobs = vec![first];
-    while events < GROUP_EVENTS {
+    while events < cap {
         match rx.try_recv() {
-            Ok(job) if events + job.batch.len() > GROUP_EVENTS => {
+            Ok(job) if events + job.batch.len() > cap => {
                 *carried = Some(job);
                 break;
             }
@@ -395,7 +413,7 @@ impl InParts {
                 rejected,
                 ..Default::default()
             },
-            size: GROUP_EVENTS,
+            size: PART_EVENTS,
             reply: job.reply,
         }
     }
