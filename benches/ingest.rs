@@ -177,7 +177,7 @@ async fn raw_bulk_load(app: &common::TestApp) -> (f64, f64) {
                  chain_hash TEXT NOT NULL, call_id TEXT, UNIQUE (hospital_id, event_id));\n\
                  CREATE INDEX p ON intake_events (patient_key, occurred_at);\n\
                  CREATE INDEX k ON intake_events (hospital_id, kind, occurred_at);\n\
-                 CREATE INDEX c ON intake_events (hospital_id, closure_id, kind, occurred_at, id) \
+                 CREATE INDEX c ON intake_events (hospital_id, closure_id, kind, occurred_at) \
                  WHERE closure_id IS NOT NULL;\n\
                  CREATE INDEX d ON intake_events (hospital_id, call_id) \
                  WHERE call_id IS NOT NULL;\n",
