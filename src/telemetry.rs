@@ -46,7 +46,7 @@ fn request_id(req: &ServiceRequest) -> String {
 
 /// Headers every response carries. Pages set a content policy of their own (their styles and
 /// forms); everything else (JSON, CSV, metrics) may load nothing and be framed by no one.
-fn security_headers(headers: &mut actix_web::http::header::HeaderMap) {
+fn security_headers(headers: &mut actix_web::http::header::HeaderMap, https: bool) {
     use actix_web::http::header::{self, HeaderName};
     let defaults: [(HeaderName, &'static str); 4] = [
         (
@@ -62,15 +62,28 @@ fn security_headers(headers: &mut actix_web::http::header::HeaderMap) {
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
+    // Served over https (behind the commission's TLS terminator): browsers are told to keep to
+    // it for a year.
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
 }
 
 /// Gives every request an id (echoed in `X-Request-Id`), a span that carries it, a log line,
 /// and its place in the metrics. Logs name the route pattern, never the path, so that
 /// tracking codes and other values in paths stay out of the logs.
 pub async fn observe(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // HEAD is GET without the body (RFC 9110 §9.3.2): routed as GET; the connection sends the
+    // headers only, since it knows the request was a HEAD.
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
     let id = request_id(&req);
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
@@ -86,7 +99,10 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
-    security_headers(res.headers_mut());
+    let https = state
+        .as_ref()
+        .is_some_and(|s| s.settings.public_url.starts_with("https://"));
+    security_headers(res.headers_mut(), https);
     if let Some(state) = state {
         state
             .metrics

@@ -91,8 +91,19 @@ async fn machine(req: HttpRequest, role: Role) -> Result<HospitalPrincipal, ApiE
         )
         .into());
     }
+    let issued = claims.iat;
+    let current = |p: HospitalPrincipal| {
+        if p.tokens_from.is_some_and(|from| issued < from) {
+            Err(ApiError(AppError::Unauthorized(
+                "the token was issued before the client's secret was replaced; request a new one"
+                    .into(),
+            )))
+        } else {
+            Ok(p)
+        }
+    };
     if let Some(known) = state.hospitals.get(&claims.sub) {
-        return known.ok_or_else(unknown_client);
+        return known.ok_or_else(unknown_client).and_then(current);
     }
     let client_id = claims.sub.clone();
     let principal = state
@@ -104,9 +115,10 @@ async fn machine(req: HttpRequest, role: Role) -> Result<HospitalPrincipal, ApiE
             code: h.code,
             district: h.district,
             jurisdiction: h.jurisdiction,
+            tokens_from: h.secret_rotated_at.map(|t| t.and_utc().timestamp()),
         });
     state.hospitals.put(claims.sub, principal.clone());
-    principal.ok_or_else(unknown_client)
+    principal.ok_or_else(unknown_client).and_then(current)
 }
 
 impl FromRequest for HospitalPrincipal {

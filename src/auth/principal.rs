@@ -7,6 +7,8 @@ pub struct HospitalPrincipal {
     pub code: String,
     pub district: String,
     pub jurisdiction: String,
+    /// Tokens issued before this (Unix seconds: the secret's last rotation) are refused.
+    pub tokens_from: Option<i64>,
 }
 
 /// A 120 dispatch centre's machine client, authenticated by its Bearer token: a principal of
@@ -19,8 +21,9 @@ pub struct DispatchPrincipal(pub HospitalPrincipal);
 pub struct CommunityPrincipal(pub HospitalPrincipal);
 
 /// Hospitals by client id, as the token check last read them, for a few seconds: a busy
-/// hospital's requests do not each read its row. Disabling a hospital takes effect on every
-/// instance within [`HospitalCache::TTL`].
+/// hospital's requests do not each read its row. Disabling a hospital, or rotating its secret
+/// (which refuses the tokens issued before), takes effect on every instance within
+/// [`HospitalCache::TTL`].
 #[derive(Default)]
 pub struct HospitalCache {
     entries: std::sync::Mutex<

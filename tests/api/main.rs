@@ -23,4 +23,5 @@ mod layering;
 mod record;
 mod reports;
 mod rules;
+mod scan_findings;
 mod transport;

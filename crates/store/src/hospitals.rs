@@ -34,6 +34,9 @@ pub struct Hospital {
     pub kind: String,
     /// The zones it is designated for, comma-separated (`sealed,controlled`); empty for none.
     pub designated_for: String,
+    /// When its secret was last replaced: its tokens issued before are refused.
+    #[serde(skip)]
+    pub secret_rotated_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -116,9 +119,13 @@ pub fn all_of(conn: &mut DbConn, kind: &str) -> QueryResult<Vec<Hospital>> {
         .load(conn)
 }
 
+/// Replaces the client's secret; the tokens issued before now are refused from now on.
 pub fn set_secret(conn: &mut DbConn, id: i64, secret_hash: &str) -> QueryResult<usize> {
     diesel::update(hospitals::table.find(id))
-        .set(hospitals::secret_hash.eq(secret_hash))
+        .set((
+            hospitals::secret_hash.eq(secret_hash),
+            hospitals::secret_rotated_at.eq(Some(crate::now())),
+        ))
         .execute(conn)
 }
 

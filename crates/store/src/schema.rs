@@ -18,6 +18,7 @@ diesel::table! {
         email -> Nullable<Text>,
         kind -> Text,
         designated_for -> Text,
+        secret_rotated_at -> Nullable<Timestamp>,
     }
 }
 

@@ -2,6 +2,16 @@
 
 use super::*;
 
+/// Whether a `next` after sign-in is a path of this service: it starts with one `/`, and holds
+/// no backslash (browsers read `/\host` as `//host`) and no control character. Anything else
+/// leads to the home page.
+fn is_own_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !next.chars().any(char::is_control)
+}
+
 fn login_form(
     req: &HttpRequest,
     state: &AppState,
@@ -14,7 +24,7 @@ fn login_form(
     let next = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.get("next").cloned())
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"));
+        .filter(|n| is_own_path(n));
     let data = json!({
         "title": state.web.t(l, "dash.login_title"),
         "next": next,
@@ -107,13 +117,13 @@ pub async fn login_submit(
             };
             let next = f
                 .get("next")
-                .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+                .filter(|n| is_own_path(n))
                 .cloned()
                 .or_else(|| {
                     web::Query::<HashMap<String, String>>::from_query(req.query_string())
                         .ok()
                         .and_then(|q| q.get("next").cloned())
-                        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+                        .filter(|n| is_own_path(n))
                 })
                 .unwrap_or_else(|| format!("{home}?lang={}", l.code()));
             let mut resp = see_other(&next);

@@ -1,0 +1,1 @@
+ALTER TABLE hospitals DROP COLUMN secret_rotated_at;
