@@ -283,7 +283,10 @@ pub async fn post_rating(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QueueItem {
     pub id: i64,
-    pub tracking_code: String,
+    /// The complainant's tracking code. Never shown to a hospital's staff (with it, anyone may
+    /// rate the answer as the complainant)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_code: Option<String>,
     pub hospital: Option<String>,
     pub hospital_name: String,
     pub category: String,
@@ -339,8 +342,8 @@ pub struct StaffComplaint {
     pub timeline: Vec<TimelineEntry>,
 }
 
-/// A complaint as `staff` may see it: a hospital's staff never see the caller's contact, nor
-/// the likely duplicates (other people's complaints).
+/// A complaint as `staff` may see it: a hospital's staff never see the caller's contact, the
+/// tracking code, nor the likely duplicates (other people's complaints).
 pub fn staff_item(
     conn: &mut shouzhen_store::db::DbConn,
     keys: &shouzhen_app::keys::Keys,
@@ -353,19 +356,20 @@ pub fn staff_item(
     };
     let hospital_staff = staff.hospital_scope().is_some()
         || staff.role == shouzhen_domain::actor::Role::HospitalStaff;
-    let (contact, likely_duplicates) = if hospital_staff {
-        (None, Vec::new())
+    let (contact, likely_duplicates, tracking_code) = if hospital_staff {
+        (None, Vec::new(), None)
     } else {
         (
             complaints::masked_contact(keys, &c),
             complaints::likely_duplicates(conn, &c)?,
+            Some(c.tracking_code),
         )
     };
     Ok(QueueItem {
         id: c.id,
         likely_duplicates,
         contact,
-        tracking_code: c.tracking_code,
+        tracking_code,
         hospital,
         hospital_name: c.hospital_name,
         category: c.category,

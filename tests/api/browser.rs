@@ -422,6 +422,11 @@ async fn an_operator_takes_a_call_forwards_it_the_hospital_answers_and_the_callb
         !page.contains("13800138000") && !page.contains("王先生") && !page.contains("8000"),
         "the hospital saw the caller's contact"
     );
+    let code = text("code");
+    assert!(
+        r["inbox_has_code"] == false && !page.contains(&code),
+        "the hospital saw the tracking code {code}"
+    );
     assert_eq!(r["hospital_status_after"], "医院已答复，待回访", "{r}");
     assert_eq!(r["callback_rows"], 1, "{r}");
     assert!(text("callback_answer").contains("交接登记延误"), "{r}");

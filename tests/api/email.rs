@@ -608,6 +608,14 @@ async fn a_forwarded_and_a_reopened_complaint_reach_the_hospital_and_the_supervi
         )),
         "{text}"
     );
+    // Named by number, never by the complainant's tracking code (with it, the hospital could
+    // rate its own answer).
+    let code = filed["tracking_code"].as_str().expect("code");
+    let subject = to_hospital[0]["subject"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(&format!("#{id}")) && !text.contains(code) && !subject.contains(code),
+        "{subject}\n{text}"
+    );
     act(
         hospital.clone(),
         json!({"action": "answer", "note": "已整改"}),

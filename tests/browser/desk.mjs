@@ -37,7 +37,9 @@ try {
 
   const inbox = await (await browser.newContext({ locale: 'zh-CN' })).newPage();
   r.hospital_landing = await login(inbox, hospital);
-  await Promise.all([inbox.waitForNavigation(), inbox.click(`#complaint-inbox a:has-text("${r.code}")`)]);
+  // The hospital never sees the tracking code: its inbox names the complaint by number.
+  r.inbox_has_code = (await inbox.content()).includes(r.code);
+  await Promise.all([inbox.waitForNavigation(), inbox.locator('#complaint-inbox a').first().click()]);
   r.hospital_status_before = await inbox.textContent('#complaint-status');
   r.hospital_page = await inbox.content();
   await inbox.fill('#note', '经核实：当晚急诊交接登记延误，已整改并致歉。');

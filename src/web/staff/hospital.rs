@@ -72,7 +72,7 @@ pub async fn hospital_inbox(req: HttpRequest, state: web::Data<AppState>) -> Htt
                 shouzhen_domain::complaint::AWAITING_HOSPITAL.contains(&c.status.as_str());
             json!({
                 "id": c.id,
-                "code": shouzhen_app::complaints::display_code(&c.tracking_code),
+                "code": format!("#{}", c.id),
                 "due": if waiting { c.answer_due.map(china) } else { None }.unwrap_or_else(|| "—".into()),
                 "overdue": waiting && c.answer_due.is_some_and(|d| d < now),
                 "category": web.strings(l)["categories"][&c.category][0],
@@ -212,7 +212,7 @@ async fn render_hospital_complaint(
     let data = json!({
         "title": web.t(l, "dash.complaint_title"),
         "id": c.id,
-        "code": shouzhen_app::complaints::display_code(&c.tracking_code),
+        "code": format!("#{}", c.id),
         "status": web.t(l, &format!("status.{}", c.status)),
         "category": web.strings(l)["categories"][&c.category][0],
         "occurred": china(c.occurred_at),

@@ -465,11 +465,19 @@ impl Notifier {
         let hospital_name = hospital
             .as_ref()
             .map_or(c.hospital_name.as_str(), |h| h.name.as_str());
-        let subject = format!("[12320] {reason} · {hospital_name} · {}", c.tracking_code);
+        // The hospital is never told the tracking code (with it, anyone may rate the answer as
+        // the complainant): its email names the complaint by number.
+        let named = match trigger {
+            ComplaintTrigger::Forwarded => format!("#{}", c.id),
+            ComplaintTrigger::Reopened => {
+                shouzhen_domain::complaint::display_code(&c.tracking_code)
+            }
+        };
+        let subject = format!("[12320] {reason} · {hospital_name} · {named}");
         let data = ComplaintMail {
             subject: &subject,
             reason,
-            tracking_code: shouzhen_domain::complaint::display_code(&c.tracking_code),
+            tracking_code: named,
             category: self
                 .categories
                 .get(&c.category)
