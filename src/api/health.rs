@@ -1,6 +1,7 @@
 //! Operators' endpoints: liveness, readiness, metrics.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use crate::error::ApiResult;
@@ -37,10 +38,52 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
 }
 
-/// Prometheus text metrics.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
+/// Prometheus text metrics: to a scraper sending `SHOUZHEN_METRICS_TOKEN` as its Bearer token;
+/// without that setting, to the machine itself only (a loopback peer, and no proxy's
+/// `X-Forwarded-For` or `Forwarded`: a reverse proxy on the same machine passes the public on).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "SHOUZHEN_METRICS_TOKEN is set and the request's Bearer token is not it", body = crate::error::Problem),
+        (status = 403, description = "No SHOUZHEN_METRICS_TOKEN, and the request is not from this machine", body = crate::error::Problem)
+    )
+)]
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    match &state.settings.metrics_token {
+        Some(token) => {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if !shouzhen_app::password::constant_time_eq(
+                given.as_bytes(),
+                token.expose().as_bytes(),
+            ) {
+                return Err(AppError::Unauthorized(
+                    "the metrics need the scraper's token (SHOUZHEN_METRICS_TOKEN)".into(),
+                )
+                .into());
+            }
+        }
+        None => {
+            let local = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+            let proxied = req.headers().contains_key("x-forwarded-for")
+                || req.headers().contains_key(header::FORWARDED);
+            if !local || proxied {
+                return Err(AppError::Forbidden(
+                    "the metrics answer only to this machine unless SHOUZHEN_METRICS_TOKEN is set"
+                        .into(),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(&state.pool))
+        .body(state.metrics.render(&state.pool)))
 }

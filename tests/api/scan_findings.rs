@@ -1,6 +1,6 @@
 //! What an outside scan of the service found (issue 34, item 9), each fixed and tested here:
 //! an open redirect after sign-in, HEAD answered 405, no HSTS behind https, a rotated secret
-//! leaving its tokens alive.
+//! leaving its tokens alive, metrics open to anyone.
 
 use crate::common::{TestApp, Visitor};
 
@@ -196,5 +196,39 @@ async fn a_rotated_secret_refuses_the_tokens_issued_before_on_every_instance() {
             )
             .await;
         assert_eq!(status, 200, "{body}");
+    }
+}
+
+#[actix_web::test]
+async fn the_metrics_answer_a_scraper_s_token_or_this_machine_only() {
+    let local = TestApp::spawn().await;
+    let (status, text) = local.get_text("/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("shouzhen_db_pool_connections"), "{text}");
+    // Through a proxy on this machine: the public, refused.
+    let resp = local
+        .client
+        .get(local.url("/metrics"))
+        .insert_header(("x-forwarded-for", "203.0.113.9"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 403);
+    let token = "scraper-token-0123456789abcdef";
+    let scraped = TestApp::builder()
+        .var("SHOUZHEN_METRICS_TOKEN", token)
+        .spawn()
+        .await;
+    let (status, _) = scraped.get_text("/metrics").await;
+    assert_eq!(status, 401, "no token");
+    for (given, expected) in [("wrong-token-0123456789abcdef", 401), (token, 200)] {
+        let resp = scraped
+            .client
+            .get(scraped.url("/metrics"))
+            .insert_header(("authorization", format!("Bearer {given}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(resp.status(), expected, "{given}");
     }
 }

@@ -84,6 +84,9 @@ pub struct Settings {
     pub digest_hour: u32,
     /// Intake writer threads (group commit); 0 picks 1 on SQLite and 2 on PostgreSQL.
     pub ingest_writers: usize,
+    /// The Bearer token a metrics scraper sends; without it `/metrics` answers only to the
+    /// machine itself (a loopback peer, not through a proxy).
+    pub metrics_token: Option<Secret>,
 }
 
 pub const VARIABLES: &[(&str, &str)] = &[
@@ -110,6 +113,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("SHOUZHEN_SMTP_MAX_ATTEMPTS", "10"),
     ("SHOUZHEN_DIGEST_HOUR", "8"),
     ("SHOUZHEN_INGEST_WRITERS", "0"),
+    ("SHOUZHEN_METRICS_TOKEN", ""),
 ];
 
 /// The minimum length of `SHOUZHEN_SECRET_KEY`, in characters.
@@ -258,6 +262,16 @@ impl Settings {
                 "must be below SHOUZHEN_DB_POOL_SIZE (0 picks a number)",
             ));
         }
+        let metrics_token = get("SHOUZHEN_METRICS_TOKEN").map(Secret::new);
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().chars().count() < 24)
+        {
+            return Err(err(
+                "SHOUZHEN_METRICS_TOKEN",
+                "must be at least 24 characters (a random token)",
+            ));
+        }
         let sweep_interval =
             parse_number::<u64>("SHOUZHEN_SWEEP_INTERVAL", &value("SHOUZHEN_SWEEP_INTERVAL"))?;
         if !(1..=60).contains(&sweep_interval) {
@@ -328,6 +342,7 @@ impl Settings {
             smtp_max_attempts,
             digest_hour,
             ingest_writers,
+            metrics_token,
             database_url,
             read_database_url,
             bind,
