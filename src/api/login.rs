@@ -30,6 +30,16 @@ pub async fn authenticate(
     ip: String,
 ) -> ApiResult<shouzhen_store::users::User> {
     let email = email.trim().to_lowercase();
+    // Never stored, logged or shown back (the audit trail records the email as given).
+    if email.chars().any(char::is_control) {
+        return Err(
+            AppError::fields(vec![shouzhen_domain::field::FieldError::new(
+                "email",
+                "must not hold control characters",
+            )])
+            .into(),
+        );
+    }
     let lookup = email.clone();
     let user = state
         .db(move |conn| Ok(shouzhen_store::users::by_email(conn, &lookup)?))

@@ -1,6 +1,6 @@
 //! What an outside scan of the service found (issue 34, item 9), each fixed and tested here:
 //! an open redirect after sign-in, HEAD answered 405, no HSTS behind https, a rotated secret
-//! leaving its tokens alive, metrics open to anyone.
+//! leaving its tokens alive, metrics open to anyone, control characters stored and shown back.
 
 use crate::common::{TestApp, Visitor};
 
@@ -231,4 +231,86 @@ async fn the_metrics_answer_a_scraper_s_token_or_this_machine_only() {
             .expect("get");
         assert_eq!(resp.status(), expected, "{given}");
     }
+}
+
+#[actix_web::test]
+async fn control_characters_in_text_are_refused_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let hospital = app.hospital_token("CTL-1").await;
+    // An intake event's note: the event is rejected, naming `note`; a line break is fine.
+    let report = app
+        .post_events(
+            &hospital,
+            serde_json::json!([
+                {"event_id": "n1", "type": "arrival", "occurred_at": "2022-07-01T08:00:00+08:00",
+                 "patient": {"ref": "p1"}, "acuity": "routine", "arrived_by": "walk_in", "note": "bad\u{0}note"},
+                {"event_id": "n2", "type": "arrival", "occurred_at": "2022-07-01T08:00:00+08:00",
+                 "patient": {"ref": "p2"}, "acuity": "routine", "arrived_by": "walk_in", "note": "two\nlines"}
+            ]),
+        )
+        .await;
+    assert_eq!(report["accepted"], 1, "{report}");
+    assert_eq!(report["rejected"][0]["index"], 0, "{report}");
+    assert!(
+        report["rejected"][0].to_string().contains("note"),
+        "{report}"
+    );
+    // A citizen's complaint: 400 naming `description`, nothing filed.
+    let (status, body) = app
+        .post_json(
+            "/api/v1/complaints",
+            None,
+            &serde_json::json!({"hospital": "CTL-1", "category": "other", "occurred_at": "2026-11-20T10:30",
+                                "description": "急诊\u{1b}[31m拒收"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "description", "{body}");
+    // A sign-in's email: 400 naming `email`, no NUL in the audit trail.
+    let (status, body) = app
+        .post_json(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"email": "a\u{0}b@wjw.example.cn", "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "email", "{body}");
+    // The same on the page: the form again, in Chinese, without the NUL.
+    let mut visitor = Visitor::new(&app);
+    let token = visitor.token("/login").await;
+    let (status, _, page) = visitor
+        .post(
+            "/login",
+            &token,
+            &[
+                ("email", "a\u{0}b@wjw.example.cn"),
+                ("password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("<form") && !page.contains('\u{0}'), "{page}");
+    // A case action's note.
+    app.post_events(
+        &hospital,
+        serde_json::json!([
+            {"event_id": "a1", "type": "arrival", "occurred_at": "2022-07-01T10:00:00+08:00",
+             "patient": {"ref": "c"}, "acuity": "critical", "arrived_by": "walk_in"},
+            {"event_id": "r1", "type": "refusal", "occurred_at": "2022-07-01T10:05:00+08:00",
+             "patient": {"ref": "c"}, "reasons": ["health_code"]}
+        ]),
+    )
+    .await;
+    let sup = app.supervisor_token().await;
+    let id = app.cases(&sup, "").await[0]["id"].as_i64().expect("a case");
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/cases/{id}/actions"),
+            Some(&sup),
+            &serde_json::json!({"action": "acknowledge", "note": "seen\u{7}"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "note", "{body}");
 }

@@ -128,6 +128,8 @@ pub fn validate(req: &ActionRequest, now: NaiveDateTime) -> Result<(), Vec<Field
             "note",
             format!("must be at most {MAX_NOTE} characters"),
         ));
+    } else if crate::field::has_control(note) {
+        errors.push(FieldError::new("note", crate::field::CONTROL));
     }
     if req.action == "assign" && req.assignee.as_deref().is_none_or(|a| a.trim().is_empty()) {
         errors.push(FieldError::new(

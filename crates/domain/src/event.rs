@@ -371,6 +371,8 @@ pub(crate) fn short_text(
             field,
             format!("must be at most {max} characters"),
         ));
+    } else if crate::field::has_control(v) {
+        errors.push(FieldError::new(field, crate::field::CONTROL));
     }
     (!v.is_empty()).then(|| v.to_string())
 }

@@ -20,6 +20,16 @@ impl FieldError {
     }
 }
 
+/// Whether free text holds a control character other than a line break or a tab (a NUL byte, an
+/// escape sequence): such text is refused, naming its field, rather than stored and shown back.
+pub fn has_control(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// The message of a field refused by [`has_control`].
+pub const CONTROL: &str = "must not hold control characters (only line breaks and tabs)";
+
 /// The errors as one line, `field: message; field: message` (a problem's `detail`).
 pub fn describe(errors: &[FieldError]) -> String {
     errors

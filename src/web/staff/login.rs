@@ -137,6 +137,17 @@ pub async fn login_submit(
             &email,
             Some("dash.login_failed"),
         ),
+        // An email with control characters: the form again, without them.
+        Err(ApiError(AppError::BadRequest { .. })) => login_form(
+            &req,
+            &state,
+            StatusCode::BAD_REQUEST,
+            &email
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>(),
+            Some("dash.login_failed"),
+        ),
         Err(e) => actix_web::ResponseError::error_response(&e),
     }
 }

@@ -150,6 +150,11 @@ pub fn validate(
             "description",
             format!("must be at most {MAX_DESCRIPTION} characters"),
         ));
+    } else if shouzhen_domain::field::has_control(&description) {
+        errors.push(FieldError::new(
+            "description",
+            shouzhen_domain::field::CONTROL,
+        ));
     }
     let contact_name = Some(text(&input.contact_name)).filter(|s| !s.is_empty());
     if contact_name
@@ -159,6 +164,14 @@ pub fn validate(
         errors.push(FieldError::new(
             "contact_name",
             "must be at most 100 characters",
+        ));
+    } else if contact_name
+        .as_deref()
+        .is_some_and(shouzhen_domain::field::has_control)
+    {
+        errors.push(FieldError::new(
+            "contact_name",
+            shouzhen_domain::field::CONTROL,
         ));
     }
     let contact_phone = Some(text(&input.contact_phone)).filter(|s| !s.is_empty());
@@ -539,6 +552,8 @@ fn check_action(staff: &shouzhen_domain::actor::Staff, a: &ComplaintAction) -> A
     }
     if note.chars().count() > 2_000 {
         errors.push(FieldError::new("note", "must be at most 2000 characters"));
+    } else if shouzhen_domain::field::has_control(note) {
+        errors.push(FieldError::new("note", shouzhen_domain::field::CONTROL));
     }
     if a.action == "merge" && a.into.as_deref().and_then(normalize_code).is_none() {
         errors.push(FieldError::new(
