@@ -60,6 +60,18 @@ pub async fn login_submit(
         .map(|e| e.trim().to_lowercase())
         .unwrap_or_default();
     let password = f.get("password").cloned().unwrap_or_default();
+    // An email with control characters is no account's: the form again, without them, before
+    // the email reaches the database (PostgreSQL refuses a NUL in text).
+    if email.chars().any(char::is_control) {
+        let shown: String = email.chars().filter(|c| !c.is_control()).collect();
+        return login_form(
+            &req,
+            &state,
+            StatusCode::BAD_REQUEST,
+            &shown,
+            Some("dash.login_failed"),
+        );
+    }
     let ip = crate::auth::client_ip_text(&req);
     let (e, i) = (email.clone(), ip.clone());
     let failures = state
@@ -135,17 +147,6 @@ pub async fn login_submit(
             &state,
             StatusCode::UNAUTHORIZED,
             &email,
-            Some("dash.login_failed"),
-        ),
-        // An email with control characters: the form again, without them.
-        Err(ApiError(AppError::BadRequest { .. })) => login_form(
-            &req,
-            &state,
-            StatusCode::BAD_REQUEST,
-            &email
-                .chars()
-                .filter(|c| !c.is_control())
-                .collect::<String>(),
             Some("dash.login_failed"),
         ),
         Err(e) => actix_web::ResponseError::error_response(&e),
