@@ -160,10 +160,15 @@ pub async fn token(
         }
     };
 
+    // A client id with control characters is no client's (and PostgreSQL refuses a NUL in text).
     let lookup_id = client_id.clone();
-    let hospital = state
-        .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &lookup_id)?))
-        .await?;
+    let hospital = if client_id.chars().any(char::is_control) {
+        None
+    } else {
+        state
+            .db(move |conn| Ok(shouzhen_store::hospitals::by_client_id(conn, &lookup_id)?))
+            .await?
+    };
     let presented = shouzhen_app::password::hash_client_secret(&secret);
     let valid = match &hospital {
         Some(h) => {

@@ -291,6 +291,22 @@ async fn control_characters_in_text_are_refused_naming_the_field() {
         .await;
     assert_eq!(status, 400);
     assert!(page.contains("<form") && !page.contains('\u{0}'), "{page}");
+    // A client id of the OAuth token endpoint: no client's (401), never a 500.
+    let (status, body) = app
+        .post_form(
+            "/oauth/token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "hc_\u{0}x"),
+                ("client_secret", "whatever"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
     // A case action's note.
     app.post_events(
         &hospital,
