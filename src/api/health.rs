@@ -54,12 +54,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     match &state.settings.metrics_token {
         Some(token) => {
-            let given = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or_default();
+            let given = crate::auth::bearer_token(&req)?;
             if !shouzhen_app::password::constant_time_eq(
                 given.as_bytes(),
                 token.expose().as_bytes(),

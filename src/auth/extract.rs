@@ -48,8 +48,8 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| AppError::internal("application state missing").into())
 }
 
-/// The claims of a valid Bearer token, or 401.
-fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
+/// The request's Bearer token (the scheme in either case), or 401.
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -64,6 +64,12 @@ fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError
         .ok_or_else(|| {
             AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
         })?;
+    Ok(token)
+}
+
+/// The claims of a valid Bearer token, or 401.
+fn bearer_claims(req: &HttpRequest, state: &AppState) -> Result<Claims, ApiError> {
+    let token = bearer_token(req)?;
     let claims = token::verify(&state.keys.jwt, token).map_err(|e| {
         tracing::debug!(error = %e, "token rejected");
         AppError::Unauthorized("the access token is invalid or expired".into())

@@ -5,7 +5,9 @@ pub mod extract;
 pub mod principal;
 pub mod token;
 
-pub use extract::{Admin, AnyStaff, CaseReader, Desk, Inspector, Operator, Supervisor};
+pub use extract::{
+    Admin, AnyStaff, CaseReader, Desk, Inspector, Operator, Supervisor, bearer_token,
+};
 pub use principal::HospitalPrincipal;
 pub use token::Claims;
 

@@ -745,22 +745,11 @@ impl<'a> Engine<'a> {
         for (rule, subject) in under_review {
             shouzhen_store::cases::record_clear(conn, rule, &subject, self.now)?;
         }
-        // Only the evidence not linked yet: a long history re-judged finds its cases' evidence
-        // linked already, and a read of it costs a fraction of inserting it again.
-        let ids: Vec<i64> = gained.keys().copied().collect();
-        let linked = shouzhen_store::cases::evidence_of_all(conn, &ids)?;
-        for (id, (events, complaints)) in gained.iter_mut() {
-            if let Some((had_events, had_complaints)) = linked.get(id) {
-                events.retain(|e| !had_events.contains(e));
-                complaints.retain(|c| !had_complaints.contains(c));
-            }
-        }
         let gained: Vec<(i64, &[i64], &[i64])> = gained
             .iter()
-            .filter(|(_, (events, complaints))| !events.is_empty() || !complaints.is_empty())
             .map(|(id, (events, complaints))| (*id, events.as_slice(), complaints.as_slice()))
             .collect();
-        shouzhen_store::cases::insert_links(conn, &gained)?;
+        shouzhen_store::cases::link_evidence(conn, &gained)?;
         link_complaints(conn, &opened)?;
         crate::notify::cases_opened(conn, self.notifier, &opened, self.now)?;
         effects.opened.extend(opened);

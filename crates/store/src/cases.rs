@@ -92,25 +92,36 @@ pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<Case>> {
         .optional()
 }
 
-/// Links evidence to a case; links that exist already are left alone.
-pub fn link_evidence(
-    conn: &mut DbConn,
-    case_id: i64,
-    events: &[i64],
-    complaints: &[i64],
-) -> QueryResult<()> {
-    let (have_events, have_complaints) = evidence_of(conn, case_id)?;
-    let events: Vec<i64> = events
+/// Links evidence to cases, given as (case, event rows, complaint ids); links that exist
+/// already are left alone: one read of what the cases hold (a case re-judged with a long
+/// history finds most of its evidence linked, and reading costs less than inserting again),
+/// then one insert of the rest.
+pub fn link_evidence(conn: &mut DbConn, links: &[(i64, &[i64], &[i64])]) -> QueryResult<()> {
+    let ids: Vec<i64> = links.iter().map(|(id, ..)| *id).collect();
+    let linked = evidence_of_all(conn, &ids)?;
+    let none = (Vec::new(), Vec::new());
+    let missing: Vec<(i64, Vec<i64>, Vec<i64>)> = links
         .iter()
-        .copied()
-        .filter(|e| !have_events.contains(e))
+        .map(|(id, events, complaints)| {
+            let (have_events, have_complaints) = linked.get(id).unwrap_or(&none);
+            let events = events.iter().copied().filter(|e| !have_events.contains(e));
+            let complaints = complaints
+                .iter()
+                .copied()
+                .filter(|c| !have_complaints.contains(c));
+            (
+                *id,
+                events.collect::<Vec<_>>(),
+                complaints.collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, events, complaints)| !events.is_empty() || !complaints.is_empty())
         .collect();
-    let complaints: Vec<i64> = complaints
+    let missing: Vec<(i64, &[i64], &[i64])> = missing
         .iter()
-        .copied()
-        .filter(|c| !have_complaints.contains(c))
+        .map(|(id, events, complaints)| (*id, events.as_slice(), complaints.as_slice()))
         .collect();
-    insert_links(conn, &[(case_id, &events, &complaints)])
+    insert_links(conn, &missing)
 }
 
 /// One evidence link as insertable values.
@@ -501,7 +512,7 @@ fn gain_evidence(conn: &mut DbConn, v: &NewViolation, now: NaiveDateTime) -> Que
         set_status(conn, case.id, REINSTATE.to, now)?;
         add_action(conn, &REINSTATE.entry(case.id, now))?;
     }
-    link_evidence(conn, case.id, &finding.evidence, &finding.complaints)
+    link_evidence(conn, &[(case.id, &finding.evidence, &finding.complaints)])
 }
 
 /// Records that a subject no longer violates the rule: a case no inspector has touched is
@@ -661,14 +672,9 @@ pub fn list(conn: &mut DbConn, f: &CaseFilter) -> QueryResult<Vec<CaseRow>> {
 
 /// The evidence links of a case: (event row ids, complaint ids).
 pub fn evidence_of(conn: &mut DbConn, case_id: i64) -> QueryResult<(Vec<i64>, Vec<i64>)> {
-    let rows: Vec<(Option<i64>, Option<i64>)> = case_evidence::table
-        .filter(case_evidence::case_id.eq(case_id))
-        .select((case_evidence::event_row_id, case_evidence::complaint_id))
-        .load(conn)?;
-    Ok((
-        rows.iter().filter_map(|r| r.0).collect(),
-        rows.iter().filter_map(|r| r.1).collect(),
-    ))
+    Ok(evidence_of_all(conn, &[case_id])?
+        .remove(&case_id)
+        .unwrap_or_default())
 }
 
 /// Each case's evidence: (event rows, complaint ids), by case id.

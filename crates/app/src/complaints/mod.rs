@@ -386,9 +386,12 @@ pub fn link_to_cases(conn: &mut DbConn, c: &rows::Complaint) -> QueryResult<usiz
             }
         }
     }
-    for id in &ids {
-        shouzhen_store::cases::link_evidence(conn, *id, &[], &[c.id])?;
-    }
+    let complaint = [c.id];
+    let links: Vec<(i64, &[i64], &[i64])> = ids
+        .iter()
+        .map(|id| (*id, &[][..], &complaint[..]))
+        .collect();
+    shouzhen_store::cases::link_evidence(conn, &links)?;
     Ok(ids.len())
 }
 

@@ -157,11 +157,6 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, String> {
     Ok(applied)
 }
 
-/// One round trip: whether the database answers (readiness).
-pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
-    conn.batch_execute("SELECT 1")
-}
-
 /// Copies the SQLite write-ahead log back into the database without blocking writers
 /// (`PASSIVE`), so that the checkpoint's I/O and fsync do not fall on a commit. `serve` runs it
 /// after intake commits and every 200 ms (`startup::checkpointer`); a no-op on PostgreSQL.
@@ -314,7 +309,7 @@ pub fn write_probe(conn: &mut DbConn, wait: Duration) -> QueryResult<()> {
 /// large request in parts) would take the lock again before writers that have waited longer:
 /// the gate queues it behind them. A ticket lock: each writer draws a number and waits for it
 /// to be served; a writer that stops waiting leaves its number to be skipped.
-pub struct WriteGate {
+struct WriteGate {
     state: std::sync::Mutex<Tickets>,
     turn: std::sync::Condvar,
 }
@@ -337,7 +332,7 @@ struct MainFile {
 }
 
 /// A writer's turn at the gate; the next writer's begins when it is dropped.
-pub struct Turn(&'static WriteGate);
+struct Turn(&'static WriteGate);
 
 impl WriteGate {
     /// The gate of the database file `conn` writes to (a gate lives as long as the process).
